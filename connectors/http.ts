@@ -1,0 +1,185 @@
+// Shared HTTP helpers for connectors: host policy (no SSRF through a base URL),
+// one JSON request with timeout and status-to-error mapping, window chunking.
+import { ConnectorError, type ConnectorDeps, type FetchWindow, type HostPolicy } from './types.js';
+
+/**
+ * Resolve a connection's API location. `baseUrl` overrides `defaultUrl`; its host
+ * must be one of `officialHosts` (exact, or a subdomain when the entry starts
+ * with "."), or listed by the operator, unless the policy allows any host (tests).
+ */
+export function resolveBaseUrl(
+  baseUrl: string | undefined,
+  defaultUrl: string,
+  officialHosts: readonly string[],
+  policy: HostPolicy,
+): URL {
+  let url: URL;
+  try {
+    url = new URL(baseUrl ?? defaultUrl);
+  } catch {
+    throw new ConnectorError('invalid_config', `base_url is not a valid URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConnectorError('invalid_config', `base_url must use http or https`);
+  }
+  if (url.username || url.password) {
+    throw new ConnectorError('invalid_config', `base_url must not carry credentials; use the secrets fields`);
+  }
+  const host = url.hostname.toLowerCase();
+  const official = officialHosts.some((h) => (h.startsWith('.') ? host.endsWith(h) : host === h));
+  const allowed = policy.allowAnyHost || official || policy.allowedHosts.some((h) => h.toLowerCase() === host);
+  if (!allowed) {
+    throw new ConnectorError(
+      'invalid_config',
+      `host ${host} is not an official host of this provider; the operator can allow it in OPSTRAILS_ALLOWED_PROVIDER_HOSTS`,
+    );
+  }
+  if (!baseUrl && url.protocol !== 'https:') {
+    throw new ConnectorError('invalid_config', 'default provider URL must be https');
+  }
+  // Normalize: no trailing slash so callers can append paths.
+  url.pathname = url.pathname.replace(/\/+$/, '');
+  return url;
+}
+
+/** Seconds from a Retry-After header (delta seconds or an HTTP date). */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  const secs = Number(value);
+  if (Number.isFinite(secs)) return Math.max(0, secs);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMs) / 1000));
+}
+
+export interface JsonRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: unknown;
+  /** Form-encoded body instead of JSON. */
+  form?: Record<string, string>;
+}
+
+export interface JsonResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/**
+ * Send one request and parse JSON. Maps transport failures and HTTP statuses to
+ * ConnectorError (401/403 auth_failed, 429 rate_limited with Retry-After,
+ * 400/404/422 bad_query, 5xx unavailable, abort by timeout → timeout).
+ * `describeError` turns a provider error body into a message (no secrets).
+ */
+export async function requestJson<T = unknown>(
+  deps: Pick<ConnectorDeps, 'fetch' | 'now'>,
+  req: JsonRequest,
+  opts: {
+    provider: string;
+    timeoutMs: number;
+    signal?: AbortSignal;
+    describeError?: (body: unknown, status: number) => string | undefined;
+  },
+): Promise<JsonResponse<T>> {
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+  let body: string | undefined;
+  if (req.form) {
+    body = new URLSearchParams(req.form).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  } else if (req.body !== undefined) {
+    body = JSON.stringify(req.body);
+    headers['content-type'] = 'application/json';
+  }
+  let res: Response;
+  try {
+    res = await deps.fetch(req.url, { method: req.method, headers, body, signal });
+  } catch (err) {
+    if (timeout.aborted) {
+      throw new ConnectorError('timeout', `${opts.provider} did not answer within ${opts.timeoutMs} ms`, { cause: err });
+    }
+    if (opts.signal?.aborted) throw err;
+    throw new ConnectorError('unavailable', `${opts.provider} could not be reached: ${errorMessage(err)}`, { cause: err });
+  }
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    if (timeout.aborted) throw new ConnectorError('timeout', `${opts.provider} response timed out`, { cause: err });
+    throw new ConnectorError('unavailable', `${opts.provider} response was cut off`, { cause: err });
+  }
+  let parsed: unknown = undefined;
+  let parseFailed = false;
+  if (text.length > 0) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parseFailed = true;
+    }
+  }
+  if (!res.ok) {
+    const detail = (parsed !== undefined && opts.describeError?.(parsed, res.status)) || `HTTP ${res.status}`;
+    const message = `${opts.provider}: ${detail}`;
+    if (res.status === 401 || res.status === 403) throw new ConnectorError('auth_failed', message, { status: res.status });
+    if (res.status === 429) {
+      throw new ConnectorError('rate_limited', message, {
+        status: 429,
+        retryAfterSeconds: parseRetryAfter(res.headers.get('retry-after'), deps.now()),
+      });
+    }
+    if (res.status === 408 || res.status === 504) throw new ConnectorError('timeout', message, { status: res.status });
+    if (res.status >= 500) throw new ConnectorError('unavailable', message, { status: res.status });
+    throw new ConnectorError('bad_query', message, { status: res.status });
+  }
+  if (parseFailed) {
+    throw new ConnectorError('bad_response', `${opts.provider} answered HTTP ${res.status} with a body that is not JSON`, {
+      status: res.status,
+    });
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
+  }
+  return String(err);
+}
+
+/** Floor an epoch-ms instant to the step. */
+export function alignDown(ts: number, stepSeconds: number): number {
+  const step = stepSeconds * 1000;
+  return Math.floor(ts / step) * step;
+}
+
+/** Ceil an epoch-ms instant to the step. */
+export function alignUp(ts: number, stepSeconds: number): number {
+  const step = stepSeconds * 1000;
+  return Math.ceil(ts / step) * step;
+}
+
+/**
+ * Split [from, to) (aligned outward to the step) into consecutive windows of at
+ * most `maxPoints` buckets each.
+ */
+export function chunkWindow(window: FetchWindow, maxPoints: number): FetchWindow[] {
+  const step = window.stepSeconds * 1000;
+  const from = alignDown(window.from, window.stepSeconds);
+  const to = alignUp(window.to, window.stepSeconds);
+  const chunks: FetchWindow[] = [];
+  for (let start = from; start < to; start += maxPoints * step) {
+    chunks.push({ from: start, to: Math.min(to, start + maxPoints * step), stepSeconds: window.stepSeconds });
+  }
+  return chunks;
+}
+
+/** Copy of headers with the named ones (case-insensitive) replaced by "[redacted]". */
+export function redactHeaders(headers: Record<string, string>, secretNames: readonly string[]): Record<string, string> {
+  const lower = secretNames.map((n) => n.toLowerCase());
+  return Object.fromEntries(
+    Object.entries(headers).map(([k, v]) => [k, lower.includes(k.toLowerCase()) ? '[redacted]' : v]),
+  );
+}
