@@ -1,0 +1,125 @@
+// /v1/events: CloudEvents ingestion (structured, batch, binary), listing with
+// cursors, one event, and export of a time range as a CloudEvents batch.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { EventCursor, EventFilter } from '../../store/events.js';
+import type { Store } from '../../store/index.js';
+import { requireOrg } from '../auth.js';
+import { BATCH, fromBinary, STRUCTURED, validateBatch, validateEvent } from '../cloudevents.js';
+import { badRequest, notFound, parseOr400, ProblemError } from '../errors.js';
+import { decodeCursor, encodeCursor, instant } from '../params.js';
+
+/** Most events one export answers with; narrow the range for more. */
+const MAX_EXPORT = 100_000;
+
+const filterSchema = {
+  subject: z.string().min(1).optional(),
+  type: z.string().min(1).optional(),
+  source: z.string().min(1).optional(),
+  since: instant.optional(),
+  until: instant.optional(),
+};
+const listQuery = z.object({
+  ...filterSchema,
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().optional(),
+});
+const exportQuery = z.object(filterSchema);
+
+export async function eventRoutes(app: FastifyInstance, opts: { store: Store }) {
+  const { store } = opts;
+  // Every body reaches the handler as bytes: the mode is decided by headers.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.post('/v1/events', { onRequest: app.authenticate }, async (req, reply) => {
+    const orgId = requireOrg(req, 'events:write');
+    const body = req.body as Buffer | undefined;
+    const mediaType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    let events;
+    if (req.headers['ce-specversion'] !== undefined) {
+      const r = validateEvent(fromBinary(req.headers, body));
+      if (!r.event) throw badRequest(summarize(r.errors), r.errors);
+      events = [r.event];
+    } else if (mediaType === STRUCTURED || mediaType === 'application/json') {
+      const parsed = parseJson(body);
+      if (Array.isArray(parsed)) {
+        throw badRequest(`a JSON array is a batch: send it as ${BATCH}`, [{ pointer: '/', field: '(body)', message: 'expected one CloudEvent object' }]);
+      }
+      const r = validateEvent(parsed);
+      if (!r.event) throw badRequest(summarize(r.errors), r.errors);
+      events = [r.event];
+    } else if (mediaType === BATCH) {
+      const r = validateBatch(parseJson(body));
+      if (r.errors.length > 0) throw badRequest(`batch rejected, nothing stored: ${summarize(r.errors)}`, r.errors);
+      events = r.events;
+    } else {
+      throw new ProblemError(
+        415,
+        `unsupported content type ${JSON.stringify(mediaType)}: use ${STRUCTURED}, application/json, ${BATCH}, or binary mode with ce-* headers`,
+      );
+    }
+    const result = await store.events.ingest(orgId, events);
+    return reply.code(202).send(result);
+  });
+
+  app.get('/v1/events', { onRequest: app.authenticate }, async (req) => {
+    const orgId = requireOrg(req, 'read');
+    const q = parseOr400(listQuery, req.query, 'query parameters');
+    const after = q.cursor ? decodeCursor<EventCursor>(q.cursor, isEventCursor) : undefined;
+    const rows = await store.events.list(orgId, toFilter(q), q.limit + 1, after);
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => r.event),
+      next_cursor: rows.length > q.limit && last ? encodeCursor({ time: last.time, source: last.source, id: last.id }) : null,
+    };
+  });
+
+  app.get('/v1/events/export', { onRequest: app.authenticate }, async (req, reply) => {
+    const orgId = requireOrg(req, 'read');
+    const q = parseOr400(exportQuery, req.query, 'query parameters');
+    const rows = await store.events.range(orgId, toFilter(q), MAX_EXPORT + 1);
+    if (rows.length > MAX_EXPORT) {
+      throw badRequest(`the range holds more than ${MAX_EXPORT} events; narrow since/until`, [
+        { field: 'since', message: 'narrow the range' },
+      ]);
+    }
+    return reply.type(BATCH).send(rows.map((r) => r.event));
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { source?: string } }>(
+    '/v1/events/:id',
+    { onRequest: app.authenticate },
+    async (req) => {
+      const orgId = requireOrg(req, 'read');
+      const source = typeof req.query.source === 'string' ? req.query.source : undefined;
+      const [found] = await store.events.byId(orgId, req.params.id, source);
+      if (!found) throw notFound('event');
+      return found.event;
+    },
+  );
+}
+
+function toFilter(q: z.infer<typeof exportQuery>): EventFilter {
+  return { subject: q.subject, type: q.type, source: q.source, since: q.since, until: q.until };
+}
+
+function parseJson(body: Buffer | undefined): unknown {
+  if (!body || body.length === 0) throw badRequest('the request body is empty', [{ pointer: '/', field: '(body)', message: 'expected JSON' }]);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw badRequest('the request body is not valid JSON', [{ pointer: '/', field: '(body)', message: (err as Error).message }]);
+  }
+}
+
+function summarize(errors: { index?: number; field: string; message: string }[]): string {
+  const shown = errors.slice(0, 5).map((e) => `${e.index === undefined ? '' : `[${e.index}] `}${e.field}: ${e.message}`);
+  return shown.join('; ') + (errors.length > 5 ? `; and ${errors.length - 5} more` : '');
+}
+
+function isEventCursor(v: unknown): v is EventCursor {
+  const c = v as EventCursor;
+  return typeof c === 'object' && c !== null && Number.isFinite(c.time) && typeof c.source === 'string' && typeof c.id === 'string';
+}

@@ -1,0 +1,58 @@
+// Process configuration from environment variables, validated once at start-up.
+// A bad value stops start-up with one line naming the variable and what is allowed.
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a database name: letters, digits and underscores')
+    .default('opstrails'),
+  OPSTRAILS_ROOT_KEY: z.string().min(24, 'at least 24 characters').optional(),
+  OPSTRAILS_SECRET_KEY: z.string().optional(),
+  OPSTRAILS_ALLOWED_PROVIDER_HOSTS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+/** Validated process configuration. */
+export type Config = z.infer<typeof envSchema>;
+
+/** Thrown with one printable line when the environment is invalid. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse and validate the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, so `PORT= npm start` falls back to the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const name = String(issue.path[0]);
+  const shown = /KEY|PASSWORD/.test(name) ? '(hidden)' : JSON.stringify(env[name]);
+  throw new ConfigError(`invalid environment variable ${name}=${shown}: ${describe(name, issue.message)}`);
+}
+
+function describe(name: string, message: string): string {
+  switch (name) {
+    case 'PORT':
+      return 'expected an integer port from 0 to 65535';
+    case 'CLICKHOUSE_URL':
+      return 'expected an http(s) URL such as http://localhost:8123';
+    case 'LOG_LEVEL':
+      return `expected one of ${LOG_LEVELS.join(', ')}`;
+    default:
+      return message;
+  }
+}

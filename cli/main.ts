@@ -1,0 +1,41 @@
+// The `opstrails-impact` command.
+import { ConfigError, loadConfig } from './config.js';
+import { serve } from './serve.js';
+
+const USAGE = `usage: opstrails-impact <command>
+
+commands:
+  serve     run the HTTP API (default; configuration from environment variables, see README)
+  help      show this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'serve'] = argv;
+  switch (command) {
+    case 'serve':
+      await serve(loadConfig());
+      return -1; // keep running
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`opstrails-impact: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`opstrails-impact: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

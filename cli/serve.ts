@@ -1,0 +1,53 @@
+// `opstrails-impact serve`: open the store (embedded chDB by default), apply
+// migrations, bootstrap a default org on a fresh embedded install, listen,
+// and drain in-flight requests and pending writes on SIGTERM/SIGINT.
+import { mkdirSync } from 'node:fs';
+import { buildApp } from '../api/app.js';
+import { openStore, type Store } from '../store/index.js';
+import type { Config } from './config.js';
+
+/** On a fresh embedded install with no operator key, create org "default" and print its admin key once. */
+export async function bootstrapDefaultOrg(store: Store, config: Config): Promise<string | undefined> {
+  if (config.CLICKHOUSE_URL || config.OPSTRAILS_ROOT_KEY) return undefined;
+  if ((await store.orgs.count()) > 0) return undefined;
+  const org = await store.orgs.create('default', 'pro');
+  const key = await store.keys.create(org.id, 'admin (first start)', ['admin']);
+  return key.key;
+}
+
+export async function serve(config: Config): Promise<void> {
+  if (!config.CLICKHOUSE_URL) mkdirSync(config.DATA_DIR, { recursive: true });
+  const store = await openStore({
+    clickhouseUrl: config.CLICKHOUSE_URL,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+    dataDir: config.DATA_DIR,
+  });
+  const adminKey = await bootstrapDefaultOrg(store, config);
+  const app = await buildApp({ store, rootKey: config.OPSTRAILS_ROOT_KEY, logLevel: config.LOG_LEVEL });
+  app.log.info(
+    { backend: config.CLICKHOUSE_URL ? 'clickhouse-server' : 'chdb', data_dir: config.CLICKHOUSE_URL ? undefined : config.DATA_DIR, migrations_applied: store.appliedMigrations },
+    'store ready',
+  );
+  await app.listen({ port: config.PORT, host: config.HOST });
+  const base = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
+  if (adminKey) {
+    // Printed once, to the terminal only (never to the log stream).
+    process.stderr.write(
+      `\nFirst start: created org "default". Its admin API key (shown once, keep it):\n\n  ${adminKey}\n\n` +
+        `Try:  curl -H "Authorization: Bearer $KEY" ${base}/v1/events\n\n`,
+    );
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down: draining requests and pending writes');
+    await app.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,67 @@
+// The store: one backend (embedded chDB or a ClickHouse server), migrated at
+// open, and the repositories every other layer uses.
+import { identifier, type Backend } from './backend.js';
+import { openChdb } from './chdb.js';
+import { EventRepository } from './events.js';
+import { migrate, SCHEMA_VERSION } from './migrations.js';
+import { KeyRepository, OrgRepository } from './orgs.js';
+import { openServer } from './server.js';
+
+export interface StoreOptions {
+  /** ClickHouse server URL; embedded chDB when absent. */
+  clickhouseUrl?: string;
+  username?: string;
+  password?: string;
+  database: string;
+  /** Data directory of the embedded backend. */
+  dataDir?: string;
+  /** An already open backend (tests share one chDB session across databases). */
+  backend?: Backend;
+  now?: () => number;
+}
+
+export class Store {
+  readonly orgs: OrgRepository;
+  readonly keys: KeyRepository;
+  readonly events: EventRepository;
+
+  constructor(
+    readonly backend: Backend,
+    readonly database: string,
+    /** Migration versions applied when this store was opened. */
+    readonly appliedMigrations: number[],
+    now: () => number = Date.now,
+  ) {
+    this.orgs = new OrgRepository(backend, database);
+    this.keys = new KeyRepository(backend, database);
+    this.events = new EventRepository(backend, database, now);
+  }
+
+  /** True when the backend answers and the schema is current. */
+  async ready(): Promise<boolean> {
+    try {
+      const [row] = await this.backend.query<{ v: number }>(`SELECT max(version) AS v FROM ${this.database}.schema_migrations`);
+      return Number(row?.v) >= SCHEMA_VERSION;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Wait for pending writes, then release the backend. */
+  async close(): Promise<void> {
+    await this.events.drain();
+    await this.backend.close();
+  }
+}
+
+/** Open the configured backend and apply pending migrations. */
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const database = identifier(opts.database);
+  const backend =
+    opts.backend ??
+    (opts.clickhouseUrl
+      ? openServer({ url: opts.clickhouseUrl, username: opts.username ?? 'default', password: opts.password ?? '' })
+      : openChdb(opts.dataDir ?? './data'));
+  const applied = await migrate(backend, database);
+  return new Store(backend, database, applied, opts.now);
+}

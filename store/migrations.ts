@@ -1,0 +1,111 @@
+// Versioned, idempotent schema migrations applied at start-up. Every table keeps
+// org_id first in its ORDER BY. `{db}` is replaced by the store's database name.
+import { identifier, type Backend } from './backend.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+/** Retention of metric points by org plan, in days (TTL on metric_points). */
+export const RETENTION_DAYS = { free: 7, starter: 30, pro: 90 } as const;
+export type Plan = keyof typeof RETENTION_DAYS;
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'orgs, api keys, events',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS {db}.orgs (
+        org_id String,
+        name String,
+        plan LowCardinality(String),
+        created_at DateTime64(3, 'UTC'),
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY org_id`,
+      `CREATE TABLE IF NOT EXISTS {db}.api_keys (
+        org_id String,
+        key_id String,
+        name String,
+        scopes Array(LowCardinality(String)),
+        prefix String,
+        hash String,
+        created_at DateTime64(3, 'UTC'),
+        last_used_at Nullable(DateTime64(3, 'UTC')),
+        revoked_at Nullable(DateTime64(3, 'UTC')),
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (org_id, key_id)`,
+      // (org, source, id) identifies an event; ReplacingMergeTree keeps one row
+      // even if two processes race on the same retry. raw is the event as sent.
+      `CREATE TABLE IF NOT EXISTS {db}.events (
+        org_id String,
+        source String,
+        id String,
+        type LowCardinality(String),
+        subject String,
+        time DateTime64(3, 'UTC'),
+        version String,
+        severity LowCardinality(String),
+        raw String CODEC(ZSTD(3)),
+        received_at DateTime64(3, 'UTC'),
+        INDEX idx_time time TYPE minmax GRANULARITY 1,
+        INDEX idx_id id TYPE bloom_filter GRANULARITY 4
+      ) ENGINE = ReplacingMergeTree(received_at) ORDER BY (org_id, source, id)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'metric points with retention by plan',
+    statements: [
+      // Re-fetching a window inserts newer fetched_at versions of the same
+      // (org, metric, ts): ReplacingMergeTree keeps the newest, never duplicates.
+      `CREATE TABLE IF NOT EXISTS {db}.metric_points (
+        org_id String,
+        metric_id String,
+        ts DateTime64(3, 'UTC'),
+        value Float64,
+        weight Nullable(Float64),
+        fetched_at DateTime64(3, 'UTC'),
+        retention_days UInt16
+      ) ENGINE = ReplacingMergeTree(fetched_at)
+      ORDER BY (org_id, metric_id, ts)
+      TTL toDateTime(ts) + toIntervalDay(retention_days)`,
+    ],
+  },
+];
+
+/** Apply the migrations not yet recorded; returns the versions applied now. */
+export async function migrate(backend: Backend, database: string): Promise<number[]> {
+  const db = identifier(database);
+  await backend.command(`CREATE DATABASE IF NOT EXISTS ${db}`);
+  await backend.command(
+    `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (
+      version UInt32, name String, applied_at DateTime64(3, 'UTC')
+    ) ENGINE = ReplacingMergeTree ORDER BY version`,
+  );
+  const done = new Set(
+    (await backend.query<{ version: number }>(`SELECT version FROM ${db}.schema_migrations FINAL`)).map((r) => Number(r.version)),
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    for (const sql of m.statements) await backend.command(sql.replaceAll('{db}', db));
+    await backend.insert(`${db}.schema_migrations`, [{ version: m.version, name: m.name, applied_at: chTime(Date.now()) }]);
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+/** Latest schema version this code expects. */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+/** Epoch ms → ClickHouse DateTime64(3) text in UTC ("2026-11-01 12:00:00.000"). */
+export function chTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** ClickHouse DateTime64 text in UTC → epoch ms. */
+export function fromChTime(text: string): number {
+  return Date.parse(text.replace(' ', 'T') + 'Z');
+}

@@ -1,0 +1,45 @@
+// Server backend: a ClickHouse server or cluster through @clickhouse/client.
+// Same SQL and schema as the embedded backend.
+import { createClient } from '@clickhouse/client';
+import { StoreError, type Backend, type Params } from './backend.js';
+
+export interface ServerOptions {
+  url: string;
+  username: string;
+  password: string;
+}
+
+/** Connect to a ClickHouse server over HTTP(S). */
+export function openServer(opts: ServerOptions): Backend {
+  const client = createClient({
+    url: opts.url,
+    username: opts.username,
+    password: opts.password,
+    request_timeout: 60_000,
+    clickhouse_settings: { date_time_input_format: 'best_effort' },
+  });
+  const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new StoreError(`ClickHouse ${what}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  return {
+    query: <T>(sql: string, params?: Params) =>
+      wrap('query', async () => {
+        const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+        return rs.json<T>();
+      }),
+    insert: (table: string, rows: readonly object[]) =>
+      wrap('insert', async () => {
+        if (rows.length === 0) return;
+        await client.insert({ table, values: rows as object[], format: 'JSONEachRow' });
+      }),
+    command: (sql: string, params?: Params) =>
+      wrap('command', async () => {
+        await client.command({ query: sql, query_params: params });
+      }),
+    close: () => client.close(),
+  };
+}
