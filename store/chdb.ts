@@ -5,8 +5,11 @@ import { StoreError, type Backend, type Params } from './backend.js';
 
 let openPath: string | undefined;
 
+/** The embedded backend; `session` is exposed for test support that speaks ClickHouse HTTP over it. */
+export type ChdbBackend = Backend & { readonly session: Session };
+
 /** Open the embedded engine on `dataDir` (the only data directory of this process). */
-export function openChdb(dataDir: string): Backend {
+export function openChdb(dataDir: string): ChdbBackend {
   if (openPath !== undefined && openPath !== dataDir) {
     throw new StoreError(`chDB is already open on ${openPath}; one data directory per process`);
   }
@@ -22,6 +25,7 @@ export function openChdb(dataDir: string): Backend {
     }
   };
   return {
+    session,
     async query<T>(sql: string, params?: Params): Promise<T[]> {
       const text = (await run(sql, params, 'JSONEachRow')).text();
       if (text.length === 0) return [];

@@ -1,0 +1,131 @@
+// The store test suite, run against every backend: embedded chDB, and the
+// server backend (@clickhouse/client) over HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudEvent } from '../../store/events.js';
+import type { Store } from '../../store/index.js';
+import { migrate } from '../../store/migrations.js';
+
+const event = (id: string, extra: Partial<CloudEvent> = {}): CloudEvent => ({
+  specversion: '1.0',
+  id,
+  source: 'ci/pipeline',
+  type: 'dev.opstrails.deployment',
+  subject: 'production',
+  time: '2026-11-20T10:00:00Z',
+  ...extra,
+});
+
+export function storeSuite(name: string, open: () => Promise<Store>, after?: () => Promise<void>) {
+  describe(`store on ${name}`, () => {
+    let store: Store;
+    let orgA: string;
+    let orgB: string;
+
+    beforeAll(async () => {
+      store = await open();
+      orgA = (await store.orgs.create('A', 'pro')).id;
+      orgB = (await store.orgs.create('B', 'free')).id;
+    });
+    afterAll(async () => {
+      await store?.close();
+      await after?.();
+    });
+
+    it('applies every migration once; a second run applies nothing', async () => {
+      expect(store.appliedMigrations).toEqual([1, 2]);
+      expect(await migrate(store.backend, store.database)).toEqual([]);
+      expect(await store.ready()).toBe(true);
+    });
+
+    it('creates the metric points table keyed by org, metric, ts with a retention TTL', async () => {
+      const [row] = await store.backend.query<{ create_table_query: string; sorting_key: string }>(
+        `SELECT create_table_query, sorting_key FROM system.tables WHERE database = {db:String} AND name = 'metric_points'`,
+        { db: store.database },
+      );
+      expect(row.sorting_key).toBe('org_id, metric_id, ts');
+      expect(row.create_table_query).toContain('ReplacingMergeTree(fetched_at)');
+      expect(row.create_table_query).toMatch(/TTL toDateTime\(ts\) \+ toIntervalDay\(retention_days\)/);
+    });
+
+    it('keeps org_id first in every ORDER BY', async () => {
+      const rows = await store.backend.query<{ name: string; sorting_key: string }>(
+        `SELECT name, sorting_key FROM system.tables WHERE database = {db:String} AND name != 'schema_migrations'`,
+        { db: store.database },
+      );
+      expect(rows.length).toBeGreaterThanOrEqual(4);
+      for (const r of rows) expect(r.sorting_key.startsWith('org_id'), r.name).toBe(true);
+    });
+
+    it('stores events once: a retry is a duplicate, within a batch too', async () => {
+      const first = await store.events.ingest(orgA, [event('e1'), event('e2'), event('e1')]);
+      expect(first).toEqual({ accepted: ['e1', 'e2'], duplicates: ['e1'] });
+      const again = await store.events.ingest(orgA, [event('e2'), event('e3')]);
+      expect(again).toEqual({ accepted: ['e3'], duplicates: ['e2'] });
+      // The same id from another source is another event.
+      const other = await store.events.ingest(orgA, [event('e1', { source: 'other' })]);
+      expect(other.accepted).toEqual(['e1']);
+      expect(await store.events.count(orgA)).toBe(4);
+    });
+
+    it('coalesces concurrent writes without losing or duplicating any', async () => {
+      const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 50 }, (_, i) => event(`c${b}-${i}`, { source: 'burst' })));
+      const results = await Promise.all([...batches, batches[0]].map((batch) => store.events.ingest(orgB, batch)));
+      const accepted = results.reduce((n, r) => n + r.accepted.length, 0);
+      const duplicates = results.reduce((n, r) => n + r.duplicates.length, 0);
+      expect(accepted).toBe(400);
+      expect(duplicates).toBe(50);
+      expect(await store.events.count(orgB)).toBe(400);
+    });
+
+    it('keeps the event exactly as sent and binds odd strings as parameters', async () => {
+      const odd = event(`quote'back\\slash\nnew"line`, { data: { nested: [1, 'two', null] }, version: 'v1.2.3', severity: 'high', team: 'payments' });
+      await store.events.ingest(orgA, [odd]);
+      const [found] = await store.events.byId(orgA, odd.id);
+      expect(found.event).toEqual(odd);
+    });
+
+    it('lists newest first with filters and cursors, scoped to the org', async () => {
+      const org = (await store.orgs.create('paging', 'starter')).id;
+      const evs = Array.from({ length: 25 }, (_, i) =>
+        event(`p${i}`, { time: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString(), subject: i % 2 ? 'staging' : 'production', type: i % 5 === 0 ? 'incident' : 'deployment' }),
+      );
+      await store.events.ingest(org, evs);
+      const seen: string[] = [];
+      let after;
+      for (;;) {
+        const page = await store.events.list(org, {}, 10, after);
+        seen.push(...page.map((e) => e.id));
+        if (page.length < 10) break;
+        const last = page[page.length - 1];
+        after = { time: last.time, source: last.source, id: last.id };
+      }
+      expect(seen).toEqual(evs.map((e) => e.id).reverse());
+      const staging = await store.events.list(org, { subject: 'staging' }, 100);
+      expect(staging.map((e) => e.id)).toEqual(evs.filter((_, i) => i % 2).map((e) => e.id).reverse());
+      const incidents = await store.events.list(org, { type: 'incident' }, 100);
+      expect(incidents.map((e) => e.id)).toEqual(['p20', 'p15', 'p10', 'p5', 'p0']);
+      const range = await store.events.range(org, { since: Date.UTC(2026, 10, 1, 0, 3), until: Date.UTC(2026, 10, 1, 0, 6) }, 100);
+      expect(range.map((e) => e.id)).toEqual(['p3', 'p4', 'p5']);
+      expect(await store.events.list(orgB, { source: 'ci/pipeline' }, 100)).toEqual([]);
+    });
+
+    it('authenticates keys by hash, lists them without secrets, and revokes them', async () => {
+      const created = await store.keys.create(orgA, 'ci', ['events:write']);
+      expect(created.key).toMatch(/^otk_/);
+      const found = await store.keys.authenticate(created.key);
+      expect(found).toMatchObject({ id: created.id, org_id: orgA, scopes: ['events:write'] });
+      expect(await store.keys.authenticate(created.key.slice(0, -1) + (created.key.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
+      const listed = await store.keys.list(orgA);
+      expect(JSON.stringify(listed)).not.toContain(created.key.slice(17));
+      const [{ hash }] = await store.backend.query<{ hash: string }>(
+        `SELECT hash FROM ${store.database}.api_keys FINAL WHERE key_id = {id:String}`,
+        { id: created.id },
+      );
+      expect(hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(hash).not.toContain(created.key);
+      expect(await store.keys.revoke(orgB, created.id)).toBe(false); // another org's key
+      expect(await store.keys.revoke(orgA, created.id)).toBe(true);
+      expect(await store.keys.authenticate(created.key)).toBeUndefined();
+    });
+  });
+}
