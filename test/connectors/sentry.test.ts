@@ -166,6 +166,19 @@ describe('sentry connector', () => {
       expect((err as ConnectorError).code).toBe('bad_response');
     });
 
+    it('refuses buckets of another size than the step asked for', async () => {
+      const served = fixture('events-timeseries-count').body;
+      handler = () => ({
+        status: 200,
+        body: { ...served, timeSeries: [{ ...served.timeSeries[0], meta: { ...served.timeSeries[0].meta, interval: 300_000 } }] },
+      });
+      const err = (await connector()
+        .fetchSeries(q({ dataset: 'spans', y_axis: 'count()' }), hour)
+        .catch((e: unknown) => e)) as ConnectorError;
+      expect(err.code).toBe('bad_query');
+      expect(err.message).toContain('300 s');
+    });
+
     it("passes Sentry's 400 detail through as bad_query", async () => {
       handler = () => reply('error-400-too-many-points');
       const err = (await connector()
@@ -378,6 +391,11 @@ describe('sentry connector', () => {
       expect(req.headers.authorization).toBe('[redacted]');
       expect(JSON.stringify(req)).not.toContain(SECRET);
     });
+  });
+
+  it('never logged the token in any of the cases above', () => {
+    expect(logger.lines.length).toBeGreaterThan(0); // the fallback case logs
+    for (const line of logger.lines) expect(line).not.toContain(SECRET);
   });
 
   describe('schemas name the failing field', () => {
