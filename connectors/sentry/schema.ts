@@ -24,10 +24,12 @@ export const secretsSchema = z.strictObject({
     .min(1, 'auth_token must not be empty'),
 });
 
+const PROJECT_MESSAGE = 'project must be a numeric Sentry project id (Project Settings → General), or -1 for all projects';
+
 /** A project id ("-1" = all projects); Sentry's API filters by id, not slug. */
 const projectId = z.union(
-  [z.number().int().min(-1), z.string().regex(/^-?\d+$/)],
-  { error: 'project must be a numeric Sentry project id (Project Settings → General), or -1 for all projects' },
+  [z.number().int(PROJECT_MESSAGE).min(-1, PROJECT_MESSAGE), z.string().regex(/^-?\d+$/, PROJECT_MESSAGE)],
+  { error: PROJECT_MESSAGE },
 );
 
 const environmentName = z.string().min(1, 'environment must not be empty');
@@ -37,9 +39,9 @@ export const querySchema = z
     dataset: z
       .string({ error: 'dataset is required, e.g. "errors", "transactions", "spans" or "sessions"' })
       .regex(/^[A-Za-z_]+$/, 'dataset must be a Sentry dataset name such as "errors", "transactions", "spans" or "sessions"'),
-    y_axis: z.string().min(1, 'y_axis must not be empty').optional(),
-    field: z.string().optional(),
-    query: z.string().optional(),
+    y_axis: z.string().min(1, 'y_axis must not be empty').optional().describe('Aggregate for event datasets, e.g. count() or p95(transaction.duration)'),
+    field: z.string().optional().describe(`Sessions dataset only: ${SESSION_FIELDS.join(', ')}`),
+    query: z.string().optional().describe('Sentry search syntax, e.g. level:error release:{{version}}'),
     project: z.union([projectId, z.array(projectId).min(1, 'project must list at least one id')]).optional(),
     environment: z.union([environmentName, z.array(environmentName)]).optional(),
   })

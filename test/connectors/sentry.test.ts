@@ -406,7 +406,9 @@ describe('sentry connector', () => {
     };
 
     it('query', () => {
-      expect(pathsOf(sentryConnector.querySchema, { dataset: 'errors', y_axis: 'count()', project: 'web-frontend' })).toContain('project');
+      const bad = sentryConnector.querySchema.safeParse({ dataset: 'errors', y_axis: 'count()', project: 'web-frontend' });
+      expect(bad.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['project', expect.stringMatching(/numeric Sentry project id/)]]);
+      expect(pathsOf(sentryConnector.querySchema, { dataset: 'errors', y_axis: 'count()', project: [1, 'x'] })[0]).toMatch(/^project/);
       expect(pathsOf(sentryConnector.querySchema, { dataset: 'errors' })).toEqual(['y_axis']);
       expect(pathsOf(sentryConnector.querySchema, { dataset: 'sessions' })).toEqual(['field']);
       expect(pathsOf(sentryConnector.querySchema, { dataset: 'sessions', field: 'crash_free_rate(user)' })).toEqual(['field']);
