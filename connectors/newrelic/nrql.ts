@@ -82,6 +82,10 @@ function unquote(text: string): string {
 export function analyzeNrql(nrql: string): NrqlAnalysis {
   const masked = maskQuoted(nrql);
   if (masked === undefined) return { ok: false, message: 'nrql has a quote that is never closed' };
+  // A trailing line comment would swallow the TIMESERIES/SINCE/UNTIL the connector appends.
+  if (/--|\/\/|\/\*/.test(masked)) {
+    return { ok: false, message: 'nrql must not contain comments (--, //, /* */): the connector appends clauses after your query' };
+  }
   for (const [pattern, name] of RESERVED_CLAUSES) {
     if (pattern.test(masked)) {
       const why =

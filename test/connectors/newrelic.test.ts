@@ -343,6 +343,8 @@ describe('newrelic connector', () => {
         'SELECT * FROM Transaction',
         'count(*) FROM Transaction',
         "SELECT count(*) FROM Transaction WHERE name = 'unclosed",
+        'SELECT count(*) FROM Transaction -- errors only',
+        'SELECT count(*) FROM Transaction // note',
       ]) {
         const issue = queryIssue(nrql);
         expect(issue, nrql).toBeDefined();
@@ -352,7 +354,7 @@ describe('newrelic connector', () => {
 
     it('accepts keywords and commas inside strings, functions and back-quoted names', () => {
       for (const nrql of [
-        "SELECT count(*) FROM Transaction WHERE name = 'since, until, facet'",
+        "SELECT count(*) FROM Transaction WHERE name = 'since, until, facet' AND request.uri = 'https://x/--/y'",
         'SELECT filter(count(*), WHERE error IS true) / count(*) AS \'error_rate\' FROM Transaction',
         'FROM Metric SELECT average(`http.server.duration`) WHERE `service.name` = \'checkout\'',
         'SELECT percentile(duration, 95) FROM Transaction WITH TIMEZONE \'Europe/Paris\'',
