@@ -2,6 +2,7 @@
 // answers, plus NRQL building, bucket alignment, value shapes and error mapping
 // asserted on the requests the connector really sent.
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newrelicConnector, chunkNrql } from '../../connectors/newrelic/index.js';
 import { analyzeNrql } from '../../connectors/newrelic/nrql.js';
@@ -144,6 +145,34 @@ describe('newrelic connector', () => {
         expect((ranges[i][1] - ranges[i][0]) / 60_000).toBeLessThanOrEqual(366);
         if (i > 0) expect(ranges[i][0]).toBe(ranges[i - 1][1]);
       }
+    });
+
+    it('for any window and step, chunks are contiguous, on the grid, cover the window and hold at most 366 buckets', () => {
+      const c = connector();
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 10 * 86_400_000 }),
+          fc.integer({ min: 1, max: 5 * 86_400_000 }),
+          fc.constantFrom(60, 120, 300, 900, 3600),
+          (offset, length, step) => {
+            const from = CONTRACT_FROM + offset;
+            const ranges = c.describeQuery(query(AVG_QUERY.nrql), { from, to: from + length, stepSeconds: step }).map((r) => {
+              const m = /SINCE (\d+) UNTIL (\d+)$/.exec((r.body as any).variables.nrql as string);
+              return [Number(m![1]), Number(m![2])];
+            });
+            expect(ranges[0][0]).toBeLessThanOrEqual(from);
+            expect(ranges[ranges.length - 1][1]).toBeGreaterThanOrEqual(from + length);
+            ranges.forEach(([since, until], i) => {
+              expect(since % (step * 1000)).toBe(0);
+              expect(until % (step * 1000)).toBe(0);
+              expect(until - since).toBeGreaterThan(0);
+              expect((until - since) / (step * 1000)).toBeLessThanOrEqual(366);
+              if (i > 0) expect(since).toBe(ranges[i - 1][1]);
+            });
+          },
+        ),
+        { numRuns: 200 },
+      );
     });
 
     it('uses the region endpoint when no base_url is given', () => {
