@@ -137,10 +137,10 @@ function createNewRelicConnector(config: NewRelicConfig, secrets: NewRelicSecret
           throw new ConnectorError('bad_response', 'New Relic answered without NRQL TIMESERIES results (actor.account.nrql.results)');
         }
         const rows = parsed.data.results;
-        const { points, dropped } = rowsToPoints(rows, shape.alias, { ...chunk, now: deps.now() });
+        const { points, dropped, offGrid } = rowsToPoints(rows, shape.alias, { ...chunk, now: deps.now() });
         // Chunks are aligned outward to the step; keep only buckets that start inside the asked window.
         for (const p of points) if (p.ts >= opts.from && p.ts < opts.to) byTs.set(p.ts, p);
-        if (rows.length > 0 && dropped === rows.length) {
+        if (rows.length > 0 && offGrid === rows.length) {
           // Every bucket off our grid: New Relic snapped the range differently; say so rather than return silence.
           deps.logger.warn(
             { provider: 'newrelic', account_id: accountId, from: chunk.from, to: chunk.to, rows: rows.length, time_window: parsed.data.metadata?.timeWindow },

@@ -25,19 +25,21 @@ export interface BucketFilter {
   now: number;
 }
 
-/** The points of one chunk's rows, plus how many rows were dropped as off-grid, partial or open. */
+/** The points of one chunk's rows; `dropped` counts rows left out, `offGrid` those not on the step grid. */
 export function rowsToPoints(
   rows: NrqlResult['results'],
   alias: string | undefined,
   filter: BucketFilter,
-): { points: SeriesPoint[]; dropped: number } {
+): { points: SeriesPoint[]; dropped: number; offGrid: number } {
   const step = filter.stepSeconds * 1000;
   const points: SeriesPoint[] = [];
   let dropped = 0;
+  let offGrid = 0;
   for (const row of rows) {
     const begin = Math.round(row.beginTimeSeconds * 1000);
     const end = Math.round(row.endTimeSeconds * 1000);
     const whole = end - begin === step && begin % step === 0;
+    if (!whole) offGrid++;
     if (!whole || begin < filter.from || begin >= filter.to || end > filter.now) {
       dropped++;
       continue;
@@ -46,7 +48,7 @@ export function rowsToPoints(
     // Null means no events in the bucket (e.g. average of nothing): no point, never a zero.
     if (value !== null) points.push({ ts: begin, value });
   }
-  return { points, dropped };
+  return { points, dropped, offGrid };
 }
 
 /** The single number of one row, or null when New Relic has no value for the bucket. */
