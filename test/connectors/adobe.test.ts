@@ -2,6 +2,7 @@
 // (IMS token cache and 401 refresh, company discovery, local-time itemIds across
 // daylight-saving changes, paging, 206 column errors), all over real HTTP.
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { adobeConnector } from '../../connectors/adobe/index.js';
 import { decodeItemId } from '../../connectors/adobe/mapping.js';
@@ -127,6 +128,29 @@ describe('adobe: time items and time zones', () => {
     expect(instantsAt(Date.UTC(2026, 2, 8, 3, 0), 'US/Pacific')).toEqual([Date.UTC(2026, 2, 8, 10, 0)]);
     expect(instantsAt(Date.UTC(2026, 6, 1, 12, 0), 'Asia/Kolkata')).toEqual([Date.UTC(2026, 6, 1, 6, 30)]);
     expect(wallClockOf(Date.UTC(2026, 10, 1, 12, 0, 0, 250), 'US/Pacific')).toBe(Date.UTC(2026, 10, 1, 4, 0, 0, 250));
+  });
+});
+
+describe('adobe: local time round trip (property)', () => {
+  // Zones with DST, half-hour and 45-minute offsets, and a 30-minute DST shift (Lord Howe).
+  const zones = ['US/Pacific', 'Europe/Berlin', 'Asia/Kolkata', 'America/St_Johns', 'Australia/Lord_Howe', 'Pacific/Chatham', 'UTC'];
+
+  it('every instant is among the instants of its own wall clock, and those all share it', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.integer({ min: Date.UTC(2000, 0, 1) / MINUTE, max: Date.UTC(2040, 0, 1) / MINUTE }),
+        (zone, minute) => {
+          const t = minute * MINUTE;
+          const wall = wallClockOf(t, zone);
+          const instants = instantsAt(wall, zone);
+          expect(instants).toContain(t);
+          expect(instants.length).toBeLessThanOrEqual(2);
+          for (const i of instants) expect(wallClockOf(i, zone)).toBe(wall);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 
