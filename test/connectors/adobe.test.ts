@@ -307,6 +307,24 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
     expect(result).toEqual({ ok: false, error: { code: 'bad_query', message: expect.stringContaining('Report suite not found') } });
   });
 
+  it('shares one token and one suite read between concurrent fetches', async () => {
+    replay.setHandler(adobeHandler(() => ({ body: fixture('report-minute-2026-11-01T0400-pst') })));
+    const c = connect();
+    const all = await Promise.all([1, 2, 3].map(() => c.fetchSeries({ metric: 'metrics/pageviews' }, contractWindow)));
+    expect(all.map((s) => s.points.length)).toEqual([60, 60, 60]);
+    expect(replay.requests.filter(isToken)).toHaveLength(1);
+    expect(replay.requests.filter(isSuite)).toHaveLength(1);
+  });
+
+  it('maps an itemId that is not a minute item to bad_response', async () => {
+    const report = fixture('report-minute-2026-11-01T0400-pst');
+    report.rows[3].itemId = '1261001'; // a daterangeday item
+    replay.setHandler(adobeHandler(() => ({ body: report })));
+    const err = (await connect().fetchSeries({ metric: 'metrics/pageviews' }, contractWindow).catch((e: unknown) => e)) as ConnectorError;
+    expect(err.code).toBe('bad_response');
+    expect(err.message).toContain('1261001');
+  });
+
   it('follows totalPages', async () => {
     replay.setHandler(adobeHandler((req) => ({ body: fixture(`report-minute-page-${req.json.settings.page}`) })));
     const series = await connect().fetchSeries({ metric: 'metrics/pageviews' }, contractWindow);
