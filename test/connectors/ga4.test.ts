@@ -305,6 +305,19 @@ describe('ga4 connector', () => {
       ]);
     });
 
+    it("stops at the caller's abort signal, without waiting for the timeout", async () => {
+      serve(() => ({ body: fixture('run-report-minutes'), delayMs: 2_000 }));
+      const controller = new AbortController();
+      const started = Date.now();
+      setTimeout(() => controller.abort(), 50);
+      const err = await connect()
+        .fetchSeries(query(), { from: CONTRACT_FROM, to: CONTRACT_TO, stepSeconds: 60, signal: controller.signal })
+        .catch((e: unknown) => e);
+      expect(err).not.toBeInstanceOf(ConnectorError);
+      expect((err as Error).name).toBe('AbortError');
+      expect(Date.now() - started).toBeLessThan(1_500);
+    });
+
     it('serves only 60 s and 3600 s steps, refusing others before calling GA4', async () => {
       serve(fixture('run-report-minutes'));
       const err = await connect()
