@@ -1,0 +1,362 @@
+// The statistics of one metric on plain arrays: compares an after window with a before window
+// (optionally against the same windows a week or a day earlier) for each kind of metric.
+import { normQuantile, tQuantile, tTwoSided } from './distributions.js';
+import { benjaminiHochberg, poissonRateTest } from './exact.js';
+import { meanVariance, pooledAutocorrelation } from './hac.js';
+import { rankSum } from './rank.js';
+
+export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
+
+/** One window's buckets: values (numerators for ratios) and, for ratios, weights (denominators). */
+export interface WindowData {
+  values: ArrayLike<number>;
+  weights?: ArrayLike<number>;
+}
+
+/** Summary of one window, in the metric's units. */
+export interface WindowSummary {
+  n: number;
+  mean: number | null;
+  median: number | null;
+  p95: number | null;
+  /** count: mean per bucket; ratio: Σ numerator / Σ denominator. */
+  rate: number | null;
+  /** count / ratio: total of the numerator (and of the denominator for ratios). */
+  sum?: number;
+  weight_sum?: number;
+}
+
+/** The statistical comparison of after against before. */
+export interface Comparison {
+  method: string;
+  statistic: number | null;
+  p_value: number;
+  /** Degrees of freedom of the t reference, when one is used. */
+  df: number | null;
+  absolute: number | null;
+  relative: number | null;
+  /** Interval of the relative change (fractions). */
+  ci: [number, number] | null;
+  ci_absolute: [number, number] | null;
+  /** Standard error of the relative change under the null (for the minimum detectable effect). */
+  se_relative: number | null;
+  /** Pooled, bias-corrected lag-1 autocorrelation used in the variance. */
+  autocorrelation: number;
+  n_eff: { before: number; after: number };
+  exact: boolean;
+}
+
+export interface CompareOptions {
+  /** Confidence level of intervals (1 − α). */
+  confLevel?: number;
+  /** Reference windows (e.g. one week earlier) for a difference-in-differences. */
+  reference?: { before: WindowData; after: WindowData };
+}
+
+/** Counts at or above which the large-sample count / ratio test replaces the exact one. */
+export const SPARSE_TOTAL = 100;
+
+function sum(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+}
+
+/** R-7 quantile (type 7, as R's default and ClickHouse quantileExactInclusive) of a sorted array. */
+export function quantileSorted(s: ArrayLike<number>, p: number): number {
+  const n = s.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  return s[lo] + (h - lo) * (s[hi] - s[lo]);
+}
+
+/** Summary numbers of a window for the report. */
+export function summarize(kind: MetricKind, w: WindowData): WindowSummary {
+  const n = w.values.length;
+  if (n === 0) return { n: 0, mean: null, median: null, p95: null, rate: null, ...(kind === 'count' || kind === 'ratio' ? { sum: 0 } : {}), ...(kind === 'ratio' ? { weight_sum: 0 } : {}) };
+  const sorted = Float64Array.from(w.values as ArrayLike<number>).sort();
+  const total = sum(w.values);
+  const out: WindowSummary = {
+    n,
+    mean: total / n,
+    median: quantileSorted(sorted, 0.5),
+    p95: kind === 'gauge' || kind === 'quantile' ? quantileSorted(sorted, 0.95) : null,
+    rate: null,
+  };
+  if (kind === 'count') {
+    out.rate = total / n;
+    out.sum = total;
+  } else if (kind === 'ratio') {
+    const q = sum(w.weights ?? []);
+    out.rate = q > 0 ? total / q : null;
+    out.sum = total;
+    out.weight_sum = q;
+  }
+  return out;
+}
+
+interface Part {
+  /** Estimate on the comparison scale (log rate, mean, …). */
+  est: number;
+  /** Variance of est. */
+  v: number;
+  nEff: number;
+}
+
+function welchDf(parts: Part[]): number {
+  let num = 0;
+  let den = 0;
+  for (const p of parts) {
+    num += p.v;
+    den += p.nEff > 1 ? (p.v * p.v) / (p.nEff - 1) : Infinity;
+  }
+  if (num === 0) return Infinity;
+  return den === 0 ? Infinity : (num * num) / den;
+}
+
+function residuals(values: ArrayLike<number>, center: number, weights?: ArrayLike<number>, ratio?: number): Float64Array {
+  const r = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) r[i] = weights ? values[i] - (ratio as number) * weights[i] : values[i] - center;
+  return r;
+}
+
+/** Within-window mid-ranks, centred, in time order (for the autocorrelation of latency series). */
+function centredRanks(values: ArrayLike<number>): Float64Array {
+  const n = values.length;
+  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
+  const r = new Float64Array(n);
+  const centre = (n + 1) / 2;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (sorted[m] < v) lo = m + 1; else hi = m; }
+    let up = lo;
+    while (up < n && sorted[up] === v) up++;
+    r[i] = (lo + 1 + up) / 2 - centre;
+  }
+  return r;
+}
+
+/** The per-window pieces of the large-sample methods (estimate, variance, residuals). */
+interface WindowStat {
+  est: number;
+  resid: Float64Array;
+  /** Scale mapping Var(mean of resid) to Var(est). */
+  scale: number;
+  /** Lower bound of Var(est) (Poisson floor for counts). */
+  floor: number;
+}
+
+function windowStat(kind: MetricKind, w: WindowData): WindowStat {
+  const n = w.values.length;
+  const total = sum(w.values);
+  if (kind === 'count') {
+    const mean = total / n;
+    // log of the mean rate; Var(log mean) ≈ Var(mean) / mean²; never below Poisson.
+    return { est: Math.log(mean), resid: residuals(w.values, mean), scale: 1 / (mean * mean), floor: 1 / (mean * n) };
+  }
+  if (kind === 'ratio') {
+    const q = sum(w.weights as ArrayLike<number>);
+    const R = total / q;
+    // Delta method: R̂ − R ≈ Σ(e − R q)/Σq = n·mean(z)/Q, so Var(log R̂) ≈ n² Var(mean z) / (Q R)².
+    return { est: Math.log(R), resid: residuals(w.values, 0, w.weights, R), scale: (n * n) / (q * q * R * R), floor: 0 };
+  }
+  const mean = total / n;
+  return { est: mean, resid: residuals(w.values, mean), scale: 1, floor: 0 };
+}
+
+function finishParts(stats: WindowStat[], a: number): Part[] {
+  return stats.map((s) => {
+    const mv = meanVariance(s.resid, a);
+    return { est: s.est, v: Math.max(mv.varMean * s.scale, s.floor), nEff: mv.nEff };
+  });
+}
+
+function tResult(diff: number, parts: Part[], conf: number): { se: number; df: number; t: number; p: number; lo: number; hi: number } {
+  let v = 0;
+  for (const p of parts) v += p.v;
+  const se = Math.sqrt(v);
+  const df = welchDf(parts);
+  if (se === 0) {
+    const p = diff === 0 ? 1 : 0;
+    return { se, df, t: diff === 0 ? 0 : Math.sign(diff) * Infinity, p, lo: diff, hi: diff };
+  }
+  const t = diff / se;
+  const q = tQuantile(1 - (1 - conf) / 2, df);
+  return { se, df, t, p: tTwoSided(t, df), lo: diff - q * se, hi: diff + q * se };
+}
+
+const logScale = (k: MetricKind) => k === 'count' || k === 'ratio';
+
+/**
+ * Compares the after window with the before window for one metric kind. Windows must be
+ * non-empty (the caller checks sufficiency first); a constant or all-zero window is fine.
+ */
+export function compareWindows(kind: MetricKind, before: WindowData, after: WindowData, opts: CompareOptions = {}): Comparison {
+  const conf = opts.confLevel ?? 0.95;
+  if (kind === 'quantile') return compareQuantile(before, after, conf, opts.reference);
+  const x0 = sum(before.values);
+  const x1 = sum(after.values);
+
+  // Seasonal reference: usable when log-scale kinds have events in all four windows.
+  let ref = opts.reference;
+  if (ref && logScale(kind) && !(x0 > 0 && x1 > 0 && sum(ref.before.values) > 0 && sum(ref.after.values) > 0)) ref = undefined;
+  if (ref && (ref.before.values.length < 2 || ref.after.values.length < 2)) ref = undefined;
+
+  if (logScale(kind) && !ref && (x0 + x1 < SPARSE_TOTAL || x0 === 0 || x1 === 0)) {
+    // Sparse or zero numerators: exact conditional test (R poisson.test with exposures).
+    const t0 = kind === 'ratio' ? sum(before.weights as ArrayLike<number>) : before.values.length;
+    const t1 = kind === 'ratio' ? sum(after.weights as ArrayLike<number>) : after.values.length;
+    const ex = poissonRateTest(x1, t1, x0, t0, conf);
+    const r0 = x0 / t0;
+    const r1 = x1 / t1;
+    const ciRel: [number, number] = [ex.ci[0] - 1, ex.ci[1] - 1];
+    const resid = (w: WindowData, r: number) => (kind === 'ratio' ? residuals(w.values, 0, w.weights, r) : residuals(w.values, r));
+    const a = pooledAutocorrelation([resid(before, r0), resid(after, r1)]);
+    // Null standard error of the log rate ratio under Poisson, for the detectable-effect figure.
+    const pooled = (x0 + x1) / (t0 + t1);
+    const seRel = pooled > 0 ? Math.sqrt(1 / (pooled * t0) + 1 / (pooled * t1)) : null;
+    return {
+      method: 'exact_conditional_binomial',
+      statistic: x1,
+      p_value: ex.pValue,
+      df: null,
+      absolute: r1 - r0,
+      relative: Number.isFinite(ex.ratio) ? ex.ratio - 1 : x1 > 0 ? Infinity : null,
+      ci: x0 + x1 > 0 ? ciRel : null,
+      ci_absolute: x0 > 0 ? [ciRel[0] * r0, ciRel[1] * r0] : null,
+      se_relative: seRel,
+      autocorrelation: a,
+      n_eff: { before: before.values.length, after: after.values.length },
+      exact: true,
+    };
+  }
+
+  const sb = windowStat(kind, before);
+  const sa = windowStat(kind, after);
+  const stats = [sb, sa];
+  const refStats: WindowStat[] = ref ? [windowStat(kind, ref.before), windowStat(kind, ref.after)] : [];
+  const a = pooledAutocorrelation([...stats, ...refStats].map((s) => s.resid));
+  const parts = finishParts([...stats, ...refStats], a);
+  let diff = parts[1].est - parts[0].est;
+  if (refStats.length) diff -= parts[3].est - parts[2].est;
+  const tr = tResult(diff, parts, conf);
+  const seasonal = refStats.length > 0;
+  const methodBase = kind === 'gauge' ? 'welch_t_newey_west' : kind === 'count' ? 'quasi_poisson_rate_ratio_newey_west' : 'ratio_of_sums_delta_newey_west';
+  const nEff = { before: parts[0].nEff, after: parts[1].nEff };
+
+  if (logScale(kind)) {
+    const r0 = Math.exp(parts[0].est);
+    const r1 = Math.exp(parts[1].est);
+    const rel = Math.exp(diff) - 1;
+    const ci: [number, number] = [Math.exp(tr.lo) - 1, Math.exp(tr.hi) - 1];
+    return {
+      method: seasonal ? `${methodBase}_did` : methodBase,
+      statistic: tr.t,
+      p_value: tr.p,
+      df: Number.isFinite(tr.df) ? tr.df : null,
+      absolute: seasonal ? r0 * rel : r1 - r0,
+      relative: rel,
+      ci,
+      ci_absolute: [ci[0] * r0, ci[1] * r0],
+      se_relative: tr.se,
+      autocorrelation: a,
+      n_eff: nEff,
+      exact: false,
+    };
+  }
+  // Gauge: difference of means; relative to the before mean (null when that is zero).
+  const m0 = parts[0].est;
+  const scale = Math.abs(m0);
+  return {
+    method: seasonal ? `${methodBase}_did` : methodBase,
+    statistic: tr.t,
+    p_value: tr.p,
+    df: Number.isFinite(tr.df) ? tr.df : null,
+    absolute: diff,
+    relative: scale > 0 ? diff / scale : null,
+    ci: scale > 0 ? [tr.lo / scale, tr.hi / scale] : null,
+    ci_absolute: [tr.lo, tr.hi],
+    se_relative: scale > 0 ? tr.se / scale : null,
+    autocorrelation: a,
+    n_eff: nEff,
+    exact: false,
+  };
+}
+
+/** Long-run variance factor of a rank series (≥ 1) for the Mann–Whitney variance. */
+function rankInflation(segs: Float64Array[], a: number): number[] {
+  return segs.map((r) => meanVariance(r, a).inflation);
+}
+
+function compareQuantile(before: WindowData, after: WindowData, conf: number, reference?: { before: WindowData; after: WindowData }): Comparison {
+  const nb = before.values.length;
+  const na = after.values.length;
+  const rb = centredRanks(before.values);
+  const ra = centredRanks(after.values);
+  const segs = [rb, ra];
+  const allPositive = (w: WindowData) => { for (let i = 0; i < w.values.length; i++) if (!(w.values[i] > 0)) return false; return true; };
+  const useRef = !!reference && reference.before.values.length > 1 && reference.after.values.length > 1 &&
+    allPositive(before) && allPositive(after) && allPositive(reference.before) && allPositive(reference.after);
+  if (useRef) segs.push(centredRanks(reference!.before.values), centredRanks(reference!.after.values));
+  const a = pooledAutocorrelation(segs);
+  const infl = rankInflation(segs, a);
+  // Var(U) ≈ (mn/12)(n·f_after + m·f_before)/(m + n) under within-window dependence (Hoeffding projection).
+  const inflation = (nb * infl[1] + na * infl[0]) / (na + nb);
+  const nEff = { before: nb / infl[0], after: na / infl[1] };
+  const med0 = quantileSorted(Float64Array.from(before.values as ArrayLike<number>).sort(), 0.5);
+
+  if (!useRef) {
+    const rs = rankSum(after.values, before.values, { confLevel: conf, varianceInflation: inflation });
+    const scale = Math.abs(med0);
+    const zq = normQuantile(1 - (1 - conf) / 2);
+    return {
+      method: rs.exact ? 'mann_whitney_exact' : inflation > 1 ? 'mann_whitney_autocorrelation_adjusted' : 'mann_whitney',
+      statistic: rs.statistic,
+      p_value: rs.pValue,
+      df: null,
+      absolute: rs.estimate,
+      relative: scale > 0 ? rs.estimate / scale : null,
+      ci: scale > 0 ? [rs.ci[0] / scale, rs.ci[1] / scale] : null,
+      ci_absolute: rs.ci,
+      se_relative: scale > 0 ? (rs.ci[1] - rs.ci[0]) / (2 * zq) / scale : null,
+      autocorrelation: a,
+      n_eff: nEff,
+      exact: rs.exact,
+    };
+  }
+  // Seasonal: Hodges–Lehmann shifts on log latency now and in the reference; the difference is
+  // tested with the standard errors read off each rank interval.
+  const log = (w: WindowData) => Float64Array.from(w.values as ArrayLike<number>, Math.log);
+  const zq = normQuantile(1 - (1 - conf) / 2);
+  const refInfl = ((reference!.before.values.length * infl[3]) + (reference!.after.values.length * infl[2])) / (reference!.before.values.length + reference!.after.values.length);
+  const now = rankSum(log(after), log(before), { confLevel: conf, varianceInflation: inflation, exact: false });
+  const ref = rankSum(log(reference!.after), log(reference!.before), { confLevel: conf, varianceInflation: refInfl, exact: false });
+  const seNow = (now.ci[1] - now.ci[0]) / (2 * zq);
+  const seRef = (ref.ci[1] - ref.ci[0]) / (2 * zq);
+  const diff = now.estimate - ref.estimate;
+  const se = Math.sqrt(seNow * seNow + seRef * seRef);
+  const z = se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity;
+  const p = se > 0 ? tTwoSided(z, Infinity) : diff === 0 ? 1 : 0;
+  const rel = Math.exp(diff) - 1;
+  const ci: [number, number] = [Math.exp(diff - zq * se) - 1, Math.exp(diff + zq * se) - 1];
+  return {
+    method: 'hodges_lehmann_log_did',
+    statistic: z,
+    p_value: p,
+    df: null,
+    absolute: rel * med0,
+    relative: rel,
+    ci,
+    ci_absolute: [ci[0] * med0, ci[1] * med0],
+    se_relative: se,
+    autocorrelation: a,
+    n_eff: nEff,
+    exact: false,
+  };
+}
+
+export { benjaminiHochberg };

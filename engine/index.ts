@@ -1,0 +1,10 @@
+// Public entry of the impact engine: pure functions over arrays of points (no I/O).
+export { analyzeEvent, MINIMUMS, HEAVY_COVERAGE } from './analyze.js';
+export type { AnalyzeInput, Confounder, Direction, EngineEvent, EventResult, EventVerdict, MetricInput, MetricResult, MetricVerdict, Point } from './analyze.js';
+export { computeWindows, parseDuration, knownEventType, WINDOW_DEFAULTS } from './windows.js';
+export type { EventWindows, TimeWindow, WindowOverrides } from './windows.js';
+export { compareWindows, summarize } from './compare.js';
+export type { Comparison, MetricKind, WindowData, WindowSummary } from './compare.js';
+export { rankSum } from './rank.js';
+export { benjaminiHochberg, binomTest, poissonRateTest } from './exact.js';
+export type { Onset } from './onset.js';

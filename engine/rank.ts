@@ -1,0 +1,241 @@
+// Rank methods for latency-like series: the Mann–Whitney U test (R wilcox.test semantics:
+// tie and continuity correction, exact for small tie-free samples) and the Hodges–Lehmann shift.
+import { normQuantile, normSf } from './distributions.js';
+
+/** Result of a two-sample rank-sum comparison of `x` (after) against `y` (before). */
+export interface RankSumResult {
+  /** W = U of x: #(x_i > y_j) + ½ #(x_i = y_j). */
+  statistic: number;
+  pValue: number;
+  exact: boolean;
+  /** Standardised statistic (normal method only). */
+  z: number | null;
+  ties: boolean;
+  /** Hodges–Lehmann estimate of the shift x − y (median of pairwise differences). */
+  estimate: number;
+  ci: [number, number];
+}
+
+export interface RankSumOptions {
+  /** Force the exact or normal method; default as R: exact when both n < 50 and no ties. */
+  exact?: boolean;
+  /** Continuity correction in the normal method (R default true). */
+  correct?: boolean;
+  confLevel?: number;
+  /** Multiplies the null variance of U (autocorrelation); > 1 disables the exact method. */
+  varianceInflation?: number;
+}
+
+const distCache = new Map<string, Float64Array>();
+
+/** Null distribution of U for sample sizes m, n as probabilities P(U = u), u = 0..mn. */
+export function wilcoxonDistribution(m: number, n: number): Float64Array {
+  const key = `${m},${n}`;
+  const hit = distCache.get(key);
+  if (hit) return hit;
+  // f(i, j, u) = i/(i+j) f(i−1, j, u−j) + j/(i+j) f(i, j−1, u): rows over i, columns over j.
+  let prev: Float64Array[] = [];
+  for (let j = 0; j <= n; j++) prev.push(Float64Array.of(1));
+  for (let i = 1; i <= m; i++) {
+    const cur: Float64Array[] = [Float64Array.of(1)];
+    for (let j = 1; j <= n; j++) {
+      const f = new Float64Array(i * j + 1);
+      const up = prev[j]; // (i−1, j)
+      const left = cur[j - 1]; // (i, j−1)
+      const wi = i / (i + j);
+      const wj = j / (i + j);
+      for (let u = 0; u < up.length; u++) f[u + j] += wi * up[u];
+      for (let u = 0; u < left.length; u++) f[u] += wj * left[u];
+      cur.push(f);
+    }
+    prev = cur;
+  }
+  const dist = prev[n];
+  if (distCache.size > 32) distCache.clear();
+  distCache.set(key, dist);
+  return dist;
+}
+
+/** P(U ≤ q) for the exact null distribution. */
+function pWilcox(q: number, dist: Float64Array): number {
+  let s = 0;
+  const top = Math.min(Math.floor(q), dist.length - 1);
+  for (let u = 0; u <= top; u++) s += dist[u];
+  return Math.min(s, 1);
+}
+
+/** P(U ≥ q), summed from the top so small upper tails keep their precision. */
+function upperWilcox(q: number, dist: Float64Array): number {
+  let s = 0;
+  for (let u = dist.length - 1; u >= Math.ceil(q); u--) s += dist[u];
+  return Math.min(s, 1);
+}
+
+/** Smallest q with P(U ≤ q) ≥ p (R qwilcox). */
+function qWilcox(p: number, dist: Float64Array): number {
+  let s = 0;
+  for (let u = 0; u < dist.length; u++) {
+    s += dist[u];
+    if (s >= p * (1 - 64 * Number.EPSILON)) return u;
+  }
+  return dist.length - 1;
+}
+
+/** Number of pairwise differences x_i − y_j ≤ d (both arrays sorted ascending). */
+function countAtMost(xs: Float64Array, ys: Float64Array, d: number): number {
+  const n = ys.length;
+  let j = 0;
+  let count = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const thr = xs[i] - d;
+    while (j < n && ys[j] < thr) j++;
+    count += n - j;
+  }
+  return count;
+}
+
+/** Largest pairwise difference x_i − y_j that is ≤ d. */
+function largestAtMost(xs: Float64Array, ys: Float64Array, d: number): number {
+  const n = ys.length;
+  let j = 0;
+  let best = -Infinity;
+  for (let i = 0; i < xs.length; i++) {
+    const thr = xs[i] - d;
+    while (j < n && ys[j] < thr) j++;
+    if (j < n) {
+      const diff = xs[i] - ys[j];
+      if (diff > best) best = diff;
+    }
+  }
+  return best;
+}
+
+/** k-th smallest (1-based) pairwise difference x_i − y_j without materialising the m·n differences. */
+export function kthPairwiseDifference(xs: Float64Array, ys: Float64Array, k: number): number {
+  const m = xs.length;
+  const n = ys.length;
+  let lo = xs[0] - ys[n - 1];
+  let hi = xs[m - 1] - ys[0];
+  if (k <= 1) return lo;
+  if (k >= m * n) return hi;
+  if (countAtMost(xs, ys, lo) >= k) return lo;
+  // Invariant: count(lo) < k ≤ count(hi). Bisection on the value; stop once hi holds exactly k.
+  for (let it = 0; it < 200; it++) {
+    const mid = lo + (hi - lo) / 2;
+    if (mid <= lo || mid >= hi) break;
+    const c = countAtMost(xs, ys, mid);
+    if (c >= k) {
+      hi = mid;
+      if (c === k) break;
+    } else lo = mid;
+  }
+  return largestAtMost(xs, ys, hi);
+}
+
+function sortedCopy(v: ArrayLike<number>): Float64Array {
+  const out = Float64Array.from(v as ArrayLike<number>);
+  out.sort();
+  return out;
+}
+
+/**
+ * Two-sided Mann–Whitney / Wilcoxon rank-sum test of x against y with the Hodges–Lehmann shift
+ * (x − y) and its interval, following R's wilcox.test(x, y, conf.int = TRUE).
+ */
+export function rankSum(x: ArrayLike<number>, y: ArrayLike<number>, opts: RankSumOptions = {}): RankSumResult {
+  const xs = sortedCopy(x);
+  const ys = sortedCopy(y);
+  const m = xs.length;
+  const n = ys.length;
+  const N = m * n;
+  const conf = opts.confLevel ?? 0.95;
+  const correct = opts.correct ?? true;
+  const inflation = Math.max(1, opts.varianceInflation ?? 1);
+
+  // Merge to rank: rank sum of x, tie term over the combined sample, ties within each sample.
+  let i = 0;
+  let j = 0;
+  let rank = 0;
+  let rx = 0;
+  let tieTerm = 0;
+  while (i < m || j < n) {
+    const v = i < m && (j >= n || xs[i] <= ys[j]) ? xs[i] : ys[j];
+    let cx = 0;
+    let cy = 0;
+    while (i < m && xs[i] === v) { cx++; i++; }
+    while (j < n && ys[j] === v) { cy++; j++; }
+    const t = cx + cy;
+    const mid = rank + (t + 1) / 2;
+    rx += cx * mid;
+    rank += t;
+    if (t > 1) tieTerm += t * t * t - t;
+  }
+  const W = rx - (m * (m + 1)) / 2;
+  const ties = tieTerm > 0;
+  const exact = (opts.exact ?? (m < 50 && n < 50)) && !ties && inflation === 1;
+
+  let pValue: number;
+  let z: number | null = null;
+  let estimate: number;
+  let ci: [number, number];
+  const alpha = 1 - conf;
+  const half = N % 2 === 0 ? N / 2 : (N + 1) / 2;
+  const median = N % 2 === 0
+    ? (kthPairwiseDifference(xs, ys, half) + kthPairwiseDifference(xs, ys, half + 1)) / 2
+    : kthPairwiseDifference(xs, ys, half);
+
+  if (exact) {
+    const dist = wilcoxonDistribution(m, n);
+    const p = W > N / 2 ? upperWilcox(W, dist) : pWilcox(W, dist);
+    pValue = Math.min(2 * p, 1);
+    let qu = qWilcox(alpha / 2, dist);
+    if (qu === 0) qu = 1;
+    const ql = N - qu;
+    ci = [kthPairwiseDifference(xs, ys, qu), kthPairwiseDifference(xs, ys, ql + 1)];
+    estimate = median;
+  } else {
+    const sigma0 = Math.sqrt((m * n / 12) * (m + n + 1 - tieTerm / ((m + n) * (m + n - 1))));
+    const sigma = sigma0 * Math.sqrt(inflation);
+    const dz = W - N / 2;
+    const corr = correct ? Math.sign(dz) * 0.5 : 0;
+    if (sigma > 0) {
+      z = (dz - corr) / sigma;
+      pValue = Math.min(1, 2 * normSf(Math.abs(z)));
+    } else {
+      z = 0;
+      pValue = 1;
+    }
+    estimate = median;
+    // Interval: the pairwise difference where the corrected statistic crosses ±z (R's uniroot on a
+    // step function lands on these jump points). Only within-sample ties matter between jumps.
+    let tieX = 0;
+    let tieY = 0;
+    for (const arr of [xs, ys]) {
+      let k = 0;
+      let s = 0;
+      while (k < arr.length) {
+        let c = 1;
+        while (k + c < arr.length && arr[k + c] === arr[k]) c++;
+        if (c > 1) s += c * c * c - c;
+        k += c;
+      }
+      if (arr === xs) tieX = s; else tieY = s;
+    }
+    const sigmaCi = Math.sqrt((m * n / 12) * (m + n + 1 - (tieX + tieY) / ((m + n) * (m + n - 1)))) * Math.sqrt(inflation);
+    const zq = normQuantile(1 - alpha / 2);
+    if (sigmaCi > 0) {
+      const cc = correct ? 0.5 : 0;
+      const uLow = Math.floor(N / 2 + cc + zq * sigmaCi);
+      const uHigh = Math.floor(N / 2 - cc - zq * sigmaCi);
+      const kLow = N - uLow;
+      const kHigh = N - uHigh;
+      ci = [
+        kLow < 1 ? xs[0] - ys[n - 1] : kthPairwiseDifference(xs, ys, Math.min(kLow, N)),
+        kHigh > N ? xs[m - 1] - ys[0] : kthPairwiseDifference(xs, ys, Math.max(kHigh, 1)),
+      ];
+    } else {
+      ci = [estimate, estimate];
+    }
+  }
+  return { statistic: W, pValue, exact, z, ties, estimate, ci };
+}

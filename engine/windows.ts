@@ -1,0 +1,123 @@
+// Before/after windows around an event: per-type defaults, per-metric and per-request
+// overrides (ISO 8601 durations or "60m"/"2h"), alignment to the metric's step, seasonal copies.
+
+/** A half-open window [from, to) in epoch ms. */
+export interface TimeWindow {
+  from: number;
+  to: number;
+}
+
+/** Window lengths as strings ("PT1H", "60m") or milliseconds. */
+export interface WindowOverrides {
+  before?: string | number;
+  after?: string | number;
+  gap?: string | number;
+}
+
+/** Resolved windows for one event × metric. */
+export interface EventWindows {
+  before: TimeWindow;
+  after: TimeWindow;
+  /** Lengths actually used, in ms (after rounding up to whole steps). */
+  before_ms: number;
+  after_ms: number;
+  gap_ms: number;
+  step_seconds: number;
+  /** The same clock windows one week and one day earlier (seasonal baselines). */
+  seasonal: { week: { before: TimeWindow; after: TimeWindow }; day: { before: TimeWindow; after: TimeWindow } };
+}
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const WEEK = 7 * DAY;
+
+/** Default windows per known event type (ms). Unknown types use the deployment defaults. */
+export const WINDOW_DEFAULTS: Record<string, { before: number; after: number; gap: number }> = {
+  deployment: { before: 60 * MIN, after: 60 * MIN, gap: 5 * MIN },
+  rollback: { before: 60 * MIN, after: 60 * MIN, gap: 5 * MIN },
+  'data-load': { before: 60 * MIN, after: 60 * MIN, gap: 5 * MIN },
+  incident: { before: 30 * MIN, after: 120 * MIN, gap: 5 * MIN },
+};
+
+/** The known type an event type names, bare (`deployment`) or reverse-DNS prefixed (`dev.opstrails.deployment`). */
+export function knownEventType(type: string): keyof typeof WINDOW_DEFAULTS | null {
+  for (const name of Object.keys(WINDOW_DEFAULTS)) {
+    if (type === name || type.endsWith(`.${name}`)) return name;
+  }
+  return null;
+}
+
+const ISO = /^P(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/i;
+const SHORT = /^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$/i;
+
+/** Parses an ISO 8601 duration (`PT1H30M`, `P1D`; no years or months) or a short form (`60m`, `2h`, `1h30m`, `90s`) to ms. */
+export function parseDuration(input: string | number): number {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0) throw new RangeError(`invalid duration: ${input}`);
+    return input;
+  }
+  const s = input.trim();
+  const num = (v: string | undefined) => (v === undefined ? 0 : Number(v.replace(',', '.')));
+  let ms: number;
+  let m = ISO.exec(s);
+  if (m && s.toUpperCase() !== 'P' && !s.toUpperCase().endsWith('T')) {
+    ms = num(m[1]) * WEEK + num(m[2]) * DAY + num(m[3]) * HOUR + num(m[4]) * MIN + num(m[5]) * 1000;
+  } else if ((m = SHORT.exec(s)) && s.length > 0) {
+    ms = num(m[1]) * DAY + num(m[2]) * HOUR + num(m[3]) * MIN + num(m[4]) * 1000;
+  } else {
+    throw new RangeError(`invalid duration: "${input}" (use ISO 8601 like PT1H or a short form like 60m)`);
+  }
+  if (!Number.isFinite(ms)) throw new RangeError(`invalid duration: "${input}"`);
+  return Math.round(ms);
+}
+
+/** Epoch ms from an ISO string or a number. */
+export function toEpochMs(t: string | number | Date): number {
+  const ms = typeof t === 'number' ? t : t instanceof Date ? t.getTime() : Date.parse(t);
+  if (!Number.isFinite(ms)) throw new RangeError(`invalid time: ${String(t)}`);
+  return ms;
+}
+
+/**
+ * Windows for an event at `time` of `type`, for a metric at `stepSeconds`. Later overrides win:
+ * type defaults < metric windows < request windows. Lengths round up to whole steps; only buckets
+ * entirely before t − gap (entirely after t + gap) belong to the before (after) window.
+ */
+export function computeWindows(input: {
+  time: string | number | Date;
+  type: string;
+  stepSeconds: number;
+  metric?: WindowOverrides;
+  request?: WindowOverrides;
+}): EventWindows {
+  const t = toEpochMs(input.time);
+  const step = input.stepSeconds * 1000;
+  if (!(step > 0)) throw new RangeError(`invalid step: ${input.stepSeconds}`);
+  const d = WINDOW_DEFAULTS[knownEventType(input.type) ?? 'deployment'];
+  const pick = (k: keyof WindowOverrides, def: number) => {
+    const v = input.request?.[k] ?? input.metric?.[k];
+    return v === undefined ? def : parseDuration(v);
+  };
+  const steps = (ms: number) => Math.ceil(ms / step) * step;
+  const beforeMs = steps(pick('before', d.before));
+  const afterMs = steps(pick('after', d.after));
+  const gapMs = pick('gap', d.gap);
+  const beforeEnd = Math.floor((t - gapMs) / step) * step;
+  const afterStart = Math.ceil((t + gapMs) / step) * step;
+  const before = { from: beforeEnd - beforeMs, to: beforeEnd };
+  const after = { from: afterStart, to: afterStart + afterMs };
+  const shift = (w: TimeWindow, by: number) => ({ from: w.from - by, to: w.to - by });
+  return {
+    before,
+    after,
+    before_ms: beforeMs,
+    after_ms: afterMs,
+    gap_ms: gapMs,
+    step_seconds: input.stepSeconds,
+    seasonal: {
+      week: { before: shift(before, WEEK), after: shift(after, WEEK) },
+      day: { before: shift(before, DAY), after: shift(after, DAY) },
+    },
+  };
+}
