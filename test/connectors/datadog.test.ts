@@ -52,7 +52,7 @@ for (const api of ['v2', 'v1'] as const) {
   connectorContract({
     module: datadogConnector,
     secret: API_KEY,
-    config: (baseUrl) => ({ site: 'datadoghq.com', base_url: baseUrl }),
+    config: (baseUrl) => ({ site: 'datadoghq.com' as const, base_url: baseUrl }),
     secrets: { api_key: API_KEY, app_key: APP_KEY },
     query: { query: 'sum:trace.http.request.errors{env:production}.as_count()', api },
     respond,
