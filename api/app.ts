@@ -12,6 +12,8 @@ export interface AppOptions {
   store: Store;
   rootKey?: string;
   logLevel?: string;
+  /** Where JSON log lines go (stdout by default; tests capture them). */
+  logStream?: { write(line: string): void };
   now?: () => number;
 }
 
@@ -34,15 +36,26 @@ export const BODY_LIMIT = 1024 * 1024;
 /** Build the app (not listening). */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: opts.logLevel ?? 'info', redact: { paths: REDACT, censor: '[redacted]' } },
+    logger: {
+      level: opts.logLevel ?? 'info',
+      redact: { paths: REDACT, censor: '[redacted]' },
+      ...(opts.logStream ? { stream: opts.logStream } : {}),
+    },
     bodyLimit: BODY_LIMIT,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
   });
+  // On shutdown, answers to requests still in flight close their connection,
+  // so close() finishes once they are answered instead of waiting on keep-alive.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (closing) reply.header('connection', 'close');
   });
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);

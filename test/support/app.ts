@@ -1,0 +1,41 @@
+// A test app over a fresh store database, with captured log lines and helpers
+// to create orgs and keys through the real API.
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/app.js';
+import type { Store } from '../../store/index.js';
+import { testStore } from './store.js';
+
+export const ROOT_KEY = 'root-key-for-tests-0123456789abcdef';
+
+export interface TestApp {
+  app: FastifyInstance;
+  store: Store;
+  logs: string[];
+  /** Create an org through POST /v1/orgs; returns its id and admin key. */
+  createOrg(name?: string, plan?: string): Promise<{ orgId: string; adminKey: string }>;
+  close(): Promise<void>;
+}
+
+export async function testApp(): Promise<TestApp> {
+  const store = await testStore();
+  const logs: string[] = [];
+  const app = await buildApp({ store, rootKey: ROOT_KEY, logLevel: 'debug', logStream: { write: (l) => void logs.push(l) } });
+  return {
+    app,
+    store,
+    logs,
+    async createOrg(name = 'acme', plan = 'pro') {
+      const res = await app.inject({ method: 'POST', url: '/v1/orgs', headers: { authorization: `Bearer ${ROOT_KEY}` }, payload: { name, plan } });
+      if (res.statusCode !== 201) throw new Error(`create org: ${res.statusCode} ${res.body}`);
+      const body = res.json();
+      return { orgId: body.org.id, adminKey: body.admin_key };
+    },
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/** Authorization header for a key. */
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
