@@ -284,6 +284,19 @@ describe('datadog connector (replayed answers)', () => {
     expect(datadogConnector.querySchema.parse({ query: 'avg:x{*}' }).api).toBe('v2');
   });
 
+  it('stops at once when the caller aborts (no timeout error, no retry)', async () => {
+    override = (req) => (isData(req) ? { ...reply('v2_timeseries_ok'), delayMs: 2_000 } : undefined);
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = connect().fetchSeries(q({ query: 'avg:x{*}' }), { ...window, signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const err = await pending.catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as ConnectorError).code).not.toBe('timeout');
+    expect(replay.requests.filter(isData)).toHaveLength(1);
+  });
+
   it('drops buckets that have not closed yet', async () => {
     const now = CONTRACT_FROM + 20.5 * 60_000;
     const series = await connect({ now: () => now }).fetchSeries(q({ query: 'avg:x{*}' }), window);

@@ -39,7 +39,7 @@ export interface RunningPrometheus {
 }
 
 function which(binary: string): string | undefined {
-  const out = spawnSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
+  const out = spawnSync('/bin/sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
   const path = out.stdout.trim();
   return out.status === 0 && path ? path : undefined;
 }
