@@ -112,7 +112,13 @@ function createPrometheusConnector(
             signal: opts.signal,
             describeError: describePrometheusError,
           },
-        );
+        ).catch((err: unknown) => {
+          // Prometheus sends no rate-limit headers; a proxy's 429 is the only budget signal there is.
+          if (err instanceof ConnectorError && err.code === 'rate_limited' && err.retryAfterSeconds !== undefined) {
+            deps.onRateLimit?.({ retryAfterSeconds: err.retryAfterSeconds });
+          }
+          throw err;
+        });
         const mapped = mapRangeResponse(res.body, chunk, deps.now());
         if (mapped.warnings.length > 0) {
           deps.logger.warn({ provider: 'prometheus', warnings: mapped.warnings }, 'Prometheus returned warnings');

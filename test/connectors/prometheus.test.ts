@@ -160,6 +160,16 @@ describe('prometheus connector (replayed answers)', () => {
     expect(series.points.at(-1)!.ts).toBe(CONTRACT_FROM + 28 * STEP_MS); // 12:29 is the NaN sample
   });
 
+  it('passes a proxy\'s 429 Retry-After to onRateLimit', async () => {
+    answer = () => reply('rate_limited');
+    const seen: object[] = [];
+    const err = (await connect({ bearer_token: SECRET }, { onRateLimit: (i) => seen.push(i) })
+      .fetchSeries(query, window)
+      .catch((e: unknown) => e)) as ConnectorError;
+    expect(err.code).toBe('rate_limited');
+    expect(seen).toEqual([{ retryAfterSeconds: 7 }]);
+  });
+
   it('refuses a query that returns several series (bad_query, suggests sum)', async () => {
     answer = () => reply('query_range_two_series');
     const err = await connect().fetchSeries(query, window).catch((e: unknown) => e);
