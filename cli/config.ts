@@ -16,7 +16,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a database name: letters, digits and underscores')
     .default('opstrails'),
   OPSTRAILS_ROOT_KEY: z.string().min(24, 'at least 24 characters').optional(),
-  OPSTRAILS_SECRET_KEY: z.string().optional(),
+  OPSTRAILS_SECRET_KEY: z.string().min(24, 'at least 24 characters').optional(),
   OPSTRAILS_ALLOWED_PROVIDER_HOSTS: z
     .string()
     .default('')

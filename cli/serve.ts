@@ -4,7 +4,17 @@
 import { mkdirSync } from 'node:fs';
 import { buildApp } from '../api/app.js';
 import { openStore, type Store } from '../store/index.js';
-import type { Config } from './config.js';
+import { SecretBox } from '../store/secrets.js';
+import { ConfigError, type Config } from './config.js';
+
+/** The key sealing connection secrets: OPSTRAILS_SECRET_KEY, or on the embedded default a key file in DATA_DIR. */
+export function secretBoxFor(config: Config): SecretBox {
+  if (config.OPSTRAILS_SECRET_KEY) return SecretBox.fromPassphrase(config.OPSTRAILS_SECRET_KEY);
+  if (config.CLICKHOUSE_URL) {
+    throw new ConfigError('OPSTRAILS_SECRET_KEY is required with CLICKHOUSE_URL: connection secrets are encrypted under it (32+ random characters)');
+  }
+  return SecretBox.fromKeyFile(config.DATA_DIR);
+}
 
 /** On a fresh embedded install with no operator key, create org "default" and print its admin key once. */
 export async function bootstrapDefaultOrg(store: Store, config: Config): Promise<string | undefined> {
@@ -17,7 +27,9 @@ export async function bootstrapDefaultOrg(store: Store, config: Config): Promise
 
 export async function serve(config: Config): Promise<void> {
   if (!config.CLICKHOUSE_URL) mkdirSync(config.DATA_DIR, { recursive: true });
+  const secretBox = secretBoxFor(config);
   const store = await openStore({
+    secretBox,
     clickhouseUrl: config.CLICKHOUSE_URL,
     username: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,

@@ -1,8 +1,13 @@
 // The store: one backend (embedded chDB or a ClickHouse server), migrated at
 // open, and the repositories every other layer uses.
+import { randomBytes } from 'node:crypto';
 import { identifier, type Backend } from './backend.js';
 import { openChdb } from './chdb.js';
+import { ConnectionRepository } from './connections.js';
 import { EventRepository } from './events.js';
+import { MetricRepository } from './metrics.js';
+import { PointRepository } from './points.js';
+import { SecretBox } from './secrets.js';
 import { migrate, SCHEMA_VERSION } from './migrations.js';
 import { KeyRepository, OrgRepository } from './orgs.js';
 import { openServer } from './server.js';
@@ -17,6 +22,8 @@ export interface StoreOptions {
   dataDir?: string;
   /** An already open backend (tests share one chDB session across databases). */
   backend?: Backend;
+  /** Seals connection secrets (default: a throwaway key, for tests that store none). */
+  secretBox?: SecretBox;
   now?: () => number;
 }
 
@@ -24,17 +31,24 @@ export class Store {
   readonly orgs: OrgRepository;
   readonly keys: KeyRepository;
   readonly events: EventRepository;
+  readonly connections: ConnectionRepository;
+  readonly metrics: MetricRepository;
+  readonly points: PointRepository;
 
   constructor(
     readonly backend: Backend,
     readonly database: string,
     /** Migration versions applied when this store was opened. */
     readonly appliedMigrations: number[],
+    secretBox: SecretBox,
     now: () => number = Date.now,
   ) {
     this.orgs = new OrgRepository(backend, database);
     this.keys = new KeyRepository(backend, database);
     this.events = new EventRepository(backend, database, now);
+    this.connections = new ConnectionRepository(backend, database, secretBox, now);
+    this.metrics = new MetricRepository(backend, database, now);
+    this.points = new PointRepository(backend, database);
   }
 
   /** True when the backend answers and the schema is current. */
@@ -63,5 +77,6 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       ? openServer({ url: opts.clickhouseUrl, username: opts.username ?? 'default', password: opts.password ?? '' })
       : openChdb(opts.dataDir ?? './data'));
   const applied = await migrate(backend, database);
-  return new Store(backend, database, applied, opts.now);
+  const box = opts.secretBox ?? SecretBox.fromPassphrase(randomBytes(32).toString('base64'));
+  return new Store(backend, database, applied, box, opts.now);
 }

@@ -60,17 +60,62 @@ export const MIGRATIONS: Migration[] = [
     statements: [
       // Re-fetching a window inserts newer fetched_at versions of the same
       // (org, metric, ts): ReplacingMergeTree keeps the newest, never duplicates.
+      // A point the provider no longer reports is replaced by a newer row with
+      // is_deleted = 1, which FINAL reads drop.
+      // series tells apart the series of one metric whose query uses event
+      // values ({{subject}}, ...): e.g. "subject=production"; '' when it uses none.
       `CREATE TABLE IF NOT EXISTS {db}.metric_points (
         org_id String,
         metric_id String,
+        series String,
         ts DateTime64(3, 'UTC'),
         value Float64,
         weight Nullable(Float64),
         fetched_at DateTime64(3, 'UTC'),
+        is_deleted UInt8 DEFAULT 0,
         retention_days UInt16
-      ) ENGINE = ReplacingMergeTree(fetched_at)
-      ORDER BY (org_id, metric_id, ts)
+      ) ENGINE = ReplacingMergeTree(fetched_at, is_deleted)
+      ORDER BY (org_id, metric_id, series, ts)
       TTL toDateTime(ts) + toIntervalDay(retention_days)`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'connections and metrics',
+    statements: [
+      // Secrets are AES-256-GCM ciphertext (store/secrets.ts); config is JSON.
+      `CREATE TABLE IF NOT EXISTS {db}.connections (
+        org_id String,
+        connection_id String,
+        provider LowCardinality(String),
+        name String,
+        config String,
+        secrets String,
+        status LowCardinality(String),
+        status_message String,
+        checked_at Nullable(DateTime64(3, 'UTC')),
+        created_at DateTime64(3, 'UTC'),
+        updated_at DateTime64(3, 'UTC'),
+        deleted UInt8
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (org_id, connection_id)`,
+      `CREATE TABLE IF NOT EXISTS {db}.metrics (
+        org_id String,
+        metric_id String,
+        connection_id String,
+        name String,
+        kind LowCardinality(String),
+        query String,
+        direction LowCardinality(String),
+        unit String,
+        step_seconds UInt32,
+        threshold Float64,
+        critical UInt8,
+        applies_to String,
+        windows String,
+        created_at DateTime64(3, 'UTC'),
+        updated_at DateTime64(3, 'UTC'),
+        deleted UInt8
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (org_id, metric_id)`,
     ],
   },
 ];

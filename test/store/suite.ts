@@ -32,7 +32,7 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
     });
 
     it('applies every migration once; a second run applies nothing', async () => {
-      expect(store.appliedMigrations).toEqual([1, 2]);
+      expect(store.appliedMigrations).toEqual([1, 2, 3]);
       expect(await migrate(store.backend, store.database)).toEqual([]);
       expect(await store.ready()).toBe(true);
     });
@@ -42,8 +42,8 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
         `SELECT create_table_query, sorting_key FROM system.tables WHERE database = {db:String} AND name = 'metric_points'`,
         { db: store.database },
       );
-      expect(row.sorting_key).toBe('org_id, metric_id, ts');
-      expect(row.create_table_query).toContain('ReplacingMergeTree(fetched_at)');
+      expect(row.sorting_key).toBe('org_id, metric_id, series, ts');
+      expect(row.create_table_query).toContain('ReplacingMergeTree(fetched_at, is_deleted)');
       expect(row.create_table_query).toMatch(/TTL toDateTime\(ts\) \+ toIntervalDay\(retention_days\)/);
     });
 

@@ -1,0 +1,149 @@
+// Metrics: a saved provider query on a connection, with what "worse" means.
+import { randomUUID } from 'node:crypto';
+import type { Backend } from './backend.js';
+import { isoTime, VersionedTable, type VersionedRow } from './versioned.js';
+
+export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
+export type Direction = 'increase_is_bad' | 'decrease_is_bad' | 'either';
+
+/** Which events a metric applies to; an empty or absent list matches all. */
+export interface AppliesTo {
+  subjects?: string[];
+  types?: string[];
+}
+
+/** Window overrides as given (ISO 8601 durations or "60m"). */
+export interface WindowSpec {
+  before?: string;
+  after?: string;
+  gap?: string;
+}
+
+export interface MetricDefinition {
+  connection_id: string;
+  name: string;
+  kind: MetricKind;
+  /** The provider query; for kind "ratio": {numerator, denominator}. */
+  query: Record<string, unknown>;
+  direction: Direction;
+  unit: string | null;
+  step_seconds: number;
+  threshold: number;
+  critical: boolean;
+  applies_to: AppliesTo;
+  windows: WindowSpec;
+}
+
+export interface Metric extends MetricDefinition {
+  id: string;
+  org_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface Row extends VersionedRow {
+  metric_id: string;
+  connection_id: string;
+  name: string;
+  kind: MetricKind;
+  query: string;
+  direction: Direction;
+  unit: string;
+  step_seconds: number;
+  threshold: number;
+  critical: number;
+  applies_to: string;
+  windows: string;
+}
+
+export class MetricRepository {
+  private readonly rows: VersionedTable<Row>;
+
+  constructor(backend: Backend, db: string, now: () => number = Date.now) {
+    this.rows = new VersionedTable<Row>(backend, `${db}.metrics`, 'metric_id', now);
+  }
+
+  async create(orgId: string, def: MetricDefinition): Promise<Metric> {
+    const at = this.rows.version();
+    const row = toRow(orgId, `met_${randomUUID().replaceAll('-', '')}`, def, at, at);
+    await this.rows.put(row);
+    return toMetric(row);
+  }
+
+  async get(orgId: string, id: string): Promise<Metric | undefined> {
+    const row = await this.rows.get(orgId, id);
+    return row && toMetric(row);
+  }
+
+  async list(orgId: string, filter: { connectionId?: string } = {}): Promise<Metric[]> {
+    const rows = filter.connectionId
+      ? await this.rows.list(orgId, 'connection_id = {connection:String}', { connection: filter.connectionId })
+      : await this.rows.list(orgId);
+    return rows.map(toMetric);
+  }
+
+  /** Replace a metric's definition. */
+  async update(orgId: string, id: string, def: MetricDefinition): Promise<Metric | undefined> {
+    const row = await this.rows.get(orgId, id);
+    if (!row) return undefined;
+    const next = toRow(orgId, id, def, row.created_at, this.rows.version());
+    await this.rows.put(next);
+    return toMetric(next);
+  }
+
+  async delete(orgId: string, id: string): Promise<boolean> {
+    const row = await this.rows.get(orgId, id);
+    if (!row) return false;
+    await this.rows.remove(row);
+    return true;
+  }
+}
+
+/** True when the metric applies to an event of this type and subject. */
+export function appliesTo(metric: Pick<Metric, 'applies_to'>, event: { type: string; subject?: string | null }): boolean {
+  const { subjects, types } = metric.applies_to;
+  if (subjects && subjects.length > 0 && !subjects.includes(event.subject ?? '')) return false;
+  if (types && types.length > 0 && !types.some((t) => event.type === t || event.type.endsWith(`.${t}`))) return false;
+  return true;
+}
+
+function toRow(orgId: string, id: string, d: MetricDefinition, createdAt: string, updatedAt: string): Row {
+  return {
+    org_id: orgId,
+    metric_id: id,
+    connection_id: d.connection_id,
+    name: d.name,
+    kind: d.kind,
+    query: JSON.stringify(d.query),
+    direction: d.direction,
+    unit: d.unit ?? '',
+    step_seconds: d.step_seconds,
+    threshold: d.threshold,
+    critical: d.critical ? 1 : 0,
+    applies_to: JSON.stringify(d.applies_to),
+    windows: JSON.stringify(d.windows),
+    created_at: createdAt,
+    updated_at: updatedAt,
+    deleted: 0,
+  };
+}
+
+function toMetric(r: Row): Metric {
+  return {
+    id: r.metric_id,
+    org_id: r.org_id,
+    connection_id: r.connection_id,
+    name: r.name,
+    kind: r.kind,
+    query: JSON.parse(r.query),
+    direction: r.direction,
+    unit: r.unit || null,
+    step_seconds: Number(r.step_seconds),
+    threshold: Number(r.threshold),
+    critical: Number(r.critical) === 1,
+    applies_to: JSON.parse(r.applies_to),
+    windows: JSON.parse(r.windows),
+    created_at: isoTime(r.created_at),
+    updated_at: isoTime(r.updated_at),
+  };
+}

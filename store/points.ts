@@ -1,0 +1,63 @@
+// Metric points: one row per (org, metric, bucket). Writing a window replaces
+// what was stored for it: newer versions win, and buckets the provider no longer
+// reports get a tombstone (is_deleted = 1), so nothing is duplicated or stale.
+import type { Backend } from './backend.js';
+import { chTime } from './migrations.js';
+
+/** One stored bucket: `ts` epoch ms at the bucket start. */
+export interface StoredPoint {
+  ts: number;
+  value: number;
+  weight?: number;
+}
+
+export class PointRepository {
+  constructor(
+    private readonly backend: Backend,
+    private readonly db: string,
+  ) {}
+
+  /** Replace the points of [from, to) with `points` (fetched at `fetchedAt`). Returns rows written. */
+  async replaceWindow(
+    orgId: string,
+    metricId: string,
+    series: string,
+    window: { from: number; to: number },
+    points: readonly StoredPoint[],
+    opts: { fetchedAt: number; retentionDays: number },
+  ): Promise<number> {
+    const fresh = new Set(points.map((p) => p.ts));
+    const stale = (await this.read(orgId, metricId, series, window.from, window.to)).filter((p) => !fresh.has(p.ts));
+    const fetchedAt = chTime(opts.fetchedAt);
+    const base = { org_id: orgId, metric_id: metricId, series, fetched_at: fetchedAt, retention_days: opts.retentionDays };
+    const rows = [
+      ...points
+        .filter((p) => p.ts >= window.from && p.ts < window.to)
+        .map((p) => ({ ...base, ts: chTime(p.ts), value: p.value, weight: p.weight ?? null, is_deleted: 0 })),
+      ...stale.map((p) => ({ ...base, ts: chTime(p.ts), value: 0, weight: null, is_deleted: 1 })),
+    ];
+    await this.backend.insert(`${this.db}.metric_points`, rows);
+    return rows.length;
+  }
+
+  /** Stored points of one series over [from, to), oldest first. */
+  async read(orgId: string, metricId: string, series: string, from: number, to: number): Promise<StoredPoint[]> {
+    const rows = await this.backend.query<{ t: string; value: number; weight: number | null }>(
+      `SELECT toUnixTimestamp64Milli(ts) AS t, value, weight FROM ${this.db}.metric_points FINAL
+       WHERE org_id = {org:String} AND metric_id = {metric:String} AND series = {series:String}
+         AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})
+       ORDER BY ts`,
+      { org: orgId, metric: metricId, series, from, to },
+    );
+    return rows.map((r) => (r.weight === null ? { ts: Number(r.t), value: r.value } : { ts: Number(r.t), value: r.value, weight: r.weight }));
+  }
+
+  /** Rows physically stored for a metric, versions and tombstones included (tests, diagnostics). */
+  async rawCount(orgId: string, metricId: string): Promise<number> {
+    const [row] = await this.backend.query<{ n: string }>(
+      `SELECT count() AS n FROM ${this.db}.metric_points WHERE org_id = {org:String} AND metric_id = {metric:String}`,
+      { org: orgId, metric: metricId },
+    );
+    return Number(row?.n ?? 0);
+  }
+}
