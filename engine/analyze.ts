@@ -118,7 +118,7 @@ export interface EventResult {
 }
 
 /** Minimums below which a metric is insufficient_data. */
-export const MINIMUMS = { bucketsPerSide: 10, coverage: 0.8, effectiveSamples: 3, totalCount: 1 };
+export const MINIMUMS = { bucketsPerSide: 10, coverage: 0.8, effectiveSamples: 2, totalCount: 1 };
 /** Share of a window another event may cover before a verdict drops to inconclusive. */
 export const HEAVY_COVERAGE = 0.5;
 
@@ -425,8 +425,10 @@ function finish(p: Pending, q: number, alpha: number, event: EngineEvent, t: num
   }
   r.test.q_value = Number.isFinite(q) ? q : null;
   if (r.verdict === 'insufficient_data') {
+    r.onset = cusumOnset(m.kind, p.before, p.after, t, m.step_seconds);
     r.explanation = `Not enough data to judge ${r.name}: ${r.reason}` +
-      (r.minimum_detectable_effect !== null ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.` : '.');
+      (r.minimum_detectable_effect !== null ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.` : '.') +
+      onsetSentence(r, typeWord);
     return;
   }
   const cmp = p.cmp;
@@ -441,9 +443,7 @@ function finish(p: Pending, q: number, alpha: number, event: EngineEvent, t: num
     verdict = 'inconclusive';
   }
   r.verdict = verdict;
-  if (verdict === 'regression' || verdict === 'improvement' || (r.baseline.kind === 'before_window' && p.cmp.p_value < alpha)) {
-    r.onset = cusumOnset(m.kind, p.before, p.after, t, m.step_seconds);
-  }
+  r.onset = cusumOnset(m.kind, p.before, p.after, t, m.step_seconds);
   r.explanation = explain(r, cmp, typeWord);
 }
 
@@ -470,10 +470,14 @@ function explain(r: MetricResult, cmp: Comparison, typeWord: string): string {
       s = `${cap(what)} went from ${b} to ${a} (${relTxt}, ${ciTxt})${base}; ${q}: not enough evidence to call it a change or no change${r.reason ? ` — ${r.reason}` : ''}.`;
   }
   if (r.baseline.explains_change) s += ` The same hours a ${r.baseline.kind === 'seasonal_week' ? 'week' : 'day'} earlier moved by ${fmtPct(r.baseline.reference_change ?? 0)}, which explains the raw before/after difference.`;
-  if (r.onset && r.onset.before_event) {
-    s += ` The shift began about ${Math.round(-r.onset.minutes_from_event)} minutes before the ${typeWord}.`;
-  }
+  if (r.verdict !== 'no_change') s += onsetSentence(r, typeWord);
   return s;
+}
+
+/** Says out loud that a level shift began before the event, when the change point is clear. */
+function onsetSentence(r: MetricResult, typeWord: string): string {
+  if (!r.onset || !r.onset.before_event) return '';
+  return ` The level shifted about ${Math.round(-r.onset.minutes_from_event)} minutes before the ${typeWord}.`;
 }
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

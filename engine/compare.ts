@@ -2,7 +2,7 @@
 // (optionally against the same windows a week or a day earlier) for each kind of metric.
 import { normQuantile, tQuantile, tTwoSided } from './distributions.js';
 import { benjaminiHochberg, poissonRateTest } from './exact.js';
-import { meanVariance, pooledAutocorrelation } from './hac.js';
+import { meanVariance, serialShape, type SerialShape } from './hac.js';
 import { rankSum } from './rank.js';
 
 export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
@@ -40,7 +40,7 @@ export interface Comparison {
   ci_absolute: [number, number] | null;
   /** Standard error of the relative change under the null (for the minimum detectable effect). */
   se_relative: number | null;
-  /** Pooled, bias-corrected lag-1 autocorrelation used in the variance. */
+  /** Pooled lag-1 autocorrelation of the within-window residuals. */
   autocorrelation: number;
   n_eff: { before: number; after: number };
   exact: boolean;
@@ -168,9 +168,9 @@ function windowStat(kind: MetricKind, w: WindowData): WindowStat {
   return { est: mean, resid: residuals(w.values, mean), scale: 1, floor: 0 };
 }
 
-function finishParts(stats: WindowStat[], a: number): Part[] {
+function finishParts(stats: WindowStat[], shape: SerialShape): Part[] {
   return stats.map((s) => {
-    const mv = meanVariance(s.resid, a);
+    const mv = meanVariance(s.resid, shape);
     return { est: s.est, v: Math.max(mv.varMean * s.scale, s.floor), nEff: mv.nEff };
   });
 }
@@ -215,7 +215,7 @@ export function compareWindows(kind: MetricKind, before: WindowData, after: Wind
     const r1 = x1 / t1;
     const ciRel: [number, number] = [ex.ci[0] - 1, ex.ci[1] - 1];
     const resid = (w: WindowData, r: number) => (kind === 'ratio' ? residuals(w.values, 0, w.weights, r) : residuals(w.values, r));
-    const a = pooledAutocorrelation([resid(before, r0), resid(after, r1)]);
+    const a = serialShape([resid(before, r0), resid(after, r1)]).r1;
     // Null standard error of the log rate ratio under Poisson, for the detectable-effect figure.
     const pooled = (x0 + x1) / (t0 + t1);
     const seRel = pooled > 0 ? Math.sqrt(1 / (pooled * t0) + 1 / (pooled * t1)) : null;
@@ -239,13 +239,14 @@ export function compareWindows(kind: MetricKind, before: WindowData, after: Wind
   const sa = windowStat(kind, after);
   const stats = [sb, sa];
   const refStats: WindowStat[] = ref ? [windowStat(kind, ref.before), windowStat(kind, ref.after)] : [];
-  const a = pooledAutocorrelation([...stats, ...refStats].map((s) => s.resid));
-  const parts = finishParts([...stats, ...refStats], a);
+  const shape = serialShape([...stats, ...refStats].map((s) => s.resid));
+  const a = shape.r1;
+  const parts = finishParts([...stats, ...refStats], shape);
   let diff = parts[1].est - parts[0].est;
   if (refStats.length) diff -= parts[3].est - parts[2].est;
   const tr = tResult(diff, parts, conf);
   const seasonal = refStats.length > 0;
-  const methodBase = kind === 'gauge' ? 'welch_t_newey_west' : kind === 'count' ? 'quasi_poisson_rate_ratio_newey_west' : 'ratio_of_sums_delta_newey_west';
+  const methodBase = kind === 'gauge' ? 'diff_means_hac_t' : kind === 'count' ? 'rate_ratio_hac_t' : 'ratio_of_sums_delta_hac_t';
   const nEff = { before: parts[0].nEff, after: parts[1].nEff };
 
   if (logScale(kind)) {
@@ -287,9 +288,9 @@ export function compareWindows(kind: MetricKind, before: WindowData, after: Wind
   };
 }
 
-/** Long-run variance factor of a rank series (≥ 1) for the Mann–Whitney variance. */
-function rankInflation(segs: Float64Array[], a: number): number[] {
-  return segs.map((r) => meanVariance(r, a).inflation);
+/** Long-run variance factor of each rank series (≥ 1) for the Mann–Whitney variance. */
+function rankInflation(segs: Float64Array[], shape: SerialShape): number[] {
+  return segs.map((r) => meanVariance(r, shape).inflation);
 }
 
 function compareQuantile(before: WindowData, after: WindowData, conf: number, reference?: { before: WindowData; after: WindowData }): Comparison {
@@ -302,8 +303,9 @@ function compareQuantile(before: WindowData, after: WindowData, conf: number, re
   const useRef = !!reference && reference.before.values.length > 1 && reference.after.values.length > 1 &&
     allPositive(before) && allPositive(after) && allPositive(reference.before) && allPositive(reference.after);
   if (useRef) segs.push(centredRanks(reference!.before.values), centredRanks(reference!.after.values));
-  const a = pooledAutocorrelation(segs);
-  const infl = rankInflation(segs, a);
+  const shape = serialShape(segs);
+  const a = shape.r1;
+  const infl = rankInflation(segs, shape);
   // Var(U) ≈ (mn/12)(n·f_after + m·f_before)/(m + n) under within-window dependence (Hoeffding projection).
   const inflation = (nb * infl[1] + na * infl[0]) / (na + nb);
   const nEff = { before: nb / infl[0], after: na / infl[1] };

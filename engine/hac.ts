@@ -1,10 +1,5 @@
-// Autocorrelation-robust variances for minute-level series: Newey–West (Bartlett)
-// long-run variance, AR(1) prewhitening, and the variance of a window mean built on them.
-
-/** Textbook Newey–West lag 4(n/100)^(2/9) (too short alone for ρ ≈ 0.8; see prewhitening). */
-export function textbookLag(n: number): number {
-  return Math.max(0, Math.floor(4 * Math.pow(n / 100, 2 / 9)));
-}
+// Autocorrelation-robust variances for minute-level series: Newey–West (Bartlett) building
+// blocks, and the parametric long-run variance the engine uses for the variance of a window mean.
 
 /**
  * Newey–West (Bartlett weights 1 − j/(L+1)) sum of autocovariances of a mean-zero series,
@@ -52,12 +47,9 @@ export function prewhitenedNeweyWestSum(r: ArrayLike<number>, a: number, lag: nu
   return s / ((1 - a) * (1 - a));
 }
 
-/** Andrews (1991) AR(1) plug-in bandwidth for the Bartlett kernel, given the lag-1 autocorrelation. */
-export function andrewsLag(n: number, rho: number): number {
-  const r = Math.min(Math.max(rho, -0.97), 0.97);
-  const alpha = (4 * r * r) / ((1 - r) * (1 - r) * (1 + r) * (1 + r));
-  return Math.floor(1.1447 * Math.pow(alpha * n, 1 / 3));
-}
+/** Lags used to fit the decay of the autocorrelations, and the largest decay allowed. */
+const MAX_LAG = 6;
+const MAX_PHI = 0.95;
 
 /** Variance of one window's mean under autocorrelation. */
 export interface MeanVariance {
@@ -69,51 +61,89 @@ export interface MeanVariance {
   nEff: number;
 }
 
-let scratchBuf = new Float64Array(256);
+/** The serial-correlation shape shared by the windows of one metric (pooled across them). */
+export interface SerialShape {
+  /** Pooled lag-1 and lag-2 sample autocorrelations of within-window residuals. */
+  r1: number;
+  r2: number;
+  /** Decay rate φ of the autocovariances beyond lag 1 (bias-corrected). */
+  phi: number;
+  /** Marginal variance over the sample variance (undoes the demeaning bias). */
+  c0: number;
+  /** Long-run variance over the sample variance. */
+  lrv: number;
+  /** lrv / c0: how much autocorrelation inflates the variance of a mean (≥ 1). */
+  inflation: number;
+}
 
 /**
- * Variance of the mean of a window from its within-window residuals (mean zero), given the pooled,
- * bias-corrected AR(1) coefficient `a`. Prewhitened Newey–West, inflation floored at 1 (we never
- * claim more information than independent buckets), and the n/(n − f) correction for the mean
- * having been estimated from autocorrelated data (E[SS] = σ²(n − f)).
+ * Long-run variance shape of "AR(1) plus white noise" residuals (an ARMA(1,1) autocovariance:
+ * γ_k = γ_1 φ^(k−1)), which covers pure AR(1) gauges and counts whose Poisson noise sits on an
+ * autocorrelated rate. Autocorrelations are pooled over the windows; the bias from estimating
+ * each window's mean (every γ̂_k is low by about LRV/n) is undone by a fixed-point iteration.
+ * (Adding Kendall's (1 + 3φ)/n on top double-counts that bias: φ then hits its cap a third of
+ * the time at ρ = 0.8.) Why not Newey–West alone: with 60 buckets its lag is far too short for
+ * ρ ≈ 0.8 (see engine/README.md for the measured rates).
  */
-export function meanVariance(resid: ArrayLike<number>, a: number): MeanVariance {
+export function serialShape(segments: ArrayLike<number>[]): SerialShape {
+  // Pooled sample autocorrelations r_1..r_K (each window weighted by its length).
+  const r = new Float64Array(MAX_LAG + 1);
+  let weight = 0;
+  let total = 0;
+  let k = 0;
+  for (const seg of segments) {
+    const n = seg.length;
+    if (n < 3) continue;
+    let g0 = 0;
+    for (let t = 0; t < n; t++) g0 += seg[t] * seg[t];
+    if (g0 === 0) continue;
+    for (let lag = 1; lag <= MAX_LAG && lag < n; lag++) {
+      let g = 0;
+      for (let t = lag; t < n; t++) g += seg[t] * seg[t - lag];
+      r[lag] += (g / g0) * n;
+    }
+    weight += n;
+    total += n;
+    k++;
+  }
+  if (k === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1 };
+  for (let lag = 1; lag <= MAX_LAG; lag++) r[lag] /= weight;
+  const nBar = total / k;
+  let lrv = 1;
+  let phi = 0;
+  let a0 = 1;
+  for (let it = 0; it < 8; it++) {
+    const b = lrv / nBar;
+    a0 = 1 + b;
+    const a1 = r[1] + b;
+    if (a1 <= 0) {
+      phi = 0;
+      lrv = a0;
+      continue;
+    }
+    // φ by least squares of c_lag ≈ φ c_(lag−1) over lags 2..K: steadier than c_2 / c_1 alone.
+    let num = 0;
+    let den = 0;
+    for (let lag = 2; lag <= MAX_LAG; lag++) {
+      const prev = r[lag - 1] + b;
+      num += (r[lag] + b) * prev;
+      den += prev * prev;
+    }
+    phi = den > 0 ? num / den : 0;
+    phi = Math.min(Math.max(phi, 0), MAX_PHI);
+    lrv = Math.max(a0, a0 + (2 * a1) / (1 - phi));
+  }
+  return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0 };
+}
+
+/** Variance of a window's mean from its residuals (mean zero) and the metric's serial shape. */
+export function meanVariance(resid: ArrayLike<number>, shape: SerialShape): MeanVariance {
   const n = resid.length;
   if (n < 2) return { varMean: NaN, inflation: 1, nEff: n };
   let ss = 0;
   for (let t = 0; t < n; t++) ss += resid[t] * resid[t];
   if (ss === 0) return { varMean: 0, inflation: 1, nEff: n };
-  if (scratchBuf.length < n) scratchBuf = new Float64Array(n * 2);
-  // Residual autocorrelation left after prewhitening picks the Newey–West lag (Andrews plug-in).
-  const e = scratchBuf;
-  for (let t = 1; t < n; t++) e[t - 1] = resid[t] - a * resid[t - 1];
-  let c0 = 0;
-  let c1 = 0;
-  for (let t = 0; t < n - 1; t++) {
-    c0 += e[t] * e[t];
-    if (t > 0) c1 += e[t] * e[t - 1];
-  }
-  const rhoE = c0 > 0 ? c1 / c0 : 0;
-  const lag = Math.min(n - 2, Math.max(textbookLag(n), andrewsLag(n, rhoE)));
-  const lrvSum = neweyWestSum(e, lag, 0, n - 1) / ((1 - a) * (1 - a));
-  // Per-observation long-run variance; the prewhitened sum covers n − 1 residuals.
-  const lrv = lrvSum / (n - 1);
-  const gamma0 = ss / n;
-  const f = Math.min(Math.max(lrv / gamma0, 1), n / 2);
-  return { varMean: (gamma0 * f) / (n - f), inflation: f, nEff: n / f };
-}
-
-/**
- * Pooled lag-1 autocorrelation of within-window residuals with the Kendall bias correction
- * (E[ρ̂] ≈ ρ − (1 + 3ρ)/n when the mean is estimated), clamped to [0, 0.95].
- */
-export function pooledAutocorrelation(segments: ArrayLike<number>[]): number {
-  const { coef } = ar1Pooled(segments);
-  let total = 0;
-  let k = 0;
-  for (const s of segments) if (s.length > 1) { total += s.length; k++; }
-  if (k === 0) return 0;
-  const nBar = total / k;
-  const corrected = coef + (1 + 3 * coef) / nBar;
-  return Math.min(Math.max(corrected, 0), 0.95);
+  // Capped at n (one effective bucket); the analysis calls fewer than 2 insufficient.
+  const inflation = Math.min(shape.inflation, n);
+  return { varMean: ((ss / n) * shape.c0 * inflation) / n, inflation, nEff: n / inflation };
 }

@@ -12,6 +12,9 @@ export interface Onset {
   method: 'cusum';
 }
 
+/** How clear a split must be (difference of segment means in standard errors). */
+export const ONSET_Z = 4;
+
 /** Largest |cumulative deviation from the overall mean| marks the change point. */
 export function cusumOnset(kind: MetricKind, before: { data: WindowData; ts: number[] }, after: { data: WindowData; ts: number[] }, eventTime: number, stepSeconds: number): Onset | null {
   const values: number[] = [];
@@ -41,6 +44,27 @@ export function cusumOnset(kind: MetricKind, before: { data: WindowData; ts: num
     if (Math.abs(s) > best) { best = Math.abs(s); bestK = k + 1; }
   }
   if (bestK < 1 || best === 0) return null;
+  // Keep the change point only when the split is clear: the difference of the two segment means
+  // against their residual spread, widened for the residuals' own lag-1 autocorrelation.
+  let m1 = 0;
+  for (let i = 0; i < bestK; i++) m1 += values[i];
+  m1 /= bestK;
+  let m2 = 0;
+  for (let i = bestK; i < n; i++) m2 += values[i];
+  m2 /= n - bestK;
+  let ss = 0;
+  let c1 = 0;
+  let prev = NaN;
+  for (let i = 0; i < n; i++) {
+    const r = values[i] - (i < bestK ? m1 : m2);
+    ss += r * r;
+    if (i > 0) c1 += r * prev;
+    prev = r;
+  }
+  const rho = ss > 0 ? Math.min(Math.max(c1 / ss, 0), 0.9) : 0;
+  const sd = Math.sqrt(ss / Math.max(1, n - 2));
+  const se = sd * Math.sqrt(((1 + rho) / (1 - rho)) * (1 / bestK + 1 / (n - bestK)));
+  if (se > 0 && Math.abs(m2 - m1) / se < ONSET_Z) return null;
   const at = ts[bestK];
   const beforeEnd = before.ts.length ? before.ts[before.ts.length - 1] + stepSeconds * 1000 : eventTime;
   return {

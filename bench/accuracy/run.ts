@@ -1,0 +1,180 @@
+// Accuracy benchmark: false-positive and detection rates of the engine, a Kayenta-style judge
+// and a naive ±10% rule on simulated series from the testdata generator.
+//   npx tsx bench/accuracy/run.ts [--reps N] [--quick]
+import { analyzeEvent, computeWindows, type MetricInput, type Point } from '../../engine/index.js';
+import { compareWindows } from '../../engine/compare.js';
+import { rankSum } from '../../engine/rank.js';
+import { testdataPoint, testdataQuerySchema, type TestdataQuery } from '../../connectors/testdata/generator.js';
+
+type Kind = 'count' | 'ratio' | 'gauge' | 'quantile';
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const repsArg = args.indexOf('--reps');
+const NULL_REPS = repsArg >= 0 ? Number(args[repsArg + 1]) : quick ? 100 : 400;
+const EFFECT_REPS = Math.max(50, Math.round(NULL_REPS / 2));
+const ALPHA = 0.05;
+const STEP = 60;
+const DAY = 86_400_000;
+const KINDS: Kind[] = ['count', 'ratio', 'gauge', 'quantile'];
+const RHOS = [0, 0.5, 0.8];
+const EFFECTS = [0.02, 0.05, 0.1, 0.2, 0.5];
+
+/** Realistic-looking levels per kind: 200 requests/min, 1% errors of 2000/min, a gauge at 100 ± 5%, p95 of 250 ms ± 10%. */
+const BASE: Record<Kind, Partial<TestdataQuery>> = {
+  count: { shape: 'count', base: 200, noise: 0.1 },
+  ratio: { shape: 'ratio', base: 0.01, requests: 2000, noise: 0.1 },
+  gauge: { shape: 'gauge', base: 100, noise: 0.05 },
+  quantile: { shape: 'quantile', base: 250, noise: 0.1 },
+};
+
+interface Scenario { kind: Kind; rho: number; effect: number; daily: number; missing: number; ramp: boolean }
+
+function points(seed: number, q: TestdataQuery, from: number, to: number): Point[] {
+  const out: Point[] = [];
+  for (let ts = from; ts < to; ts += STEP * 1000) {
+    const p = testdataPoint(seed, q, ts, STEP);
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+function values(kind: Kind, pts: Point[]): number[] {
+  return kind === 'ratio' ? pts.filter((p) => (p.weight ?? 0) > 0).map((p) => p.value / (p.weight as number)) : pts.map((p) => p.value);
+}
+
+function meanOf(kind: Kind, pts: Point[]): number {
+  if (kind === 'ratio') return pts.reduce((s, p) => s + p.value, 0) / pts.reduce((s, p) => s + (p.weight ?? 0), 0);
+  return pts.reduce((s, p) => s + p.value, 0) / pts.length;
+}
+
+/** Kayenta's MannWhitneyClassifier: 98% HL interval (independence), bounds ±0.25·|HL|; High / Low / Pass. */
+function kayenta(kind: Kind, before: Point[], after: Point[]): 'high' | 'low' | 'pass' {
+  const x = values(kind, after);
+  const y = values(kind, before);
+  if (x.length === 0 || y.length === 0) return 'pass';
+  if (new Set([...x, ...y]).size === 1) return 'pass';
+  const r = rankSum(x, y, { confLevel: 0.98, exact: false, correct: true });
+  const crit = 0.25 * Math.abs(r.estimate);
+  if (r.ci[0] > crit) return 'high';
+  if (r.ci[1] < -crit) return 'low';
+  return 'pass';
+}
+
+function naive(kind: Kind, before: Point[], after: Point[]): 'high' | 'low' | 'pass' {
+  const m0 = meanOf(kind, before);
+  const m1 = meanOf(kind, after);
+  const rel = m1 / m0 - 1;
+  return rel > 0.1 ? 'high' : rel < -0.1 ? 'low' : 'pass';
+}
+
+interface Tally { n: number; engine: number; engineSeasonal: number; pSig: number; kayenta: number; naive: number; insufficient: number }
+const blank = (): Tally => ({ n: 0, engine: 0, engineSeasonal: 0, pSig: 0, kayenta: 0, naive: 0, insufficient: 0 });
+
+function seedOf(...parts: number[]): number {
+  let h = 2166136261;
+  for (const p of parts) { h ^= Math.round(p * 1000); h = Math.imul(h, 16777619) >>> 0; }
+  return h >>> 0;
+}
+
+function runScenario(s: Scenario, reps: number, tag: number): Tally {
+  const t = blank();
+  for (let rep = 0; rep < reps; rep++) {
+    // Deploys at 00:00 UTC on different days put them on the steepest rise of the daily sine.
+    const eventTime = s.ramp ? Date.UTC(2026, 2, 2) + rep * DAY : Date.UTC(2026, 2, 2) + rep * 7 * 3_600_000 + 13 * 60_000;
+    const at = new Date(eventTime).toISOString();
+    const q = testdataQuerySchema.parse({ ...BASE[s.kind], rho: s.rho, daily_amplitude: s.daily, missing_rate: s.missing, changes: s.effect ? [{ at, relative: s.effect }] : [] });
+    const seed = seedOf(tag, rep);
+    const w = computeWindows({ time: eventTime, type: 'deployment', stepSeconds: STEP });
+    const before = points(seed, q, w.before.from, w.before.to);
+    const after = points(seed, q, w.after.from, w.after.to);
+    const week = points(seed, q, w.seasonal.week.before.from, w.seasonal.week.after.to);
+    const metric = (seasonal: boolean): MetricInput => ({ id: 'm', kind: s.kind, direction: 'increase_is_bad', step_seconds: STEP, before, after, ...(seasonal ? { seasonal: { week } } : {}) });
+    const event = { id: 'e', type: 'deployment', time: eventTime };
+    const plain = analyzeEvent({ event, metrics: [metric(false)], alpha: ALPHA }).metrics[0];
+    const seasonal = analyzeEvent({ event, metrics: [metric(true)], alpha: ALPHA }).metrics[0];
+    const flagged = (v: string) => (s.effect === 0 ? v === 'regression' || v === 'improvement' : v === 'regression');
+    t.n++;
+    if (flagged(plain.verdict)) t.engine++;
+    if (flagged(seasonal.verdict)) t.engineSeasonal++;
+    if (plain.verdict === 'insufficient_data') t.insufficient++;
+    if ((plain.test.p_value ?? 1) < ALPHA) t.pSig++;
+    const k = kayenta(s.kind, before, after);
+    const nv = naive(s.kind, before, after);
+    if (s.effect === 0 ? k !== 'pass' : k === 'high') t.kayenta++;
+    if (s.effect === 0 ? nv !== 'pass' : nv === 'high') t.naive++;
+  }
+  return t;
+}
+
+const pct = (x: number, n: number) => `${((100 * x) / n).toFixed(1)}%`.padStart(6);
+
+function main() {
+  const started = Date.now();
+  console.log(`Accuracy benchmark — ${NULL_REPS} null events and ${EFFECT_REPS} events per injected change, per cell; α = ${ALPHA}; 60-minute windows at 1-minute step (60 buckets a side), 5-minute gap.`);
+  console.log('FPR = share of null events flagged as any change; detection = share of +x% events flagged as a rise.');
+  console.log('engine = verdict regression/improvement (q < α, CI excludes 0, |change| ≥ 5% threshold); engine+wk = same with a week-earlier seasonal baseline; p<α = the raw test\'s rejection rate on nulls (its calibration).\n');
+  const header = `| kind | ρ | method | FPR | ${EFFECTS.map((e) => `+${e * 100}%`).join(' | ')} |`;
+  console.log(header);
+  console.log(`|${'---|'.repeat(4 + EFFECTS.length)}`);
+  let tag = 1;
+  for (const kind of KINDS) {
+    for (const rho of RHOS) {
+      const nul = runScenario({ kind, rho, effect: 0, daily: 0, missing: 0, ramp: false }, NULL_REPS, tag++);
+      const eff = EFFECTS.map((effect) => runScenario({ kind, rho, effect, daily: 0, missing: 0, ramp: false }, EFFECT_REPS, tag++));
+      const row = (name: string, key: keyof Tally) => `| ${kind} | ${rho} | ${name} | ${pct(nul[key], nul.n)} | ${eff.map((e) => pct(e[key], e.n)).join(' | ')} |`;
+      console.log(row('engine', 'engine'));
+      console.log(row('engine+wk', 'engineSeasonal'));
+      console.log(row('(insufficient_data)', 'insufficient'));
+      console.log(`| ${kind} | ${rho} | p<α (raw test) | ${pct(nul.pSig, nul.n)} | ${eff.map((e) => pct(e.pSig, e.n)).join(' | ')} |`);
+      console.log(row('kayenta', 'kayenta'));
+      console.log(row('naive ±10%', 'naive'));
+    }
+  }
+  console.log('\nHarder cases (ρ = 0.5): a daily rhythm of ±30% with deploys on its steepest rise (a ~9% spurious rise across the windows), and 10% missing buckets.\n');
+  console.log('| kind | case | method | FPR | +10% |');
+  console.log('|---|---|---|---|---|');
+  for (const kind of KINDS) {
+    for (const [name, sc] of [['rhythm, deploy on ramp', { daily: 0.3, missing: 0, ramp: true }], ['10% missing', { daily: 0, missing: 0.1, ramp: false }]] as const) {
+      const nul = runScenario({ kind, rho: 0.5, effect: 0, ...sc }, NULL_REPS, tag++);
+      const eff = runScenario({ kind, rho: 0.5, effect: 0.1, ...sc }, EFFECT_REPS, tag++);
+      for (const [label, key] of [['engine', 'engine'], ['engine+wk', 'engineSeasonal'], ['kayenta', 'kayenta'], ['naive ±10%', 'naive']] as const) {
+        console.log(`| ${kind} | ${name} | ${label} | ${pct(nul[key], nul.n)} | ${pct(eff[key], eff.n)} |`);
+      }
+    }
+  }
+  microBenchmark();
+  console.log(`\nTotal time ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+}
+
+/** Pairs per second for the pure statistics (compareWindows) on 60-bucket windows, per kind. */
+function microBenchmark() {
+  console.log('\nSpeed of the pure statistics on 60-bucket windows (compareWindows; one before/after pair = one call):\n');
+  console.log('| kind | pairs/s | µs per pair | analyzeEvent µs per metric |');
+  console.log('|---|---|---|---|');
+  for (const kind of KINDS) {
+    const q = testdataQuerySchema.parse({ ...BASE[kind], rho: 0.5 });
+    const t0 = Date.UTC(2026, 2, 2);
+    const pairs = Array.from({ length: 64 }, (_, i) => {
+      const b = points(1000 + i, q, t0, t0 + 3_600_000);
+      const a = points(1000 + i, q, t0 + 3_900_000, t0 + 7_500_000);
+      const toData = (p: Point[]) => ({ values: Float64Array.from(p, (x) => x.value), weights: kind === 'ratio' ? Float64Array.from(p, (x) => x.weight ?? 0) : undefined });
+      return { b, a, bd: toData(b), ad: toData(a) };
+    });
+    const iterations = 20000;
+    for (let i = 0; i < 2000; i++) compareWindows(kind, pairs[i & 63].bd, pairs[i & 63].ad);
+    let start = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) compareWindows(kind, pairs[i & 63].bd, pairs[i & 63].ad);
+    const ns = Number(process.hrtime.bigint() - start) / iterations;
+    const event = { id: 'e', type: 'deployment', time: t0 + 3_600_000 + 300_000 };
+    const full = 5000;
+    start = process.hrtime.bigint();
+    for (let i = 0; i < full; i++) {
+      const p = pairs[i & 63];
+      analyzeEvent({ event, metrics: [{ id: 'm', kind, direction: 'increase_is_bad', step_seconds: STEP, before: p.b, after: p.a }] });
+    }
+    const nsFull = Number(process.hrtime.bigint() - start) / full;
+    console.log(`| ${kind} | ${Math.round(1e9 / ns).toLocaleString('en-US')} | ${(ns / 1000).toFixed(1)} | ${(nsFull / 1000).toFixed(1)} |`);
+  }
+}
+
+main();
