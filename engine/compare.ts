@@ -110,7 +110,8 @@ function welchDf(parts: Part[]): number {
   let den = 0;
   for (const p of parts) {
     num += p.v;
-    den += p.nEff > 1 ? (p.v * p.v) / (p.nEff - 1) : Infinity;
+    // nEff < 2 is reported as insufficient_data upstream; keep df ≥ 1 so the numbers stay defined.
+    den += (p.v * p.v) / Math.max(p.nEff - 1, 1);
   }
   if (num === 0) return Infinity;
   return den === 0 ? Infinity : (num * num) / den;
@@ -118,6 +119,12 @@ function welchDf(parts: Part[]): number {
 
 function residuals(values: ArrayLike<number>, center: number, weights?: ArrayLike<number>, ratio?: number): Float64Array {
   const r = new Float64Array(values.length);
+  // A constant window has no spread; rounding in its mean must not invent one.
+  if (!weights) {
+    let constant = true;
+    for (let i = 1; i < values.length && constant; i++) constant = values[i] === values[0];
+    if (constant) return r;
+  }
   for (let i = 0; i < values.length; i++) r[i] = weights ? values[i] - (ratio as number) * weights[i] : values[i] - center;
   return r;
 }

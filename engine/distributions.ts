@@ -166,6 +166,7 @@ export function betaQuantile(p: number, a: number, b: number): number {
 
 /** Two-sided tail probability of Student's t: P(|T| ≥ |t|) with df degrees of freedom (df may be fractional). */
 export function tTwoSided(t: number, df: number): number {
+  if (t === 0) return 1;
   if (!Number.isFinite(df) || df > 1e7) return 2 * normSf(Math.abs(t));
   return betaInc(df / (df + t * t), df / 2, 0.5);
 }
