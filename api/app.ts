@@ -3,15 +3,24 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Store } from '../store/index.js';
+import { ConnectorFactory } from '../scheduler/connectors.js';
 import { authPlugin } from './auth.js';
 import { errorHandler, sendProblem } from './errors.js';
+import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
+import { metricRoutes } from './routes/metrics.js';
 import { orgRoutes } from './routes/orgs.js';
 
 export interface AppOptions {
   store: Store;
   rootKey?: string;
   logLevel?: string;
+  /** Live connectors for stored connections (shared with the scheduler); built from the options below when absent. */
+  connectors?: ConnectorFactory;
+  /** Hosts beyond the providers' official ones that connections may use (OPSTRAILS_ALLOWED_PROVIDER_HOSTS). */
+  allowedProviderHosts?: readonly string[];
+  /** Tests only: let connections point at any host (local replay servers). */
+  allowAnyProviderHost?: boolean;
   /** Where JSON log lines go (stdout by default; tests capture them). */
   logStream?: { write(line: string): void };
   now?: () => number;
@@ -70,7 +79,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return { status: 'ready' };
   });
 
+  const connectors =
+    opts.connectors ??
+    new ConnectorFactory(opts.store, {
+      fetch: globalThis.fetch,
+      now: opts.now ?? Date.now,
+      logger: app.log.child({ component: 'connector' }),
+      hostPolicy: { allowedHosts: opts.allowedProviderHosts ?? [], allowAnyHost: opts.allowAnyProviderHost },
+    });
+
   await app.register(eventRoutes, { store: opts.store });
   await app.register(orgRoutes, { store: opts.store });
+  await app.register(connectionRoutes, { store: opts.store, connectors });
+  await app.register(metricRoutes, { store: opts.store, connectors });
   return app;
 }

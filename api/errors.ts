@@ -2,6 +2,7 @@
 // every failure (ours, Fastify's, the store's) to a status and a body.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { ConnectorError, type ConnectorErrorCode } from '../connectors/types.js';
 
 /** One failing field: `pointer` is a JSON Pointer into the body; `index` the batch entry. */
 export interface FieldError {
@@ -17,6 +18,9 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not found',
   409: 'Conflict',
+  422: 'Unprocessable content',
+  502: 'Bad gateway',
+  504: 'Gateway timeout',
   413: 'Payload too large',
   415: 'Unsupported media type',
   429: 'Too many requests',
@@ -58,8 +62,19 @@ export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, what: string
   throw badRequest(`invalid ${what}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
 }
 
-/** Send a problem+json answer. */
-export function sendProblem(reply: FastifyReply, status: number, detail: string, errors?: FieldError[]): FastifyReply {
+/** HTTP status for a provider failure seen while serving a request. */
+const PROVIDER_STATUS: Record<ConnectorErrorCode, number> = {
+  auth_failed: 502,
+  bad_query: 422,
+  bad_response: 502,
+  unavailable: 502,
+  timeout: 504,
+  rate_limited: 503,
+  invalid_config: 422,
+};
+
+/** Send a problem+json answer (`extra` adds members such as a provider error `code`). */
+export function sendProblem(reply: FastifyReply, status: number, detail: string, errors?: FieldError[], extra: Record<string, unknown> = {}): FastifyReply {
   return reply
     .code(status)
     .type('application/problem+json')
@@ -68,6 +83,7 @@ export function sendProblem(reply: FastifyReply, status: number, detail: string,
       title: TITLES[status] ?? 'Error',
       status,
       detail,
+      ...extra,
       ...(errors && errors.length > 0 ? { errors } : {}),
     });
 }
@@ -77,6 +93,11 @@ export function errorHandler(err: FastifyError | ProblemError | Error, req: Fast
   if (err instanceof ProblemError) {
     if (err.headers) reply.headers(err.headers);
     return sendProblem(reply, err.status, err.detail, err.errors);
+  }
+  if (err instanceof ConnectorError) {
+    // Connector messages never carry secrets (the contract suite proves it per provider).
+    if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.ceil(err.retryAfterSeconds)));
+    return sendProblem(reply, PROVIDER_STATUS[err.code], `provider error (${err.code}): ${err.message}`, undefined, { code: err.code });
   }
   const fe = err as FastifyError;
   switch (fe.code) {

@@ -37,7 +37,12 @@ export async function serve(config: Config): Promise<void> {
     dataDir: config.DATA_DIR,
   });
   const adminKey = await bootstrapDefaultOrg(store, config);
-  const app = await buildApp({ store, rootKey: config.OPSTRAILS_ROOT_KEY, logLevel: config.LOG_LEVEL });
+  const app = await buildApp({
+    store,
+    rootKey: config.OPSTRAILS_ROOT_KEY,
+    logLevel: config.LOG_LEVEL,
+    allowedProviderHosts: config.OPSTRAILS_ALLOWED_PROVIDER_HOSTS,
+  });
   app.log.info(
     { backend: config.CLICKHOUSE_URL ? 'clickhouse-server' : 'chdb', data_dir: config.CLICKHOUSE_URL ? undefined : config.DATA_DIR, migrations_applied: store.appliedMigrations },
     'store ready',

@@ -53,19 +53,62 @@ export class ConnectorFactory {
     if (!parsedConfig.success) throw new ConnectorError('invalid_config', `config is not valid for ${module.id}: ${parsedConfig.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     const parsedSecrets = module.secretsSchema.safeParse(secrets);
     if (!parsedSecrets.success) throw new ConnectorError('invalid_config', `secrets are not valid for ${module.id} (fields: ${parsedSecrets.error.issues.map((i) => i.path.join('.')).join(', ')})`);
+    const scrub = secretScrubber(parsedSecrets.data);
     const deps: ConnectorDeps = {
       fetch: this.runtime.fetch,
       now: this.runtime.now,
-      logger: this.runtime.logger,
+      logger: scrubbingLogger(this.runtime.logger, scrub),
       hostPolicy: this.runtime.hostPolicy,
       onRateLimit: this.runtime.onRateLimit && ((info) => this.runtime.onRateLimit!(connectionId, info)),
       timeoutMs: this.runtime.timeoutMs?.(connectionId),
     };
-    return module.create(parsedConfig.data, parsedSecrets.data, deps);
+    return scrubbingConnector(module.create(parsedConfig.data, parsedSecrets.data, deps), scrub);
   }
 
   /** Forget a connection's instance (after an update or delete). */
   forget(orgId: string, connectionId: string): void {
     this.cache.delete(`${orgId}/${connectionId}`);
   }
+}
+
+/**
+ * A function that replaces every secret value (any string of 4+ characters
+ * inside the secrets) with "[redacted]": the last net under connectors, so a
+ * provider echoing a credential cannot carry it into an error, a log or a check.
+ */
+export function secretScrubber(secrets: unknown): (text: string) => string {
+  const values: string[] = [];
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string' && v.length >= 4) values.push(v);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
+  };
+  collect(secrets);
+  values.sort((a, b) => b.length - a.length);
+  return (text) => values.reduce((t, secret) => t.split(secret).join('[redacted]'), text);
+}
+
+function scrubbingLogger(logger: Logger, scrub: (t: string) => string): Logger {
+  const clean = (obj: object) => JSON.parse(scrub(JSON.stringify(obj, (_k, v) => (v instanceof Error ? { message: v.message, name: v.name } : v))));
+  const wrap = (level: keyof Logger) => (obj: object, msg?: string) => logger[level](clean(obj), msg === undefined ? undefined : scrub(msg));
+  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+}
+
+function scrubbingConnector(connector: Connector, scrub: (t: string) => string): Connector {
+  const rethrow = (err: unknown): never => {
+    if (err instanceof ConnectorError) {
+      throw new ConnectorError(err.code, scrub(err.message), { retryAfterSeconds: err.retryAfterSeconds, status: err.status, retryable: err.retryable });
+    }
+    if (err instanceof Error) err.message = scrub(err.message);
+    throw err;
+  };
+  return {
+    limits: connector.limits,
+    async check() {
+      const result = await connector.check();
+      return JSON.parse(scrub(JSON.stringify(result)));
+    },
+    fetchSeries: (query, opts) => connector.fetchSeries(query, opts).catch(rethrow),
+    describeQuery: (query, window) => JSON.parse(scrub(JSON.stringify(connector.describeQuery(query, window)))),
+  };
 }

@@ -3,11 +3,11 @@
 // backfill command build on it.
 import { alignDown, alignUp } from '../connectors/http.js';
 import { renderQuery, seriesKey, type TemplateVars } from '../connectors/template.js';
-import { ConnectorError, type Connector, type ProviderRequest, type Series, type SeriesPoint } from '../connectors/types.js';
+import { ConnectorError, type ConnectorModule, type ProviderRequest, type Series, type SeriesPoint } from '../connectors/types.js';
 import type { Store } from '../store/index.js';
 import type { Metric } from '../store/metrics.js';
 import { RETENTION_DAYS } from '../store/migrations.js';
-import type { ConnectorFactory } from './connectors.js';
+import type { ConnectorFactory, LiveConnection } from './connectors.js';
 
 export interface PullRequest {
   orgId: string;
@@ -41,26 +41,36 @@ export function metricQueries(metric: Pick<Metric, 'kind' | 'query'>): { single:
 
 /** Fetch a metric's normalized series live (ratio = numerator as value, denominator as weight). */
 export async function fetchMetricSeries(
-  connector: Connector,
+  live: Pick<LiveConnection, 'connector' | 'module'>,
   metric: Metric,
   window: { from: number; to: number },
   vars: TemplateVars,
   signal?: AbortSignal,
 ): Promise<{ points: SeriesPoint[]; requests: ProviderRequest[] }> {
+  const { connector } = live;
   const opts = { from: window.from, to: window.to, stepSeconds: metric.step_seconds, signal };
   const queries = metricQueries(metric);
   if ('single' in queries) {
-    const query = renderQuery(queries.single, vars);
+    const query = prepare(live.module, queries.single, vars);
     const series = await connector.fetchSeries(query, opts);
     return { points: series.points, requests: connector.describeQuery(query, opts) };
   }
-  const numerator = renderQuery(queries.numerator, vars);
-  const denominator = renderQuery(queries.denominator, vars);
+  const numerator = prepare(live.module, queries.numerator, vars);
+  const denominator = prepare(live.module, queries.denominator, vars);
   const [num, den] = [await connector.fetchSeries(numerator, opts), await connector.fetchSeries(denominator, opts)];
   return {
     points: joinRatio(num, den),
     requests: [...connector.describeQuery(numerator, opts), ...connector.describeQuery(denominator, opts)],
   };
+}
+
+/** Fill a saved query with event values and validate it as the provider's query. */
+function prepare(module: ConnectorModule, query: unknown, vars: TemplateVars): unknown {
+  const parsed = module.querySchema.safeParse(renderQuery(query, vars));
+  if (!parsed.success) {
+    throw new ConnectorError('bad_query', `the query is not valid for ${module.id}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
 }
 
 /** Buckets present on both sides: value = numerator, weight = denominator. */
@@ -77,7 +87,7 @@ export async function pullMetric(deps: { store: Store; connectors: ConnectorFact
   const org = await store.orgs.get(req.orgId);
   const vars = req.vars ?? {};
   const window = { from: alignDown(req.from, req.metric.step_seconds), to: alignUp(req.to, req.metric.step_seconds) };
-  const fetched = await fetchMetricSeries(live.connector, req.metric, window, vars, req.signal);
+  const fetched = await fetchMetricSeries(live, req.metric, window, vars, req.signal);
   const series = seriesKey(req.metric.query, vars);
   await store.points.replaceWindow(req.orgId, req.metric.id, series, window, fetched.points, {
     fetchedAt: deps.now(),

@@ -1,0 +1,160 @@
+// /v1/metrics: saved provider queries with what "worse" means; live preview
+// from the provider and the points stored for a window.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { seriesKey, type TemplateVars } from '../../connectors/template.js';
+import type { ConnectorModule } from '../../connectors/types.js';
+import { parseDuration } from '../../engine/windows.js';
+import type { ConnectorFactory } from '../../scheduler/connectors.js';
+import { fetchMetricSeries } from '../../scheduler/pull.js';
+import type { Store } from '../../store/index.js';
+import type { Metric, MetricDefinition } from '../../store/metrics.js';
+import { requireOrg } from '../auth.js';
+import { badRequest, notFound, parseOr400, zodFieldErrors, type FieldError } from '../errors.js';
+import { instant } from '../params.js';
+
+/** Most buckets one preview or series read may span. */
+const MAX_BUCKETS = 10_000;
+const HOUR = 3_600_000;
+
+const duration = z.string().refine((s) => {
+  try {
+    return parseDuration(s) > 0;
+  } catch {
+    return false;
+  }
+}, 'a positive duration: ISO 8601 (PT1H) or short form (60m, 2h, 1d)');
+
+const definition = z.object({
+  connection_id: z.string().min(1, 'required'),
+  name: z.string().trim().min(1, 'required').max(200),
+  kind: z.enum(['count', 'ratio', 'gauge', 'quantile']),
+  query: z.record(z.string(), z.unknown()),
+  direction: z.enum(['increase_is_bad', 'decrease_is_bad', 'either']),
+  unit: z.string().max(50).nullable().default(null),
+  step_seconds: z.number().int().min(1).max(86_400).default(60),
+  threshold: z.number().positive().max(100).default(0.05),
+  critical: z.boolean().default(false),
+  applies_to: z
+    .object({ subjects: z.array(z.string().min(1)).optional(), types: z.array(z.string().min(1)).optional() })
+    .strict()
+    .default({}),
+  windows: z.object({ before: duration.optional(), after: duration.optional(), gap: duration.optional() }).strict().default({}),
+});
+const createBody = definition.strict();
+const patchBody = definition.partial().strict();
+
+const windowQuery = z.object({
+  from: instant.optional(),
+  to: instant.optional(),
+  subject: z.string().optional(),
+  version: z.string().optional(),
+  service: z.string().optional(),
+});
+
+export async function metricRoutes(app: FastifyInstance, opts: { store: Store; connectors: ConnectorFactory }) {
+  const { store, connectors } = opts;
+  const found = async (orgId: string, id: string) => (await store.metrics.get(orgId, id)) ?? Promise.reject(notFound('metric'));
+
+  /** Check a definition against its connection's provider: kind, step, query schema. */
+  async function validate(orgId: string, def: MetricDefinition): Promise<MetricDefinition> {
+    const live = await connectors.forConnection(orgId, def.connection_id);
+    if (!live) throw badRequest('no such connection in this org', [{ pointer: '/connection_id', field: 'connection_id', message: 'no such connection' }]);
+    const errors: FieldError[] = [];
+    if (!live.module.kinds.includes(def.kind)) {
+      errors.push({ pointer: '/kind', field: 'kind', message: `${live.module.id} serves ${live.module.kinds.join(', ')}` });
+    }
+    if (def.step_seconds < live.connector.limits.minStepSeconds) {
+      errors.push({ pointer: '/step_seconds', field: 'step_seconds', message: `${live.module.id} serves steps of ${live.connector.limits.minStepSeconds} s or more` });
+    }
+    errors.push(...queryErrors(live.module, def));
+    if (errors.length > 0) throw badRequest(`invalid metric: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
+    return def;
+  }
+
+  app.post('/v1/metrics', { onRequest: app.authenticate }, async (req, reply) => {
+    const orgId = requireOrg(req, 'admin');
+    const def = await validate(orgId, parseOr400(createBody, req.body, 'metric'));
+    return reply.code(201).send(view(await store.metrics.create(orgId, def)));
+  });
+
+  app.get('/v1/metrics', { onRequest: app.authenticate }, async (req) => {
+    const orgId = requireOrg(req, 'read');
+    const q = parseOr400(z.object({ connection_id: z.string().optional() }), req.query, 'query parameters');
+    return { items: (await store.metrics.list(orgId, { connectionId: q.connection_id })).map(view) };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate }, async (req) => {
+    return view(await found(requireOrg(req, 'read'), req.params.id));
+  });
+
+  app.patch<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate }, async (req) => {
+    const orgId = requireOrg(req, 'admin');
+    const patch = parseOr400(patchBody, req.body, 'metric update');
+    const { id: _id, org_id: _org, created_at: _c, updated_at: _u, ...current } = await found(orgId, req.params.id);
+    const def = await validate(orgId, { ...current, ...patch } as MetricDefinition);
+    return view((await store.metrics.update(orgId, req.params.id, def))!);
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate }, async (req, reply) => {
+    const orgId = requireOrg(req, 'admin');
+    if (!(await store.metrics.delete(orgId, req.params.id))) throw notFound('metric');
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/metrics/:id/preview', { onRequest: app.authenticate }, async (req) => {
+    const orgId = requireOrg(req, 'read');
+    const metric = await found(orgId, req.params.id);
+    const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
+    const live = await connectors.forConnection(orgId, metric.connection_id);
+    if (!live) throw notFound('connection');
+    const fetched = await fetchMetricSeries(live, metric, window, vars);
+    return {
+      request: fetched.requests[0] ?? null,
+      requests: fetched.requests,
+      series: seriesKey(metric.query, vars),
+      from: new Date(window.from).toISOString(),
+      to: new Date(window.to).toISOString(),
+      points: fetched.points,
+    };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/metrics/:id/series', { onRequest: app.authenticate }, async (req) => {
+    const orgId = requireOrg(req, 'read');
+    const metric = await found(orgId, req.params.id);
+    const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
+    const series = seriesKey(metric.query, vars);
+    return {
+      series,
+      from: new Date(window.from).toISOString(),
+      to: new Date(window.to).toISOString(),
+      points: await store.points.read(orgId, metric.id, series, window.from, window.to),
+    };
+  });
+}
+
+/** Field errors of a metric's query under its provider's query schema (both sides of a two-query ratio). */
+function queryErrors(module: ConnectorModule, def: Pick<MetricDefinition, 'kind' | 'query'>): FieldError[] {
+  const q = def.query as { numerator?: unknown; denominator?: unknown };
+  const parts: [string, unknown][] =
+    def.kind === 'ratio' && (q.numerator !== undefined || q.denominator !== undefined)
+      ? [['/query/numerator', q.numerator], ['/query/denominator', q.denominator]]
+      : [['/query', def.query]];
+  return parts.flatMap(([pointer, query]) => {
+    const r = module.querySchema.safeParse(query);
+    return r.success ? [] : zodFieldErrors(r.error, pointer).map((e) => ({ ...e, field: e.pointer!.slice(1).replaceAll('/', '.') }));
+  });
+}
+
+/** The requested window (default: the last hour), step-bounded, and the template values. */
+function windowOf(metric: Metric, q: z.infer<typeof windowQuery>): { window: { from: number; to: number }; vars: TemplateVars } {
+  const to = q.to ?? Date.now();
+  const from = q.from ?? to - HOUR;
+  if (from >= to) throw badRequest('from must be before to', [{ field: 'from', message: 'must be before to' }]);
+  if ((to - from) / (metric.step_seconds * 1000) > MAX_BUCKETS) {
+    throw badRequest(`the window spans more than ${MAX_BUCKETS} buckets of ${metric.step_seconds} s`, [{ field: 'to', message: 'narrow the window' }]);
+  }
+  return { window: { from, to }, vars: { subject: q.subject, version: q.version, service: q.service } };
+}
+
+const view = ({ org_id: _org, ...metric }: Metric) => metric;
