@@ -1,11 +1,13 @@
 // The `opstrails-impact` command.
 import { ConfigError, loadConfig } from './config.js';
+import { demo } from './demo.js';
 import { serve } from './serve.js';
 
 const USAGE = `usage: opstrails-impact <command>
 
 commands:
   serve     run the HTTP API (default; configuration from environment variables, see README)
+  demo      load a synthetic demo (testdata connection, metrics, a week of deployments), then serve
   help      show this text
 `;
 
@@ -15,6 +17,9 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       await serve(loadConfig());
       return -1; // keep running
+    case 'demo':
+      await demo();
+      return -1; // keep serving
     case 'help':
     case '--help':
     case '-h':

@@ -120,3 +120,36 @@ describe('the service on the embedded default', () => {
     }
   }, 60_000);
 });
+
+describe('the demo', () => {
+  it('loads a synthetic week (connection, metrics, deployments, points) and serves it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'opstrails-demo-'));
+    const port = await freePort();
+    const proc = spawn(process.execPath, [BIN, 'demo'], { env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
+    const stderr: string[] = [];
+    proc.stderr!.on('data', (d) => stderr.push(String(d)));
+    proc.stdout!.resume();
+    const exited = new Promise((resolve) => proc.on('exit', resolve));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      let ready = false;
+      for (let i = 0; i < 600 && !ready; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        ready = stderr.join('').includes('Where to look') && (await fetch(`${base}/readyz`).then((r) => r.ok, () => false));
+      }
+      expect(ready, stderr.join('')).toBe(true);
+      const key = /export KEY=(otk_[A-Za-z0-9_-]+)/.exec(stderr.join(''))![1];
+      const auth = { authorization: `Bearer ${key}` };
+      const events = await (await fetch(`${base}/v1/events?subject=production&limit=100`, { headers: auth })).json();
+      expect(events.items).toHaveLength(21);
+      const metrics = await (await fetch(`${base}/v1/metrics`, { headers: auth })).json();
+      expect(metrics.items.map((m: { kind: string }) => m.kind).sort()).toEqual(['count', 'count', 'quantile', 'ratio']);
+      const seriesUrl = /curl -H "Authorization: Bearer \$KEY" '(http[^']+\/series\?[^']+)'/.exec(stderr.join(''))![1];
+      const series = await (await fetch(seriesUrl, { headers: auth })).json();
+      expect(series.points.length).toBeGreaterThanOrEqual(100);
+    } finally {
+      proc.kill('SIGTERM');
+      await exited;
+    }
+  }, 90_000);
+});
