@@ -178,7 +178,7 @@ function fmtNum(x: number | null, kind: MetricKind, unit: string | null): string
   if (x === null || !Number.isFinite(x)) return 'n/a';
   if (kind === 'ratio') return fmtPct(x, false);
   const a = Math.abs(x);
-  const s = a === 0 ? '0' : a >= 1000 ? Math.round(x).toLocaleString('en-US') : Number(x.toPrecision(3)).toString();
+  const s = a === 0 ? '0' : a >= 1000 ? String(Math.round(x)).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : Number(x.toPrecision(3)).toString();
   return unit ? `${s} ${unit}` : s;
 }
 

@@ -3,7 +3,7 @@
 import { normQuantile, tQuantile, tTwoSided } from './distributions.js';
 import { benjaminiHochberg, poissonRateTest } from './exact.js';
 import { meanVariance, serialShape, type SerialShape } from './hac.js';
-import { rankSum } from './rank.js';
+import { rankSum, rankSumSorted } from './rank.js';
 
 export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
 
@@ -130,9 +130,8 @@ function residuals(values: ArrayLike<number>, center: number, weights?: ArrayLik
 }
 
 /** Within-window mid-ranks, centred, in time order (for the autocorrelation of latency series). */
-function centredRanks(values: ArrayLike<number>): Float64Array {
+function centredRanks(values: ArrayLike<number>, sorted: Float64Array = Float64Array.from(values as ArrayLike<number>).sort()): Float64Array {
   const n = values.length;
-  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
   const r = new Float64Array(n);
   const centre = (n + 1) / 2;
   for (let i = 0; i < n; i++) {
@@ -182,11 +181,22 @@ function finishParts(stats: WindowStat[], shape: SerialShape): Part[] {
   });
 }
 
-function tResult(diff: number, parts: Part[], conf: number): { se: number; df: number; t: number; p: number; lo: number; hi: number } {
+/**
+ * Degrees of freedom of the t reference: Welch on the effective sizes, but never more than the
+ * number of effectively independent stretches of the persistent (AR) component, Σn·(1−φ)/(1+φ):
+ * with 60 buckets the long-run variance itself is uncertain, and Welch alone ignores that.
+ */
+function tDf(parts: Part[], shape: SerialShape | null, totalN: number): number {
+  const welch = welchDf(parts);
+  if (!shape || shape.phi <= 0) return welch;
+  const persistent = (totalN * (1 - shape.phi)) / (1 + shape.phi) - parts.length;
+  return Math.min(welch, Math.max(1, persistent));
+}
+
+function tResult(diff: number, parts: Part[], conf: number, df: number): { se: number; df: number; t: number; p: number; lo: number; hi: number } {
   let v = 0;
   for (const p of parts) v += p.v;
   const se = Math.sqrt(v);
-  const df = welchDf(parts);
   if (se === 0) {
     const p = diff === 0 ? 1 : 0;
     return { se, df, t: diff === 0 ? 0 : Math.sign(diff) * Infinity, p, lo: diff, hi: diff };
@@ -251,7 +261,9 @@ export function compareWindows(kind: MetricKind, before: WindowData, after: Wind
   const parts = finishParts([...stats, ...refStats], shape);
   let diff = parts[1].est - parts[0].est;
   if (refStats.length) diff -= parts[3].est - parts[2].est;
-  const tr = tResult(diff, parts, conf);
+  let totalN = 0;
+  for (const st of [...stats, ...refStats]) totalN += st.resid.length;
+  const tr = tResult(diff, parts, conf, tDf(parts, shape, totalN));
   const seasonal = refStats.length > 0;
   const methodBase = kind === 'gauge' ? 'diff_means_hac_t' : kind === 'count' ? 'rate_ratio_hac_t' : 'ratio_of_sums_delta_hac_t';
   const nEff = { before: parts[0].nEff, after: parts[1].nEff };
@@ -303,8 +315,10 @@ function rankInflation(segs: Float64Array[], shape: SerialShape): number[] {
 function compareQuantile(before: WindowData, after: WindowData, conf: number, reference?: { before: WindowData; after: WindowData }): Comparison {
   const nb = before.values.length;
   const na = after.values.length;
-  const rb = centredRanks(before.values);
-  const ra = centredRanks(after.values);
+  const sortedB = Float64Array.from(before.values as ArrayLike<number>).sort();
+  const sortedA = Float64Array.from(after.values as ArrayLike<number>).sort();
+  const rb = centredRanks(before.values, sortedB);
+  const ra = centredRanks(after.values, sortedA);
   const segs = [rb, ra];
   const allPositive = (w: WindowData) => { for (let i = 0; i < w.values.length; i++) if (!(w.values[i] > 0)) return false; return true; };
   const useRef = !!reference && reference.before.values.length > 1 && reference.after.values.length > 1 &&
@@ -316,10 +330,10 @@ function compareQuantile(before: WindowData, after: WindowData, conf: number, re
   // Var(U) ≈ (mn/12)(n·f_after + m·f_before)/(m + n) under within-window dependence (Hoeffding projection).
   const inflation = (nb * infl[1] + na * infl[0]) / (na + nb);
   const nEff = { before: nb / infl[0], after: na / infl[1] };
-  const med0 = quantileSorted(Float64Array.from(before.values as ArrayLike<number>).sort(), 0.5);
+  const med0 = quantileSorted(sortedB, 0.5);
 
   if (!useRef) {
-    const rs = rankSum(after.values, before.values, { confLevel: conf, varianceInflation: inflation });
+    const rs = rankSumSorted(sortedA, sortedB, { confLevel: conf, varianceInflation: inflation });
     const scale = Math.abs(med0);
     const zq = normQuantile(1 - (1 - conf) / 2);
     return {

@@ -47,9 +47,11 @@ export function prewhitenedNeweyWestSum(r: ArrayLike<number>, a: number, lag: nu
   return s / ((1 - a) * (1 - a));
 }
 
-/** Lags used to fit the decay of the autocorrelations, and the largest decay allowed. */
+/** Lags used to fit the decay of the autocorrelations, and the largest decay allowed (φ = 0.9 is a 10-bucket memory). */
 const MAX_LAG = 6;
-const MAX_PHI = 0.95;
+/** Longest Bartlett lag of the Newey–West envelope (a quarter of the window, at most this). */
+const MAX_NW_LAG = 30;
+const MAX_PHI = 0.9;
 
 /** Variance of one window's mean under autocorrelation. */
 export interface MeanVariance {
@@ -80,34 +82,35 @@ export interface SerialShape {
  * Long-run variance shape of "AR(1) plus white noise" residuals (an ARMA(1,1) autocovariance:
  * γ_k = γ_1 φ^(k−1)), which covers pure AR(1) gauges and counts whose Poisson noise sits on an
  * autocorrelated rate. Autocorrelations are pooled over the windows; the bias from estimating
- * each window's mean (every γ̂_k is low by about LRV/n) is undone by a fixed-point iteration.
- * (Adding Kendall's (1 + 3φ)/n on top double-counts that bias: φ then hits its cap a third of
- * the time at ρ = 0.8.) Why not Newey–West alone: with 60 buckets its lag is far too short for
- * ρ ≈ 0.8 (see engine/README.md for the measured rates).
+ * each window's mean (every γ̂_k is low by about LRV/n) is undone by a fixed-point iteration;
+ * φ gets Kendall's correction and a cap of 0.9, and the result is floored by a long-lag
+ * (n/4) Bartlett estimate. Why not Newey–West alone: with 60 buckets the textbook lag is far
+ * too short for ρ ≈ 0.8 (see engine/README.md for the measured rates).
  */
 export function serialShape(segments: ArrayLike<number>[]): SerialShape {
   // Pooled sample autocorrelations r_1..r_K (each window weighted by its length).
-  const r = new Float64Array(MAX_LAG + 1);
-  let weight = 0;
   let total = 0;
   let k = 0;
+  for (const seg of segments) if (seg.length >= 3) { total += seg.length; k++; }
+  const nwLag = k ? Math.min(MAX_NW_LAG, Math.floor(total / k / 4)) : 0;
+  const lags = Math.max(MAX_LAG, nwLag);
+  const r = new Float64Array(lags + 1);
+  let weight = 0;
   for (const seg of segments) {
     const n = seg.length;
     if (n < 3) continue;
     let g0 = 0;
     for (let t = 0; t < n; t++) g0 += seg[t] * seg[t];
     if (g0 === 0) continue;
-    for (let lag = 1; lag <= MAX_LAG && lag < n; lag++) {
+    for (let lag = 1; lag <= lags && lag < n; lag++) {
       let g = 0;
       for (let t = lag; t < n; t++) g += seg[t] * seg[t - lag];
       r[lag] += (g / g0) * n;
     }
     weight += n;
-    total += n;
-    k++;
   }
-  if (k === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1 };
-  for (let lag = 1; lag <= MAX_LAG; lag++) r[lag] /= weight;
+  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1 };
+  for (let lag = 1; lag <= lags; lag++) r[lag] /= weight;
   const nBar = total / k;
   let lrv = 1;
   let phi = 0;
@@ -130,8 +133,13 @@ export function serialShape(segments: ArrayLike<number>[]): SerialShape {
       den += prev * prev;
     }
     phi = den > 0 ? num / den : 0;
-    phi = Math.min(Math.max(phi, 0), MAX_PHI);
+    // Kendall's small-sample correction: φ̂ from 60 buckets is biased low by about (1 + 3φ)/n.
+    phi = Math.min(Math.max(phi + (1 + 3 * phi) / nBar, 0), MAX_PHI);
     lrv = Math.max(a0, a0 + (2 * a1) / (1 - phi));
+    // Envelope: never below a long-lag Bartlett (Newey–West) estimate of the same residuals.
+    let nw = a0;
+    for (let lag = 1; lag <= nwLag; lag++) nw += 2 * (1 - lag / (nwLag + 1)) * (r[lag] + b);
+    lrv = Math.max(lrv, nw);
   }
   return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0 };
 }

@@ -86,9 +86,9 @@ function countAtMost(xs: Float64Array, ys: Float64Array, d: number): number {
   const n = ys.length;
   let j = 0;
   let count = 0;
+  // Compare the rounded differences themselves (not y < x − d) so counts and values agree.
   for (let i = 0; i < xs.length; i++) {
-    const thr = xs[i] - d;
-    while (j < n && ys[j] < thr) j++;
+    while (j < n && xs[i] - ys[j] > d) j++;
     count += n - j;
   }
   return count;
@@ -100,14 +100,45 @@ function largestAtMost(xs: Float64Array, ys: Float64Array, d: number): number {
   let j = 0;
   let best = -Infinity;
   for (let i = 0; i < xs.length; i++) {
-    const thr = xs[i] - d;
-    while (j < n && ys[j] < thr) j++;
+    while (j < n && xs[i] - ys[j] > d) j++;
     if (j < n) {
       const diff = xs[i] - ys[j];
       if (diff > best) best = diff;
     }
   }
   return best;
+}
+
+/** Smallest pairwise difference x_i − y_j that is > d. */
+function smallestAbove(xs: Float64Array, ys: Float64Array, d: number): number {
+  const n = ys.length;
+  let j = n - 1;
+  let best = Infinity;
+  for (let i = xs.length - 1; i >= 0; i--) {
+    while (j >= 0 && xs[i] - ys[j] <= d) j--;
+    if (j >= 0) {
+      const diff = xs[i] - ys[j];
+      if (diff < best) best = diff;
+    }
+  }
+  return best;
+}
+
+const between = new Float64Array(48);
+
+/** The r-th smallest (1-based) of the few pairwise differences in (lo, hi]. */
+function selectBetween(xs: Float64Array, ys: Float64Array, lo: number, hi: number, r: number): number {
+  const n = ys.length;
+  let count = 0;
+  let jHi = 0; // first j with x_i − y_j ≤ hi
+  let jLo = 0; // first j with x_i − y_j ≤ lo
+  for (let i = 0; i < xs.length; i++) {
+    while (jHi < n && xs[i] - ys[jHi] > hi) jHi++;
+    while (jLo < n && xs[i] - ys[jLo] > lo) jLo++;
+    for (let j = jHi; j < jLo; j++) between[count++] = xs[i] - ys[j];
+  }
+  const part = between.subarray(0, count).sort();
+  return part[r - 1];
 }
 
 /** k-th smallest (1-based) pairwise difference x_i − y_j without materialising the m·n differences. */
@@ -118,16 +149,27 @@ export function kthPairwiseDifference(xs: Float64Array, ys: Float64Array, k: num
   let hi = xs[m - 1] - ys[0];
   if (k <= 1) return lo;
   if (k >= m * n) return hi;
-  if (countAtMost(xs, ys, lo) >= k) return lo;
-  // Invariant: count(lo) < k ≤ count(hi). Bisection on the value; stop once hi holds exactly k.
+  let cLo = countAtMost(xs, ys, lo);
+  if (cLo >= k) return lo;
+  let cHi = m * n;
+  // Invariant: count(lo) < k ≤ count(hi). Interpolate on the count (it is nearly linear in d),
+  // falling back to bisection; stop as soon as a probe holds exactly k − 1 or k differences.
   for (let it = 0; it < 200; it++) {
-    const mid = lo + (hi - lo) / 2;
+    if (cHi - cLo <= 48) return selectBetween(xs, ys, lo, hi, k - cLo);
+    let mid = lo + ((hi - lo) * (k - 0.5 - cLo)) / (cHi - cLo);
+    const span = hi - lo;
+    if (!(mid > lo + span * 0.02 && mid < hi - span * 0.02) || it % 4 === 3) mid = lo + span / 2;
     if (mid <= lo || mid >= hi) break;
     const c = countAtMost(xs, ys, mid);
     if (c >= k) {
       hi = mid;
-      if (c === k) break;
-    } else lo = mid;
+      cHi = c;
+      if (c === k) return largestAtMost(xs, ys, hi);
+    } else {
+      lo = mid;
+      cLo = c;
+      if (c === k - 1) return smallestAbove(xs, ys, lo);
+    }
   }
   return largestAtMost(xs, ys, hi);
 }
@@ -143,8 +185,11 @@ function sortedCopy(v: ArrayLike<number>): Float64Array {
  * (x − y) and its interval, following R's wilcox.test(x, y, conf.int = TRUE).
  */
 export function rankSum(x: ArrayLike<number>, y: ArrayLike<number>, opts: RankSumOptions = {}): RankSumResult {
-  const xs = sortedCopy(x);
-  const ys = sortedCopy(y);
+  return rankSumSorted(sortedCopy(x), sortedCopy(y), opts);
+}
+
+/** rankSum on samples already sorted ascending (saves the sorts when the caller has them). */
+export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumOptions = {}): RankSumResult {
   const m = xs.length;
   const n = ys.length;
   const N = m * n;
@@ -180,9 +225,12 @@ export function rankSum(x: ArrayLike<number>, y: ArrayLike<number>, opts: RankSu
   let ci: [number, number];
   const alpha = 1 - conf;
   const half = N % 2 === 0 ? N / 2 : (N + 1) / 2;
-  const median = N % 2 === 0
-    ? (kthPairwiseDifference(xs, ys, half) + kthPairwiseDifference(xs, ys, half + 1)) / 2
-    : kthPairwiseDifference(xs, ys, half);
+  let median = kthPairwiseDifference(xs, ys, half);
+  if (N % 2 === 0) {
+    // The next order statistic is the smallest difference above the k-th, unless it is tied.
+    const next = countAtMost(xs, ys, median) > half ? median : smallestAbove(xs, ys, median);
+    median = (median + next) / 2;
+  }
 
   if (exact) {
     const dist = wilcoxonDistribution(m, n);

@@ -10,7 +10,7 @@ type Kind = 'count' | 'ratio' | 'gauge' | 'quantile';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const repsArg = args.indexOf('--reps');
-const NULL_REPS = repsArg >= 0 ? Number(args[repsArg + 1]) : quick ? 100 : 400;
+const NULL_REPS = repsArg >= 0 ? Number(args[repsArg + 1]) : quick ? 100 : 1000;
 const EFFECT_REPS = Math.max(50, Math.round(NULL_REPS / 2));
 const ALPHA = 0.05;
 const STEP = 60;
