@@ -6,6 +6,7 @@ import type { Store } from '../store/index.js';
 import { ConnectorFactory } from '../scheduler/connectors.js';
 import { authPlugin } from './auth.js';
 import { errorHandler, sendProblem } from './errors.js';
+import { openApiCollector, type RouteDoc } from './openapi.js';
 import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { metricRoutes } from './routes/metrics.js';
@@ -39,6 +40,13 @@ export const REDACT = [
   '*.key',
 ];
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The OpenAPI 3.1 document of every documented route. */
+    openapi(): Record<string, unknown>;
+  }
+}
+
 /** 1 MiB: the largest request body accepted. */
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -70,10 +78,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route for ${req.method} ${req.url.split('?')[0]}`));
 
+  const openapi = openApiCollector(app, { title: 'OpsTrails Impact API', version: '1' });
+  app.decorate('openapi', openapi);
   await app.register(authPlugin, { store: opts.store, rootKey: opts.rootKey, now: opts.now });
+  app.get('/openapi.json', async () => openapi());
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  const health = (summary: string) => ({ doc: { tag: 'health', scope: null, summary, responses: { 200: { description: 'ok' }, 503: { description: 'not ready' } } } as RouteDoc });
+  app.get('/healthz', { config: health('The process is up') }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: health('The store answers and its migrations are applied') }, async (_req, reply) => {
     const ready = await opts.store.ready();
     if (!ready) return sendProblem(reply, 503, 'the store is not reachable or its migrations are not applied');
     return { status: 'ready' };

@@ -9,6 +9,7 @@ import type { Connection } from '../../store/connections.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
 import { badRequest, notFound, parseOr400, ProblemError, zodFieldErrors, type FieldError } from '../errors.js';
+import type { RouteDoc } from '../openapi.js';
 
 export interface ConnectionRouteOptions {
   store: Store;
@@ -105,12 +106,20 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
   };
   const found = async (orgId: string, id: string) => (await store.connections.get(orgId, id)) ?? Promise.reject(notFound('connection'));
 
-  app.get('/v1/providers', { onRequest: app.authenticate }, async (req) => {
+  const connection = { type: 'object', properties: { id: { type: 'string' }, provider: { type: 'string' }, name: { type: 'string' }, config: { type: 'object' }, status: { enum: ['unchecked', 'ok', 'failing'] }, status_message: { type: ['string', 'null'] }, checked_at: { type: ['string', 'null'] }, created_at: { type: 'string' }, updated_at: { type: 'string' }, health: { type: 'object' } } };
+  const doc = (summary: string, scope: 'read' | 'admin', extra: Partial<RouteDoc> = {}): { doc: RouteDoc } => ({
+    doc: { tag: 'connections', scope, summary, responses: { 200: { description: 'the connection', schema: connection } }, ...extra },
+  });
+
+  app.get('/v1/providers', {
+    onRequest: app.authenticate,
+    config: { doc: { tag: 'connections', scope: 'read', summary: 'Providers with config, secrets and query JSON Schemas', responses: { 200: { description: 'providers' } } } },
+  }, async (req) => {
     requireOrg(req, 'read');
     return { items: describeProviders() };
   });
 
-  app.post('/v1/connections', { onRequest: app.authenticate }, async (req, reply) => {
+  app.post('/v1/connections', { onRequest: app.authenticate, config: doc('Create a connection (secrets are write-only)', 'admin', { body: createBody, responses: { 201: { description: 'created', schema: connection } } }) }, async (req, reply) => {
     const orgId = requireOrg(req, 'admin');
     const body = parseOr400(createBody, req.body, 'connection');
     const module = moduleOr400(body.provider);
@@ -119,17 +128,17 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
     return reply.code(201).send(await view(created));
   });
 
-  app.get('/v1/connections', { onRequest: app.authenticate }, async (req) => {
+  app.get('/v1/connections', { onRequest: app.authenticate, config: doc('List connections', 'read', { responses: { 200: { description: 'connections', schema: { type: 'object', properties: { items: { type: 'array', items: connection } } } } } }) }, async (req) => {
     const orgId = requireOrg(req, 'read');
     return { items: await Promise.all((await store.connections.list(orgId)).map(view)) };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/connections/:id', { onRequest: app.authenticate }, async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/connections/:id', { onRequest: app.authenticate, config: doc('One connection, with its health', 'read') }, async (req) => {
     const orgId = requireOrg(req, 'read');
     return view(await found(orgId, req.params.id));
   });
 
-  app.patch<{ Params: { id: string } }>('/v1/connections/:id', { onRequest: app.authenticate }, async (req) => {
+  app.patch<{ Params: { id: string } }>('/v1/connections/:id', { onRequest: app.authenticate, config: doc('Update a connection (config and secrets merge; null removes a field)', 'admin', { body: patchBody }) }, async (req) => {
     const orgId = requireOrg(req, 'admin');
     const body = parseOr400(patchBody, req.body, 'connection update');
     const current = await found(orgId, req.params.id);
@@ -148,7 +157,7 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
     return view(updated!);
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/connections/:id', { onRequest: app.authenticate }, async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/v1/connections/:id', { onRequest: app.authenticate, config: doc('Delete a connection no metric uses', 'admin', { responses: { 204: { description: 'deleted' }, 409: { description: 'metrics use it' } } }) }, async (req, reply) => {
     const orgId = requireOrg(req, 'admin');
     await found(orgId, req.params.id);
     const metrics = await store.metrics.list(orgId, { connectionId: req.params.id });
@@ -160,7 +169,7 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
     return reply.code(204).send();
   });
 
-  app.post<{ Params: { id: string } }>('/v1/connections/:id/check', { onRequest: app.authenticate }, async (req) => {
+  app.post<{ Params: { id: string } }>('/v1/connections/:id/check', { onRequest: app.authenticate, config: doc('Check credentials and reachability against the provider', 'admin', { responses: { 200: { description: '{ok: true, details} or {ok: false, error: {code, message}}' } } }) }, async (req) => {
     const orgId = requireOrg(req, 'admin');
     await found(orgId, req.params.id);
     let result;

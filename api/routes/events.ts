@@ -7,6 +7,7 @@ import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
 import { BATCH, fromBinary, STRUCTURED, validateBatch, validateEvent } from '../cloudevents.js';
 import { badRequest, notFound, parseOr400, ProblemError } from '../errors.js';
+import { CLOUDEVENT_SCHEMA } from '../openapi.js';
 import { decodeCursor, encodeCursor, instant } from '../params.js';
 
 /** Most events one export answers with; narrow the range for more. */
@@ -32,7 +33,19 @@ export async function eventRoutes(app: FastifyInstance, opts: { store: Store }) 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.post('/v1/events', { onRequest: app.authenticate }, async (req, reply) => {
+  const ingestResult = { type: 'object', properties: { accepted: { type: 'array', items: { type: 'string' } }, duplicates: { type: 'array', items: { type: 'string' } } } };
+  const page = { type: 'object', properties: { items: { type: 'array', items: CLOUDEVENT_SCHEMA }, next_cursor: { type: ['string', 'null'] } } };
+
+  app.post('/v1/events', {
+    onRequest: app.authenticate,
+    config: { doc: {
+      tag: 'events', scope: 'events:write', summary: 'Send CloudEvents (structured, batch or binary mode)',
+      description: `Structured: ${STRUCTURED} or application/json, one event. Batch: ${BATCH}, up to 1,000 events, all or nothing. Binary: ce-* headers with the data as the body. (source, id) identifies an event; a retry is reported under duplicates. 202 means stored.`,
+      body: { oneOf: [CLOUDEVENT_SCHEMA, { type: 'array', items: CLOUDEVENT_SCHEMA, maxItems: 1000 }] },
+      bodyTypes: [STRUCTURED, 'application/json', BATCH],
+      responses: { 202: { description: 'stored', schema: ingestResult }, 413: { description: 'body over 1 MiB' }, 415: { description: 'unsupported content type' } },
+    } },
+  }, async (req, reply) => {
     const orgId = requireOrg(req, 'events:write');
     const body = req.body as Buffer | undefined;
     const mediaType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
@@ -63,7 +76,10 @@ export async function eventRoutes(app: FastifyInstance, opts: { store: Store }) 
     return reply.code(202).send(result);
   });
 
-  app.get('/v1/events', { onRequest: app.authenticate }, async (req) => {
+  app.get('/v1/events', {
+    onRequest: app.authenticate,
+    config: { doc: { tag: 'events', scope: 'read', summary: 'List events, newest first', query: listQuery, responses: { 200: { description: 'one page', schema: page } } } },
+  }, async (req) => {
     const orgId = requireOrg(req, 'read');
     const q = parseOr400(listQuery, req.query, 'query parameters');
     const after = q.cursor ? decodeCursor<EventCursor>(q.cursor, isEventCursor) : undefined;
@@ -76,7 +92,13 @@ export async function eventRoutes(app: FastifyInstance, opts: { store: Store }) 
     };
   });
 
-  app.get('/v1/events/export', { onRequest: app.authenticate }, async (req, reply) => {
+  app.get('/v1/events/export', {
+    onRequest: app.authenticate,
+    config: { doc: {
+      tag: 'events', scope: 'read', summary: 'Export a time range as a CloudEvents batch, exactly as sent', query: exportQuery,
+      responses: { 200: { description: 'events, oldest first (at most 100,000)', type: BATCH, schema: { type: 'array', items: CLOUDEVENT_SCHEMA } } },
+    } },
+  }, async (req, reply) => {
     const orgId = requireOrg(req, 'read');
     const q = parseOr400(exportQuery, req.query, 'query parameters');
     const rows = await store.events.range(orgId, toFilter(q), MAX_EXPORT + 1);
@@ -90,7 +112,13 @@ export async function eventRoutes(app: FastifyInstance, opts: { store: Store }) 
 
   app.get<{ Params: { id: string }; Querystring: { source?: string } }>(
     '/v1/events/:id',
-    { onRequest: app.authenticate },
+    {
+      onRequest: app.authenticate,
+      config: { doc: {
+        tag: 'events', scope: 'read', summary: 'One event as sent', query: z.object({ source: z.string().optional() }),
+        responses: { 200: { description: 'the CloudEvent (the newest, if several sources share the id; ?source= picks one)', schema: CLOUDEVENT_SCHEMA } },
+      } },
+    },
     async (req) => {
       const orgId = requireOrg(req, 'read');
       const source = typeof req.query.source === 'string' ? req.query.source : undefined;

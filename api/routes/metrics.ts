@@ -11,6 +11,7 @@ import type { Store } from '../../store/index.js';
 import type { Metric, MetricDefinition } from '../../store/metrics.js';
 import { requireOrg } from '../auth.js';
 import { badRequest, notFound, parseOr400, zodFieldErrors, type FieldError } from '../errors.js';
+import type { RouteDoc } from '../openapi.js';
 import { instant } from '../params.js';
 
 /** Most buckets one preview or series read may span. */
@@ -72,23 +73,29 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     return def;
   }
 
-  app.post('/v1/metrics', { onRequest: app.authenticate }, async (req, reply) => {
+  const metric = { type: 'object', properties: { id: { type: 'string' }, ...(z.toJSONSchema(definition, { io: 'output', unrepresentable: 'any' }) as { properties: object }).properties, created_at: { type: 'string' }, updated_at: { type: 'string' } } };
+  const points = { type: 'array', items: { type: 'object', properties: { ts: { type: 'integer', description: 'bucket start, epoch ms' }, value: { type: 'number' }, weight: { type: 'number' } } } };
+  const doc = (summary: string, scope: 'read' | 'admin', extra: Partial<RouteDoc> = {}): { doc: RouteDoc } => ({
+    doc: { tag: 'metrics', scope, summary, responses: { 200: { description: 'the metric', schema: metric } }, ...extra },
+  });
+
+  app.post('/v1/metrics', { onRequest: app.authenticate, config: doc('Create a metric: a saved query on a connection', 'admin', { body: createBody, responses: { 201: { description: 'created', schema: metric } } }) }, async (req, reply) => {
     const orgId = requireOrg(req, 'admin');
     const def = await validate(orgId, parseOr400(createBody, req.body, 'metric'));
     return reply.code(201).send(view(await store.metrics.create(orgId, def)));
   });
 
-  app.get('/v1/metrics', { onRequest: app.authenticate }, async (req) => {
+  app.get('/v1/metrics', { onRequest: app.authenticate, config: doc('List metrics', 'read', { query: z.object({ connection_id: z.string().optional() }), responses: { 200: { description: 'metrics', schema: { type: 'object', properties: { items: { type: 'array', items: metric } } } } } }) }, async (req) => {
     const orgId = requireOrg(req, 'read');
     const q = parseOr400(z.object({ connection_id: z.string().optional() }), req.query, 'query parameters');
     return { items: (await store.metrics.list(orgId, { connectionId: q.connection_id })).map(view) };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate }, async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate, config: doc('One metric', 'read') }, async (req) => {
     return view(await found(requireOrg(req, 'read'), req.params.id));
   });
 
-  app.patch<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate }, async (req) => {
+  app.patch<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate, config: doc('Update a metric', 'admin', { body: patchBody }) }, async (req) => {
     const orgId = requireOrg(req, 'admin');
     const patch = parseOr400(patchBody, req.body, 'metric update');
     const { id: _id, org_id: _org, created_at: _c, updated_at: _u, ...current } = await found(orgId, req.params.id);
@@ -96,13 +103,13 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     return view((await store.metrics.update(orgId, req.params.id, def))!);
   });
 
-  app.delete<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate }, async (req, reply) => {
+  app.delete<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate, config: doc('Delete a metric', 'admin', { responses: { 204: { description: 'deleted' } } }) }, async (req, reply) => {
     const orgId = requireOrg(req, 'admin');
     if (!(await store.metrics.delete(orgId, req.params.id))) throw notFound('metric');
     return reply.code(204).send();
   });
 
-  app.post<{ Params: { id: string } }>('/v1/metrics/:id/preview', { onRequest: app.authenticate }, async (req) => {
+  app.post<{ Params: { id: string } }>('/v1/metrics/:id/preview', { onRequest: app.authenticate, config: doc('Fetch live from the provider (nothing stored); shows the exact request', 'read', { query: windowQuery, responses: { 200: { description: 'points and the request sent (secrets left out)', schema: { type: 'object', properties: { request: { type: 'object' }, requests: { type: 'array' }, series: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, points } } } } }) }, async (req) => {
     const orgId = requireOrg(req, 'read');
     const metric = await found(orgId, req.params.id);
     const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
@@ -119,7 +126,7 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/metrics/:id/series', { onRequest: app.authenticate }, async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/metrics/:id/series', { onRequest: app.authenticate, config: doc('Stored points of a window', 'read', { query: windowQuery, responses: { 200: { description: 'points', schema: { type: 'object', properties: { series: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, points } } } } }) }, async (req) => {
     const orgId = requireOrg(req, 'read');
     const metric = await found(orgId, req.params.id);
     const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
