@@ -3,7 +3,7 @@
 // backfill command build on it.
 import { alignDown, alignUp } from '../connectors/http.js';
 import { renderQuery, seriesKey, type TemplateVars } from '../connectors/template.js';
-import { ConnectorError, type ConnectorModule, type ProviderRequest, type Series, type SeriesPoint } from '../connectors/types.js';
+import { ConnectorError, type Connector, type ConnectorModule, type ProviderRequest, type Series, type SeriesPoint } from '../connectors/types.js';
 import type { Store } from '../store/index.js';
 import type { Metric } from '../store/metrics.js';
 import { RETENTION_DAYS } from '../store/migrations.js';
@@ -17,7 +17,14 @@ export interface PullRequest {
   /** Event values for `{{subject}}`, `{{version}}`, `{{service}}`. */
   vars?: TemplateVars;
   signal?: AbortSignal;
+  /** Report which stored buckets the fetch changed (late data); costs one read of the window. */
+  detectChanges?: boolean;
+  /** Told of every provider call (telemetry). */
+  observe?: CallObserver;
 }
+
+/** Told of one provider call: its outcome ("ok" or an error code) and duration. */
+export type CallObserver = (call: { outcome: string; seconds: number }) => void;
 
 export interface PullResult {
   /** The series the points were stored under ("" unless the query uses event values). */
@@ -28,6 +35,8 @@ export interface PullResult {
   points: number;
   /** Provider calls made (chunks, and both sides of a ratio). */
   requests: number;
+  /** Bucket times whose stored value the fetch changed, added or removed (with detectChanges). */
+  changed: number[];
 }
 
 /** The provider queries of a metric: one, or numerator and denominator for a two-query ratio. */
@@ -46,9 +55,10 @@ export async function fetchMetricSeries(
   window: { from: number; to: number },
   vars: TemplateVars,
   signal?: AbortSignal,
+  observe?: CallObserver,
 ): Promise<{ points: SeriesPoint[]; requests: ProviderRequest[] }> {
-  const { connector } = live;
   const opts = { from: window.from, to: window.to, stepSeconds: metric.step_seconds, signal };
+  const connector = observe ? observed(live.connector, observe) : live.connector;
   const queries = metricQueries(metric);
   if ('single' in queries) {
     const query = prepare(live.module, queries.single, vars);
@@ -61,6 +71,25 @@ export async function fetchMetricSeries(
   return {
     points: joinRatio(num, den),
     requests: [...connector.describeQuery(numerator, opts), ...connector.describeQuery(denominator, opts)],
+  };
+}
+
+/** The connector with every fetchSeries call timed and reported. */
+function observed(connector: Connector, observe: CallObserver): Connector {
+  return {
+    ...connector,
+    limits: connector.limits,
+    async fetchSeries(query, opts) {
+      const started = performance.now();
+      try {
+        const series = await connector.fetchSeries(query, opts);
+        observe({ outcome: 'ok', seconds: (performance.now() - started) / 1000 });
+        return series;
+      } catch (err) {
+        observe({ outcome: err instanceof ConnectorError ? err.code : 'error', seconds: (performance.now() - started) / 1000 });
+        throw err;
+      }
+    },
   };
 }
 
@@ -87,11 +116,26 @@ export async function pullMetric(deps: { store: Store; connectors: ConnectorFact
   const org = await store.orgs.get(req.orgId);
   const vars = req.vars ?? {};
   const window = { from: alignDown(req.from, req.metric.step_seconds), to: alignUp(req.to, req.metric.step_seconds) };
-  const fetched = await fetchMetricSeries(live, req.metric, window, vars, req.signal);
+  const fetched = await fetchMetricSeries(live, req.metric, window, vars, req.signal, req.observe);
   const series = seriesKey(req.metric.query, vars);
+  const changed = req.detectChanges ? changedBuckets(await store.points.read(req.orgId, req.metric.id, series, window.from, window.to), fetched.points, window) : [];
   await store.points.replaceWindow(req.orgId, req.metric.id, series, window, fetched.points, {
     fetchedAt: deps.now(),
     retentionDays: RETENTION_DAYS[org?.plan ?? 'free'],
   });
-  return { series, ...window, points: fetched.points.length, requests: fetched.requests.length };
+  return { series, ...window, points: fetched.points.length, requests: fetched.requests.length, changed };
+}
+
+/** Bucket times inside the window whose value or weight differs between what was stored and what was fetched. */
+function changedBuckets(stored: readonly SeriesPoint[], fetched: readonly SeriesPoint[], window: { from: number; to: number }): number[] {
+  const before = new Map(stored.map((p) => [p.ts, p]));
+  const changed = new Set<number>();
+  for (const p of fetched) {
+    if (p.ts < window.from || p.ts >= window.to) continue;
+    const old = before.get(p.ts);
+    if (!old || old.value !== p.value || (old.weight ?? null) !== (p.weight ?? null)) changed.add(p.ts);
+    before.delete(p.ts);
+  }
+  for (const ts of before.keys()) changed.add(ts);
+  return [...changed].sort((a, b) => a - b);
 }

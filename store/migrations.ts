@@ -118,6 +118,56 @@ export const MIGRATIONS: Migration[] = [
       ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (org_id, metric_id)`,
     ],
   },
+  {
+    version: 4,
+    name: 'scheduler: fetch jobs and impact pairs',
+    statements: [
+      // One fetch of one metric series over [window_from, window_to); every state
+      // change inserts a newer version (updated_at), so a crash leaves the last one.
+      `CREATE TABLE IF NOT EXISTS {db}.fetch_jobs (
+        org_id String,
+        job_id String,
+        connection_id String,
+        metric_id String,
+        series String,
+        vars String,
+        kind LowCardinality(String),
+        backfill_id String,
+        window_from DateTime64(3, 'UTC'),
+        window_to DateTime64(3, 'UTC'),
+        state LowCardinality(String),
+        attempts UInt16,
+        due_at DateTime64(3, 'UTC'),
+        run_at DateTime64(3, 'UTC'),
+        last_error String,
+        last_error_code LowCardinality(String),
+        fetched_at Nullable(DateTime64(3, 'UTC')),
+        points UInt32,
+        requests UInt32,
+        created_at DateTime64(3, 'UTC'),
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (org_id, job_id)`,
+      // One row per (event, metric): which windows it needs, whether their data is
+      // in (ready), and a revision bumped each time late data changed them.
+      `CREATE TABLE IF NOT EXISTS {db}.impact_pairs (
+        org_id String,
+        event_source String,
+        event_id String,
+        metric_id String,
+        connection_id String,
+        series String,
+        event_type String,
+        event_time DateTime64(3, 'UTC'),
+        windows String,
+        state LowCardinality(String),
+        revision UInt32,
+        ready_at Nullable(DateTime64(3, 'UTC')),
+        last_error String,
+        created_at DateTime64(3, 'UTC'),
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (org_id, metric_id, event_source, event_id)`,
+    ],
+  },
 ];
 
 /** Apply the migrations not yet recorded; returns the versions applied now. */
