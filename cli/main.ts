@@ -1,6 +1,7 @@
 // The `opstrails-impact` command.
 import { ConfigError, loadConfig } from './config.js';
 import { demo } from './demo.js';
+import { report } from './report.js';
 import { serve } from './serve.js';
 
 const USAGE = `usage: opstrails-impact <command>
@@ -8,6 +9,7 @@ const USAGE = `usage: opstrails-impact <command>
 commands:
   serve     run the HTTP API (default; configuration from environment variables, see README)
   demo      load a synthetic demo (testdata connection, metrics, a week of deployments), then serve
+  report    print an event's impact report from a running service (report --help)
   help      show this text
 `;
 
@@ -20,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       await demo();
       return -1; // keep serving
+    case 'report':
+      return report(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':
