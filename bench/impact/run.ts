@@ -1,0 +1,88 @@
+// Impact throughput: every (event, metric) pair of a stored data set, read from
+// ClickHouse and analysed by the engine. Prints pairs/s and where the time goes.
+// Run: npx tsx bench/impact/run.ts [events=2000] [metrics=50] [workers=2]
+import { mkdtempSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { testdataPoint, testdataQuerySchema } from '../../connectors/testdata/generator.js';
+import { openStore } from '../../store/index.js';
+import { chTime } from '../../store/migrations.js';
+
+const [EVENTS = 2000, METRICS = 50, WORKERS = Math.min(2, availableParallelism())] = process.argv.slice(2).map(Number);
+const STEP = 60_000;
+const DAYS = 7;
+const T0 = Date.UTC(2026, 9, 1);
+const T1 = T0 + DAYS * 86_400_000;
+const KINDS = ['count', 'ratio', 'gauge', 'quantile'] as const;
+
+const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'opstrails-bench-impact-')), database: 'bench' });
+const org = 'org_bench';
+
+// The data set: METRICS metrics of a week of one-minute points, EVENTS events spread over the week.
+let t = performance.now();
+for (let m = 0; m < METRICS; m++) {
+  const kind = KINDS[m % KINDS.length];
+  const query = testdataQuerySchema.parse({ shape: kind, base: kind === 'ratio' ? 0.02 : 100, requests: 1000, rho: 0.5, daily_amplitude: 0.2 });
+  const rows = [];
+  for (let ts = T0; ts < T1; ts += STEP) {
+    const p = testdataPoint(m + 1, query, ts, 60);
+    if (p) rows.push({ org_id: org, metric_id: `m${m}`, series: '', ts: chTime(ts), value: p.value, weight: p.weight ?? null, fetched_at: chTime(T1), is_deleted: 0, retention_days: 3650 });
+  }
+  await store.backend.insert(`${store.database}.metric_points`, rows);
+}
+const events = Array.from({ length: EVENTS }, (_, i) => ({
+  id: `e${i}`,
+  type: 'deployment',
+  subject: 'production',
+  time: T0 + 86_400_000 + Math.floor(((T1 - T0 - 2 * 86_400_000) * i) / EVENTS),
+}));
+console.log(`data set: ${METRICS} metrics × ${(T1 - T0) / STEP} minutes, ${EVENTS} events → ${EVENTS * METRICS} pairs (loaded in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+
+// Reading: one query per metric returns its whole range as columns (ClickHouse does the
+// ordering and the de-duplication of versions); windows are then cut by index.
+t = performance.now();
+const columns: { ts: Float64Array; value: Float64Array; weight: Float64Array }[] = [];
+for (let m = 0; m < METRICS; m++) {
+  const [row] = await store.backend.query<{ ts: string[]; value: number[]; weight: (number | null)[] }>(
+    `SELECT groupArray(toUnixTimestamp64Milli(ts)) AS ts, groupArray(value) AS value, groupArray(weight) AS weight
+     FROM (SELECT ts, value, weight FROM ${store.database}.metric_points FINAL
+           WHERE org_id = {org:String} AND metric_id = {metric:String} AND series = '' ORDER BY ts)`,
+    { org, metric: `m${m}` },
+  );
+  const n = row.ts.length;
+  const shared = (len: number) => new Float64Array(new SharedArrayBuffer(len * 8));
+  const c = { ts: shared(n), value: shared(n), weight: shared(n) };
+  for (let i = 0; i < n; i++) {
+    c.ts[i] = Number(row.ts[i]);
+    c.value[i] = row.value[i];
+    c.weight[i] = row.weight[i] ?? NaN;
+  }
+  columns.push(c);
+}
+const readMs = performance.now() - t;
+
+// Statistics: events split across worker threads; each analyses all metrics of its events.
+t = performance.now();
+const chunk = Math.ceil(EVENTS / WORKERS);
+const results = await Promise.all(
+  Array.from({ length: WORKERS }, (_, w) =>
+    new Promise<{ pairs: number; verdicts: Record<string, number> }>((resolve, reject) => {
+      const worker = new Worker(new URL('./worker.mjs', import.meta.url), {
+        workerData: { columns, kinds: KINDS, events: events.slice(w * chunk, (w + 1) * chunk) },
+      });
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    }),
+  ),
+);
+const statsMs = performance.now() - t;
+const pairs = results.reduce((n, r) => n + r.pairs, 0);
+const verdicts: Record<string, number> = {};
+for (const r of results) for (const [k, v] of Object.entries(r.verdicts)) verdicts[k] = (verdicts[k] ?? 0) + v;
+
+console.log(`read:  ${(readMs / 1000).toFixed(2)} s  (${METRICS} queries, ${((readMs * 1000) / pairs).toFixed(1)} µs per pair)`);
+console.log(`stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs per pair wall, start-up included)`);
+console.log(`total: ${pairs} pairs in ${((readMs + statsMs) / 1000).toFixed(2)} s = ${Math.round(pairs / ((readMs + statsMs) / 1000))} pairs/s`);
+console.log(`verdicts: ${JSON.stringify(verdicts)}`);
+await store.close();
