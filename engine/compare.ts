@@ -188,9 +188,9 @@ function finishParts(stats: WindowStat[], shape: SerialShape): Part[] {
  */
 function tDf(parts: Part[], shape: SerialShape | null, totalN: number): number {
   const welch = welchDf(parts);
-  if (!shape || shape.phi <= 0) return welch;
-  const persistent = (totalN * (1 - shape.phi)) / (1 + shape.phi) - parts.length;
-  return Math.min(welch, Math.max(1, persistent));
+  if (!shape) return welch;
+  const persistent = shape.phi > 0 ? (totalN * (1 - shape.phi)) / (1 + shape.phi) - parts.length : Infinity;
+  return Math.max(1, Math.min(welch, persistent, shape.lrvDf));
 }
 
 function tResult(diff: number, parts: Part[], conf: number, df: number): { se: number; df: number; t: number; p: number; lo: number; hi: number } {

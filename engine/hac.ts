@@ -76,6 +76,8 @@ export interface SerialShape {
   lrv: number;
   /** lrv / c0: how much autocorrelation inflates the variance of a mean (≥ 1). */
   inflation: number;
+  /** Satterthwaite degrees of freedom of the long-run variance estimate itself (Infinity when no autocorrelation was found). */
+  lrvDf: number;
 }
 
 /**
@@ -109,7 +111,7 @@ export function serialShape(segments: ArrayLike<number>[]): SerialShape {
     }
     weight += n;
   }
-  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1 };
+  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity };
   for (let lag = 1; lag <= lags; lag++) r[lag] /= weight;
   const nBar = total / k;
   let lrv = 1;
@@ -141,7 +143,27 @@ export function serialShape(segments: ArrayLike<number>[]): SerialShape {
     for (let lag = 1; lag <= nwLag; lag++) nw += 2 * (1 - lag / (nwLag + 1)) * (r[lag] + b);
     lrv = Math.max(lrv, nw);
   }
-  return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0 };
+  return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0, lrvDf: lrvDegreesOfFreedom(r, lrv, a0, phi, nBar, total) };
+}
+
+/**
+ * How well 60 buckets pin the long-run variance: delta-method variance of lrv = a0 + 2a1/(1 − φ)
+ * from the sampling error of the autocorrelations (≈ 1/√N) and of the fitted decay φ (its
+ * effect bounded by the 0.9 cap), turned into Satterthwaite degrees of freedom 2·lrv²/Var.
+ * A weak but persistent autocorrelation (overdispersed counts on an AR rate) gets few.
+ */
+function lrvDegreesOfFreedom(r: Float64Array, lrv: number, a0: number, phi: number, nBar: number, total: number): number {
+  const b = lrv / nBar;
+  const a1 = r[1] + b;
+  if (a1 <= 0 || lrv <= a0) return Infinity;
+  const seR = 1 / Math.sqrt(total);
+  let sxx = 0;
+  for (let lag = 2; lag <= MAX_LAG; lag++) sxx += (r[lag - 1] + b) ** 2;
+  const sePhi = sxx > 0 ? (seR * Math.sqrt(1 + phi * phi)) / Math.sqrt(sxx) : Infinity;
+  const fromA1 = ((2 / (1 - phi)) * seR) ** 2;
+  const lrvMax = a0 + (2 * a1) / (1 - MAX_PHI);
+  const fromPhi = Math.min(((2 * a1) / ((1 - phi) * (1 - phi)) * sePhi) ** 2, (lrvMax - lrv) ** 2);
+  return (2 * lrv * lrv) / (fromA1 + fromPhi);
 }
 
 /** Variance of a window's mean from its residuals (mean zero) and the metric's serial shape. */
