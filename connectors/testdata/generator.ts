@@ -32,7 +32,7 @@ export const testdataQuerySchema: z.ZodType<TestdataQuery> = z.object({
   missing_rate: z.number().min(0).max(1).default(0),
   changes: z.array(z.object({ at: z.iso.datetime({ offset: true }), relative: z.number().gt(-1) })).max(100).default([]),
   requests: z.number().finite().positive().optional(),
-}) as unknown as z.ZodType<TestdataQuery>;
+});
 
 // Independent streams of the hash so noise, counts and missingness do not correlate.
 const STREAM = { innovation: 1, innovation2: 2, count: 3, count2: 4, missing: 5, requests: 6, requests2: 7 } as const;
