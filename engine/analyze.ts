@@ -129,20 +129,32 @@ interface Cut {
 
 /** Points inside [from, to), one per bucket (the last wins), finite only, sorted by time. */
 function cut(points: Point[] | undefined, w: TimeWindow, kind: MetricKind): Cut {
-  const byTs = new Map<number, Point>();
+  const kept: Point[] = [];
+  let ordered = true;
+  let last = -Infinity;
   for (const p of points ?? []) {
     if (p.ts < w.from || p.ts >= w.to || !Number.isFinite(p.value)) continue;
     if (kind === 'ratio' && !(Number.isFinite(p.weight) && (p.weight as number) >= 0)) continue;
-    byTs.set(p.ts, p);
+    if (p.ts <= last) ordered = false;
+    last = p.ts;
+    kept.push(p);
   }
-  const sorted = [...byTs.values()].sort((a, b) => a.ts - b.ts);
+  // Providers return ordered, unique buckets; only otherwise pay for de-duplication and a sort.
+  let sorted = kept;
+  if (!ordered) {
+    const byTs = new Map<number, Point>();
+    for (const p of kept) byTs.set(p.ts, p);
+    sorted = [...byTs.values()].sort((a, b) => a.ts - b.ts);
+  }
   const values = new Float64Array(sorted.length);
   const weights = kind === 'ratio' ? new Float64Array(sorted.length) : undefined;
-  sorted.forEach((p, i) => {
-    values[i] = p.value;
-    if (weights) weights[i] = p.weight as number;
-  });
-  return { data: { values, weights }, ts: sorted.map((p) => p.ts) };
+  const ts = new Array<number>(sorted.length);
+  for (let i = 0; i < sorted.length; i++) {
+    values[i] = sorted[i].value;
+    if (weights) weights[i] = sorted[i].weight as number;
+    ts[i] = sorted[i].ts;
+  }
+  return { data: { values, weights }, ts };
 }
 
 const sumOf = (a: ArrayLike<number> | undefined) => { let s = 0; if (a) for (let i = 0; i < a.length; i++) s += a[i]; return s; };

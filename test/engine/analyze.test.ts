@@ -174,3 +174,15 @@ describe('several metrics', () => {
     expect(res.explanation).toMatch(/^Regression in checkout errors \(critical\), latency\.$/);
   });
 });
+
+describe('input hygiene', () => {
+  it('unordered and duplicated buckets give the same result as clean ones (the last duplicate wins)', () => {
+    const pts = gen(16, { base: 100, noise: 0.05, changes: [{ at: at(0), relative: 0.2 }] });
+    const clean = one(metric({ points: pts }));
+    const messy = [...pts].reverse().concat(pts.slice(0, 5).map((p) => ({ ts: p.ts, value: 1e9 }))).concat(pts.slice(0, 5));
+    const r = one(metric({ points: messy }));
+    expect(r.change).toEqual(clean.change);
+    expect(r.test.p_value).toBe(clean.test.p_value);
+    expect(r.data_quality.present).toEqual(clean.data_quality.present);
+  });
+});
