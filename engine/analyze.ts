@@ -191,7 +191,7 @@ function fmtNum(x: number | null, kind: MetricKind, unit: string | null): string
   if (kind === 'ratio') return fmtPct(x, false);
   const a = Math.abs(x);
   const s = a === 0 ? '0' : a >= 1000 ? String(Math.round(x)).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : Number(x.toPrecision(3)).toString();
-  return unit ? `${s} ${unit}` : s;
+  return unit ? (unit === '%' ? `${s}%` : `${s} ${unit}`) : s;
 }
 
 function fmtQ(q: number | null): string {
