@@ -128,7 +128,7 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.started) return;
     this.stopping = false;
-    await this.recover();
+    await this.resume();
     const hours = this.opts.catchUpHours ?? 48;
     if (hours > 0 && this.kinds.includes('window')) {
       for (const { orgId, events } of await this.pairs.unplannedEvents(this.now() - hours * 3600_000)) this.onEventsStored(orgId, events);
@@ -552,7 +552,8 @@ export class Scheduler {
 
   // ---- recovery ----
 
-  private async recover(): Promise<void> {
+  /** Put jobs a crash or stop left "running" back in the queue (start() does this; the backfill command calls it directly). */
+  async resume(): Promise<void> {
     const cut = await this.jobs.inStates(['running'], this.kinds);
     const mine = this.opts.backfillId === undefined ? cut : cut.filter((j) => j.backfill_id === this.opts.backfillId);
     // Their run time stays: a job only ran once it was due, and must not run earlier than planned.
