@@ -80,12 +80,15 @@ export async function harness(opts: {
   handler?: (req: RecordedRequest, now: number) => ReplayResponse | Promise<ReplayResponse>;
   metric?: Partial<MetricDefinition>;
   scheduler?: Partial<SchedulerOptions>;
+  /** An existing store and org (e.g. a test app's). */
+  store?: Store;
+  orgId?: string;
 }): Promise<Harness> {
   const clock = { now: opts.start };
   const handler = opts.handler ?? ((req: RecordedRequest) => timeseriesAnswer(req, baseValue));
   const replay = await startReplay((req) => handler(req, clock.now));
-  const store = await testStore();
-  const org = await store.orgs.create('acme', 'pro');
+  const store = opts.store ?? (await testStore());
+  const org = opts.orgId ? { id: opts.orgId } : await store.orgs.create('acme', 'pro');
   let current: Scheduler | undefined;
   const connectors = new ConnectorFactory(store, {
     fetch: globalThis.fetch,

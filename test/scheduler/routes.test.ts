@@ -1,0 +1,103 @@
+// GET /v1/jobs and GET /metrics through the real app (auth, problem+json, cursors)
+// over a scheduler that ran one event's fetches against a replayed Datadog.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobRoutes } from '../../api/routes/jobs.js';
+import { telemetryRoutes } from '../../api/routes/telemetry.js';
+import { testApp, type TestApp, bearer } from '../support/app.js';
+import { deployment, harness, type Harness } from './support.js';
+
+const MIN = 60_000;
+const T = Date.parse('2026-11-02T12:00:00Z');
+
+let t: TestApp;
+let h: Harness;
+let key: string;
+let otherKey: string;
+
+beforeAll(async () => {
+  t = await testApp();
+  const org = await t.store.orgs.create('acme', 'pro');
+  const other = await t.store.orgs.create('other', 'pro');
+  key = (await t.store.keys.create(org.id, 'reader', ['read'])).key;
+  otherKey = (await t.store.keys.create(other.id, 'reader', ['read'])).key;
+  h = await harness({ start: T + MIN, store: t.store, orgId: org.id });
+  await t.app.register(jobRoutes, { store: t.store, scheduler: h.scheduler });
+  await t.app.register(telemetryRoutes, { registry: h.registry });
+  h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
+  await h.scheduler.runDue();
+});
+afterAll(async () => {
+  await h.scheduler.stop();
+  await h.replay.close();
+  await t.close();
+});
+
+const get = (url: string, k = key) => t.app.inject({ method: 'GET', url, headers: bearer(k) });
+
+describe('GET /v1/jobs', () => {
+  it('lists the org\'s jobs with their windows, states and attempts', async () => {
+    const res = await get('/v1/jobs');
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.items).toHaveLength(5);
+    expect(body.next_cursor).toBeNull();
+    const before = body.items.find((j: any) => j.window.from === new Date(T - 65 * MIN).toISOString());
+    expect(before).toMatchObject({
+      kind: 'window',
+      state: 'succeeded',
+      metric_id: h.metric.id,
+      connection_id: h.connectionId,
+      series: 'subject=production',
+      window: { to: new Date(T - 5 * MIN).toISOString() },
+      attempts: 1,
+      points: 60,
+      requests: 1,
+      last_error: null,
+    });
+  });
+
+  it('filters by state, connection, metric and event', async () => {
+    expect((await get('/v1/jobs?state=succeeded')).json().items).toHaveLength(2);
+    expect((await get('/v1/jobs?state=queued')).json().items).toHaveLength(3);
+    expect((await get(`/v1/jobs?connection=${h.connectionId}`)).json().items).toHaveLength(5);
+    expect((await get('/v1/jobs?connection=con_nope')).json().items).toHaveLength(0);
+    expect((await get(`/v1/jobs?metric=${h.metric.id}&state=queued`)).json().items).toHaveLength(3);
+    expect((await get('/v1/jobs?event=d1')).json().items).toHaveLength(5);
+    expect((await get('/v1/jobs?event=d1&source=ci/pipeline')).json().items).toHaveLength(5);
+    expect((await get('/v1/jobs?event=unknown')).json().items).toHaveLength(0);
+  });
+
+  it('pages with cursors without repeating or losing a job', async () => {
+    const seen: string[] = [];
+    let url = '/v1/jobs?limit=2';
+    for (let i = 0; i < 5; i++) {
+      const body = (await get(url)).json();
+      seen.push(...body.items.map((j: any) => j.id));
+      if (!body.next_cursor) break;
+      url = `/v1/jobs?limit=2&cursor=${body.next_cursor}`;
+    }
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+  });
+
+  it('answers problem+json for bad filters and cursors, 401 without a key, and nothing of another org', async () => {
+    const bad = await get('/v1/jobs?state=sleeping');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['content-type']).toContain('application/problem+json');
+    expect(bad.json().errors[0].field).toBe('state');
+    expect((await get('/v1/jobs?cursor=garbage')).statusCode).toBe(400);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/jobs' })).statusCode).toBe(401);
+    expect((await get('/v1/jobs', otherKey)).json().items).toHaveLength(0);
+  });
+});
+
+describe('GET /metrics', () => {
+  it('serves the scheduler metrics as Prometheus text', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.body).toContain('# TYPE opstrails_scheduler_jobs gauge');
+    expect(res.body).toMatch(/opstrails_provider_calls_total\{provider="datadog",outcome="ok"\} 2/);
+    expect(res.body).toMatch(/opstrails_points_written_total\{provider="datadog"\} 190/);
+  });
+});
