@@ -68,12 +68,22 @@ export function needsFor(w: PairWindows, limits: { dataDelaySeconds: number; set
   return needs;
 }
 
-/** The part of [from, to) whose buckets `job` fetched (or will fetch) at least `delayMs` after they closed. */
-export function satisfiedBy(job: PlanJob, delayMs: number, stepMs: number, now: number): TimeRange | null {
+/**
+ * The part of a job's window whose buckets it fetched (or will fetch) at least
+ * `delayMs` after they closed. A job still to run counts only for buckets it does
+ * not keep waiting more than `slackMs` past the time they are wanted, so a far-off
+ * late-data pass never stands in for a first fetch.
+ */
+export function satisfiedBy(job: PlanJob, delayMs: number, stepMs: number, now: number, slackMs = Infinity): TimeRange | null {
   if (job.state === 'failed') return null;
   const at = job.state === 'succeeded' ? (job.fetched_at ?? 0) : job.state === 'blocked' ? Math.max(job.run_at, now) : job.run_at;
   const end = Math.min(job.to, Math.floor((at - delayMs) / stepMs) * stepMs);
-  return end > job.from ? { from: job.from, to: end } : null;
+  let start = job.from;
+  if (job.state !== 'succeeded' && at > now + slackMs) {
+    // Buckets wanted at (bucket end + delay) ≥ at − slack, i.e. starting at or after this:
+    start = Math.max(start, Math.ceil((at - slackMs - delayMs - stepMs) / stepMs) * stepMs);
+  }
+  return end > start ? { from: start, to: end } : null;
 }
 
 /** `range` minus the union of `covered`, as sorted disjoint ranges. */
@@ -107,11 +117,11 @@ export function union(ranges: readonly TimeRange[]): TimeRange[] {
   return out;
 }
 
-/** Buckets of the needs not yet satisfied by `jobs`. */
-export function unmet(needs: readonly Need[], jobs: readonly PlanJob[], stepMs: number, now: number): Need[] {
+/** Buckets of the needs not yet satisfied by `jobs` (`slackMs`: how long a need may wait for a job still to run). */
+export function unmet(needs: readonly Need[], jobs: readonly PlanJob[], stepMs: number, now: number, slackMs: (need: Need) => number = () => Infinity): Need[] {
   const out: Need[] = [];
   for (const need of needs) {
-    const covered = jobs.map((j) => satisfiedBy(j, need.delayMs, stepMs, now)).filter((r): r is TimeRange => r !== null);
+    const covered = jobs.map((j) => satisfiedBy(j, need.delayMs, stepMs, now, slackMs(need))).filter((r): r is TimeRange => r !== null);
     for (const range of subtract(need.range, covered)) out.push({ ...need, range });
   }
   return out;
@@ -134,7 +144,8 @@ export function coalesce<J extends PlanJob>(
   const changed = new Set<J>();
   const ordered = [...needs].sort((a, b) => a.range.from - b.range.from || a.delayMs - b.delayMs);
   for (const need of ordered) {
-    for (const rest of unmet([need], jobs, opts.stepMs, opts.now)) {
+    const slack = (n: Need) => (n.final ? opts.settleSlackMs : opts.slackMs);
+    for (const rest of unmet([need], jobs, opts.stepMs, opts.now, slack)) {
       const due = Math.max(opts.now, rest.range.to + rest.delayMs);
       const final = rest.final === true;
       const fits = (j: J): boolean => {

@@ -1,0 +1,104 @@
+// The planner as pure functions: interval arithmetic, satisfaction, coalescing.
+// Properties: every needed bucket ends up covered late enough; jobs stay within
+// the point cap; a first fetch is never delayed beyond the slack.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { coalesce, needsFor, pairWindows, satisfiedBy, subtract, union, unmet, type Need, type PlanJob } from '../../scheduler/plan.js';
+
+const MIN = 60_000;
+
+const job = (from: number, to: number, extra: Partial<PlanJob> = {}): PlanJob => ({
+  kind: 'window',
+  from,
+  to,
+  state: 'queued',
+  run_at: to,
+  due_at: to,
+  fetched_at: null,
+  ...extra,
+});
+
+describe('interval helpers', () => {
+  it('subtracts and unites ranges', () => {
+    expect(subtract({ from: 0, to: 10 }, [{ from: 2, to: 4 }, { from: 8, to: 20 }])).toEqual([
+      { from: 0, to: 2 },
+      { from: 4, to: 8 },
+    ]);
+    expect(subtract({ from: 0, to: 10 }, [{ from: -5, to: 50 }])).toEqual([]);
+    expect(union([{ from: 5, to: 8 }, { from: 0, to: 5 }, { from: 10, to: 12 }])).toEqual([
+      { from: 0, to: 8 },
+      { from: 10, to: 12 },
+    ]);
+  });
+
+  it('a job satisfies only the buckets that had closed delay before it ran', () => {
+    const j = job(0, 60 * MIN, { state: 'succeeded', fetched_at: 40 * MIN });
+    expect(satisfiedBy(j, 2 * MIN, MIN, 0)).toEqual({ from: 0, to: 38 * MIN });
+    expect(satisfiedBy({ ...j, state: 'failed' }, 0, MIN, 0)).toBeNull();
+    expect(satisfiedBy(job(0, 10 * MIN, { run_at: 5 * MIN }), 10 * MIN, MIN, 0)).toBeNull();
+  });
+
+  it('needs a late-data pass only when the provider settles after its data delay', () => {
+    const w = pairWindows({ time: 0, type: 'deployment' }, { step_seconds: 60, windows: {} });
+    expect(needsFor(w, { dataDelaySeconds: 120, settleSeconds: 600 })).toHaveLength(8);
+    expect(needsFor(w, { dataDelaySeconds: 0, settleSeconds: 0 })).toHaveLength(4);
+  });
+});
+
+describe('coalesce', () => {
+  const opts = (now: number) => ({ now, stepMs: MIN, maxJobMs: 1500 * MIN, slackMs: 5 * MIN, settleSlackMs: 15 * MIN, gapMs: 60 * MIN });
+  const make = (r: { from: number; to: number }, due: number, final: boolean): PlanJob => ({ ...job(r.from, r.to, { run_at: due, due_at: due }), kind: final ? 'settle' : 'window' });
+
+  it('plans nothing for needs already covered, and extends a queued neighbour instead of adding a job', () => {
+    const jobs = [job(0, 60 * MIN, { run_at: 62 * MIN, due_at: 62 * MIN })];
+    const covered = coalesce(jobs, [{ range: { from: 10 * MIN, to: 50 * MIN }, delayMs: 2 * MIN }], opts(60 * MIN), make);
+    expect(covered).toEqual({ created: [], changed: [] });
+    const next = coalesce(jobs, [{ range: { from: MIN, to: 61 * MIN }, delayMs: 2 * MIN }], opts(60 * MIN), make);
+    expect(next.created).toHaveLength(0);
+    expect(jobs[0]).toMatchObject({ from: 0, to: 61 * MIN, run_at: 63 * MIN, due_at: 62 * MIN });
+  });
+
+  it('a far-off late-data pass does not stand in for a first fetch wanted now', () => {
+    const settle = job(0, 60 * MIN, { kind: 'settle', run_at: 48 * 60 * MIN, due_at: 48 * 60 * MIN });
+    const jobs = [settle];
+    const { created } = coalesce(jobs, [{ range: { from: 0, to: 60 * MIN }, delayMs: 2 * MIN }], opts(62 * MIN), make);
+    expect(created.map((j) => [j.kind, j.from, j.to, j.run_at])).toEqual([['window', 0, 60 * MIN, 62 * MIN]]);
+  });
+
+  it('chunks a long window by the point cap', () => {
+    const jobs: PlanJob[] = [];
+    const { created } = coalesce(jobs, [{ range: { from: 0, to: 4000 * MIN }, delayMs: 0 }], opts(5000 * MIN), make);
+    expect(created.map((j) => [j.from / MIN, j.to / MIN])).toEqual([
+      [0, 1500],
+      [1500, 3000],
+      [3000, 4000],
+    ]);
+  });
+
+  it('properties: needs end up covered, jobs within the cap, first fetches delayed at most the slack', () => {
+    const needArb = fc.record({
+      from: fc.integer({ min: 0, max: 3000 }),
+      len: fc.integer({ min: 1, max: 300 }),
+      final: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(needArb, { minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: 3500 }), (raw, nowMin) => {
+        const o = { ...opts(nowMin * MIN), maxJobMs: 500 * MIN };
+        const needs: Need[] = raw.map((n) => ({ range: { from: n.from * MIN, to: (n.from + n.len) * MIN }, delayMs: n.final ? 10 * MIN : 2 * MIN, final: n.final }));
+        const jobs: PlanJob[] = [];
+        coalesce(jobs, needs, o, make);
+        expect(unmet(needs, jobs, MIN, o.now)).toEqual([]);
+        for (const j of jobs) expect(j.to - j.from).toBeLessThanOrEqual(o.maxJobMs);
+        for (const n of needs.filter((x) => !x.final)) {
+          // The bucket-closing time + delay is when it was wanted; whichever job covers it runs within the slack.
+          for (let t = n.range.from; t < n.range.to; t += MIN) {
+            const wanted = Math.max(o.now, t + MIN + n.delayMs);
+            const runs = jobs.filter((j) => j.from <= t && t < j.to).map((j) => j.run_at);
+            expect(Math.min(...runs) - wanted).toBeLessThanOrEqual(o.slackMs + (n.range.to - t - MIN));
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
