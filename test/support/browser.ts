@@ -76,6 +76,8 @@ export interface TestPage {
 /** Open a page that records console errors (and page errors) and every request it makes. */
 export async function newPage(browser: TestBrowser, opts: { collectConsoleErrors?: boolean } = {}): Promise<TestPage> {
   const page = await browser.context.newPage();
+  // Shorter than the test timeout, so a stuck step names itself instead of timing the test out.
+  page.setDefaultTimeout(10_000);
   const consoleErrors: string[] = [];
   const requests: TestPage['requests'] = [];
   if (opts.collectConsoleErrors ?? true) {
