@@ -563,6 +563,18 @@ export class Scheduler {
   }
 }
 
+/**
+ * The scheduler's view of just-ingested CloudEvents: those whose id was accepted
+ * (not duplicates), with the receipt time for events sent without `time`.
+ * For the events route: `scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted, Date.now()))`.
+ */
+export function schedulerEvents(events: readonly CloudEvent[], accepted: readonly string[], receivedAt: number): SchedulerEvent[] {
+  const ids = new Set(accepted);
+  return events
+    .filter((e) => ids.has(e.id))
+    .map((e) => ({ source: e.source, id: e.id, type: e.type, subject: e.subject ?? '', time: e.time ? Date.parse(e.time) : receivedAt, event: e }));
+}
+
 function pairKey(source: string, id: string, metricId: string): string {
   return JSON.stringify([source, id, metricId]);
 }

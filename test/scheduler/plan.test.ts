@@ -3,6 +3,7 @@
 // the point cap; a first fetch is never delayed beyond the slack.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { schedulerEvents } from '../../scheduler/index.js';
 import { coalesce, needsFor, pairWindows, satisfiedBy, subtract, union, unmet, type Need, type PlanJob } from '../../scheduler/plan.js';
 
 const MIN = 60_000;
@@ -100,5 +101,16 @@ describe('coalesce', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('schedulerEvents', () => {
+  it('keeps accepted events only and falls back to the receipt time', () => {
+    const e = (id: string, time?: string) => ({ specversion: '1.0' as const, id, source: 's', type: 'deployment', subject: 'prod', ...(time ? { time } : {}) });
+    const out = schedulerEvents([e('a', '2026-11-02T12:00:00Z'), e('b'), e('dup')], ['a', 'b'], 42);
+    expect(out.map((x) => [x.id, x.time, x.subject])).toEqual([
+      ['a', Date.parse('2026-11-02T12:00:00Z'), 'prod'],
+      ['b', 42, 'prod'],
+    ]);
   });
 });
