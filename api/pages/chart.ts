@@ -12,7 +12,8 @@ const PLOT = { x0: M.left, x1: W - M.right, y0: M.top, y1: H - M.bottom };
 const ROWS = [13, 28, 43];
 const CHAR_W = 6.2;
 
-const COLORS = {
+/** Chart colours; the text ones keep 4.5:1 on every shading (test/pages/contrast.test.ts). */
+export const COLORS = {
   series: '#1d4ed8',
   baseline: '#4b5563',
   event: '#111827',
