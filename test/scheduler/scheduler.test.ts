@@ -1,6 +1,7 @@
 // The scheduler end to end on the real chDB store and a replayed Datadog over
 // real HTTP: planned fetches, coalescing, late data, rate limits, retries, auth
 // failures, restarts. The clock is the test's: nothing sleeps through a window.
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImpactPair } from '../../store/jobs.js';
 import { askedWindow, baseValue, datadogFixture, deployment, harness, runAt, timeseriesAnswer, type Harness } from './support.js';
@@ -243,6 +244,46 @@ describe('budgets and failures', () => {
     const resumed = await h.scheduler.jobs.list(h.orgId, { states: ['succeeded'] });
     expect(resumed.length).toBe(blocked.length);
     expect(JSON.stringify(await h.scheduler.jobs.list(h.orgId))).not.toContain('dd-api-key');
+  });
+
+  it('a Sentry 401 marks that connection failing with its message, without retries, and leaves Datadog alone', async () => {
+    const sentry401 = JSON.parse(readFileSync(new URL('../fixtures/sentry/error-401.json', import.meta.url), 'utf8'));
+    h = await harness({
+      start: T + MIN,
+      handler: (req) =>
+        req.path.startsWith('/api/0/') ? { status: sentry401.status, headers: sentry401.headers, body: sentry401.body } : timeseriesAnswer(req, baseValue),
+      // One call at a time, so the first 401 is seen before the next job would call.
+      scheduler: { budgets: () => ({ concurrency: 1 }) },
+    });
+    const sentry = await h.store.connections.create(h.orgId, {
+      provider: 'sentry',
+      name: 'sentry',
+      config: { organization: 'acme', base_url: h.replay.url },
+      secrets: { auth_token: 'sntrys_token_for_tests_0a1b2c' },
+    });
+    await h.store.metrics.create(h.orgId, { ...h.metric, connection_id: sentry.id, name: 'sentry errors', query: { dataset: 'errors', y_axis: 'count()', environment: '{{subject}}' } });
+    h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
+    await h.scheduler.runDue();
+    await runAt(h, T + 10 * MIN);
+    const sentryCalls = h.replay.requests.filter((r) => r.path.startsWith('/api/0/'));
+    expect(sentryCalls).toHaveLength(1);
+    expect(await h.store.connections.get(h.orgId, sentry.id)).toMatchObject({ status: 'failing', status_message: 'Sentry: Invalid token' });
+    const sentryJobs = await h.scheduler.jobs.list(h.orgId, { connectionId: sentry.id });
+    expect(sentryJobs.filter((j) => j.state === 'blocked').map((j) => j.attempts).sort()).toEqual([0, 0, 1]);
+    expect(await h.scheduler.jobs.list(h.orgId, { connectionId: h.connectionId, states: ['succeeded'] })).toHaveLength(3);
+    expect((await h.scheduler.health(h.orgId, sentry.id)).last_error).toMatchObject({ code: 'auth_failed', message: 'Sentry: Invalid token' });
+  });
+
+  it('stop() lets in-flight calls finish for the grace period, then cuts them and keeps their jobs queued', async () => {
+    h = await harness({ start: T + MIN, handler: (req) => ({ ...timeseriesAnswer(req, baseValue), delayMs: 2_000 }), scheduler: { stopGraceMs: 100 } });
+    h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
+    await h.scheduler.tick();
+    await new Promise((r) => setTimeout(r, 200)); // both calls are in flight
+    expect(await h.scheduler.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(2);
+    await h.scheduler.stop();
+    const cut = await h.scheduler.jobs.list(h.orgId, { states: ['queued'], overlaps: { from: T - 70 * MIN, to: T - 5 * MIN } });
+    expect(cut.map((j) => j.attempts)).toEqual([0, 0]);
+    expect(await h.scheduler.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(0);
   });
 
   it('a hanging provider is cut by the timeout and does not hold up another connection', async () => {
