@@ -11,6 +11,7 @@ import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { metricRoutes } from './routes/metrics.js';
 import { orgRoutes } from './routes/orgs.js';
+import { pageRoutes } from './routes/pages.js';
 
 export interface AppOptions {
   store: Store;
@@ -104,5 +105,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(orgRoutes, { store: opts.store });
   await app.register(connectionRoutes, { store: opts.store, connectors });
   await app.register(metricRoutes, { store: opts.store, connectors });
+  await app.register(pageRoutes, { openapi });
   return app;
 }
