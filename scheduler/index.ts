@@ -106,6 +106,8 @@ export class Scheduler {
   private readonly budgets = new Map<string, ConnectionBudget>();
   private readonly inFlight = new Set<string>();
   private readonly running = new Set<Promise<void>>();
+  /** Per dispatched job: whether its queue slot has started it yet. */
+  private readonly slots = new Map<Promise<void>, { jobId: string; started: boolean }>();
   private readonly controllers = new Set<AbortController>();
   private pendingEvents: { orgId: string; events: SchedulerEvent[] }[] = [];
   private ticking: Promise<number> | undefined;
@@ -146,7 +148,14 @@ export class Scheduler {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.ticking?.catch(() => undefined);
+    // Jobs still waiting for a queue slot never started: they stay queued in the store.
     for (const budget of this.budgets.values()) budget.queue.clear();
+    for (const [run, slot] of this.slots) {
+      if (slot.started) continue;
+      this.running.delete(run);
+      this.slots.delete(run);
+      this.inFlight.delete(slot.jobId);
+    }
     const grace = new Promise<void>((resolve) => setTimeout(resolve, this.opts.stopGraceMs ?? 10_000).unref());
     await Promise.race([Promise.allSettled([...this.running]), grace]);
     for (const c of this.controllers) c.abort(new Error('scheduler stopping'));
@@ -382,14 +391,20 @@ export class Scheduler {
       this.inFlight.add(job.id);
       dispatched++;
       const b = budget;
+      const slot = { jobId: job.id, started: false };
       const run: Promise<void> = b.queue
-        .add(() => this.execute(job, b))
+        .add(() => {
+          slot.started = true;
+          return this.execute(job, b);
+        })
         .catch((err) => this.logger.error({ job_id: job.id, err: String(err) }, 'job crashed'))
         .finally(() => {
           this.inFlight.delete(job.id);
           this.running.delete(run);
+          this.slots.delete(run);
         });
       this.running.add(run);
+      this.slots.set(run, slot);
     }
     return dispatched;
   }

@@ -275,12 +275,19 @@ describe('budgets and failures', () => {
   });
 
   it('stop() lets in-flight calls finish for the grace period, then cuts them and keeps their jobs queued', async () => {
-    h = await harness({ start: T + MIN, handler: (req) => ({ ...timeseriesAnswer(req, baseValue), delayMs: 2_000 }), scheduler: { stopGraceMs: 100 } });
+    // One call at a time: one job in flight, one waiting for its queue slot.
+    h = await harness({
+      start: T + MIN,
+      handler: (req) => ({ ...timeseriesAnswer(req, baseValue), delayMs: 2_000 }),
+      scheduler: { stopGraceMs: 100, budgets: () => ({ concurrency: 1 }) },
+    });
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
     await h.scheduler.tick();
-    await new Promise((r) => setTimeout(r, 200)); // both calls are in flight
-    expect(await h.scheduler.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await h.scheduler.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(1);
+    const started = Date.now();
     await h.scheduler.stop();
+    expect(Date.now() - started).toBeLessThan(1_500);
     const cut = await h.scheduler.jobs.list(h.orgId, { states: ['queued'], overlaps: { from: T - 70 * MIN, to: T - 5 * MIN } });
     expect(cut.map((j) => j.attempts)).toEqual([0, 0]);
     expect(await h.scheduler.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(0);
