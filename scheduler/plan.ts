@@ -74,8 +74,10 @@ export function needsFor(w: PairWindows, limits: { dataDelaySeconds: number; set
  * not keep waiting more than `slackMs` past the time they are wanted, so a far-off
  * late-data pass never stands in for a first fetch.
  */
-export function satisfiedBy(job: PlanJob, delayMs: number, stepMs: number, now: number, slackMs = Infinity): TimeRange | null {
+export function satisfiedBy(job: PlanJob, delayMs: number, stepMs: number, now: number, slackMs = Infinity, firstFetch = false): TimeRange | null {
   if (job.state === 'failed') return null;
+  // A queued late-data pass may still be pushed back by later merges; a first fetch never relies on one.
+  if (firstFetch && job.state === 'queued' && job.kind === 'settle') return null;
   const at = job.state === 'succeeded' ? (job.fetched_at ?? 0) : job.state === 'blocked' ? Math.max(job.run_at, now) : job.run_at;
   const end = Math.min(job.to, Math.floor((at - delayMs) / stepMs) * stepMs);
   let start = job.from;
@@ -121,7 +123,7 @@ export function union(ranges: readonly TimeRange[]): TimeRange[] {
 export function unmet(needs: readonly Need[], jobs: readonly PlanJob[], stepMs: number, now: number, slackMs: (need: Need) => number = () => Infinity): Need[] {
   const out: Need[] = [];
   for (const need of needs) {
-    const covered = jobs.map((j) => satisfiedBy(j, need.delayMs, stepMs, now, slackMs(need))).filter((r): r is TimeRange => r !== null);
+    const covered = jobs.map((j) => satisfiedBy(j, need.delayMs, stepMs, now, slackMs(need), !need.final)).filter((r): r is TimeRange => r !== null);
     for (const range of subtract(need.range, covered)) out.push({ ...need, range });
   }
   return out;

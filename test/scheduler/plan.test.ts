@@ -99,7 +99,7 @@ describe('coalesce', () => {
           }
         }
       }),
-      { numRuns: 200 },
+      { numRuns: Number(process.env.PLAN_RUNS ?? 100) },
     );
   });
 });
