@@ -1,17 +1,25 @@
 // The HTTP surface: a Fastify app assembled from plugins (auth, routes per
 // resource), with one problem+json error handler and redacted JSON logs.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { Store } from '../store/index.js';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import type { Registry } from 'prom-client';
 import { ConnectorFactory } from '../scheduler/connectors.js';
+import { ImpactService } from '../scheduler/impact.js';
+import { schedulerEvents, type Scheduler } from '../scheduler/index.js';
+import type { Store } from '../store/index.js';
+import { PairRepository } from '../store/jobs.js';
 import { authPlugin } from './auth.js';
 import { errorHandler, sendProblem } from './errors.js';
 import { openApiCollector, type RouteDoc } from './openapi.js';
 import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
+import { impactRoutes } from './routes/impact.js';
+import { jobRoutes } from './routes/jobs.js';
 import { metricRoutes } from './routes/metrics.js';
 import { orgRoutes } from './routes/orgs.js';
 import { pageRoutes } from './routes/pages.js';
+import { telemetryRoutes } from './routes/telemetry.js';
 
 export interface AppOptions {
   store: Store;
@@ -21,8 +29,16 @@ export interface AppOptions {
   connectors?: ConnectorFactory;
   /** Hosts beyond the providers' official ones that connections may use (OPSTRAILS_ALLOWED_PROVIDER_HOSTS). */
   allowedProviderHosts?: readonly string[];
+  /** The fetch scheduler (plans on ingest, serves /v1/jobs and connection health); absent in API-only tests. */
+  scheduler?: Scheduler;
+  /** Computes and stores impact reports (shared with the scheduler's onPairReady); built here when absent. */
+  impact?: ImpactService;
+  /** Prometheus registry served at /metrics. */
+  registry?: Registry;
   /** Tests only: let connections point at any host (local replay servers). */
   allowAnyProviderHost?: boolean;
+  /** The logger (shared with the scheduler); built from logLevel / logStream when absent. */
+  logger?: FastifyBaseLogger;
   /** Where JSON log lines go (stdout by default; tests capture them). */
   logStream?: { write(line: string): void };
   now?: () => number;
@@ -51,14 +67,16 @@ declare module 'fastify' {
 /** 1 MiB: the largest request body accepted. */
 export const BODY_LIMIT = 1024 * 1024;
 
+/** The service's JSON logger: pino with secrets redacted. */
+export function createLogger(level = 'info', stream?: { write(line: string): void }): FastifyBaseLogger {
+  const options = { level, redact: { paths: REDACT, censor: '[redacted]' } };
+  return stream ? pino(options, stream) : pino(options);
+}
+
 /** Build the app (not listening). */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: {
-      level: opts.logLevel ?? 'info',
-      redact: { paths: REDACT, censor: '[redacted]' },
-      ...(opts.logStream ? { stream: opts.logStream } : {}),
-    },
+    loggerInstance: opts.logger ?? createLogger(opts.logLevel, opts.logStream),
     bodyLimit: BODY_LIMIT,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -101,10 +119,28 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       hostPolicy: { allowedHosts: opts.allowedProviderHosts ?? [], allowAnyHost: opts.allowAnyProviderHost },
     });
 
-  await app.register(eventRoutes, { store: opts.store });
+  const { scheduler } = opts;
+  const pairs = scheduler?.pairs ?? new PairRepository(opts.store.backend, opts.store.database);
+  const impact =
+    opts.impact ?? new ImpactService({ store: opts.store, connectors, pairsOfEvent: (o, s, i) => pairs.forEventId(o, i, s), now: opts.now });
+
+  await app.register(eventRoutes, {
+    store: opts.store,
+    onStored: scheduler && ((orgId, events, result) => scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted, Date.now()))),
+  });
   await app.register(orgRoutes, { store: opts.store });
-  await app.register(connectionRoutes, { store: opts.store, connectors });
+  await app.register(connectionRoutes, {
+    store: opts.store,
+    connectors,
+    health: scheduler && ((o, c) => scheduler.health(o, c)),
+    onChecked: scheduler && ((o, c, ok) => void scheduler.onConnectionChecked(o, c, ok)),
+  });
   await app.register(metricRoutes, { store: opts.store, connectors });
+  await app.register(impactRoutes, { store: opts.store, impact, refetch: (o, e) => impact.refetch(o, e) });
+  if (scheduler) await app.register(jobRoutes, { store: opts.store, scheduler });
+  if (opts.registry) await app.register(telemetryRoutes, { registry: opts.registry });
+  // Closing waits for report computations already under way.
+  app.addHook('onClose', async () => impact.idle());
   await app.register(pageRoutes, { openapi });
   return app;
 }

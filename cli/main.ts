@@ -1,5 +1,6 @@
 // The `opstrails-impact` command.
 import { ConfigError, loadConfig } from './config.js';
+import { backfill } from './backfill.js';
 import { demo } from './demo.js';
 import { report } from './report.js';
 import { serve } from './serve.js';
@@ -10,6 +11,7 @@ commands:
   serve     run the HTTP API (default; configuration from environment variables, see README)
   demo      load a synthetic demo (testdata connection, metrics, a week of deployments), then serve
   report    print an event's impact report from a running service (report --help)
+  backfill  pull a metric's history into the store (backfill --help)
   help      show this text
 `;
 
@@ -22,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       await demo();
       return -1; // keep serving
+    case 'backfill':
+      return backfill(argv.slice(1));
     case 'report':
       return report(argv.slice(1));
     case 'help':

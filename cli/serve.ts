@@ -2,7 +2,12 @@
 // migrations, bootstrap a default org on a fresh embedded install, listen,
 // and drain in-flight requests and pending writes on SIGTERM/SIGINT.
 import { mkdirSync } from 'node:fs';
-import { buildApp } from '../api/app.js';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { buildApp, createLogger } from '../api/app.js';
+import { ConnectorFactory } from '../scheduler/connectors.js';
+import { ImpactService } from '../scheduler/impact.js';
+import { Scheduler } from '../scheduler/index.js';
+import { PairRepository } from '../store/jobs.js';
 import { openStore, type Store } from '../store/index.js';
 import { SecretBox } from '../store/secrets.js';
 import { ConfigError, type Config } from './config.js';
@@ -37,17 +42,36 @@ export async function serve(config: Config): Promise<void> {
     dataDir: config.DATA_DIR,
   });
   const adminKey = await bootstrapDefaultOrg(store, config);
+  const logger = createLogger(config.LOG_LEVEL);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  // The factory reports rate-limit headers to the scheduler, which needs the factory: tie the knot late.
+  let scheduler: Scheduler | undefined;
+  const connectors = new ConnectorFactory(store, {
+    fetch: globalThis.fetch,
+    now: Date.now,
+    logger: logger.child({ component: 'connector' }),
+    hostPolicy: { allowedHosts: config.OPSTRAILS_ALLOWED_PROVIDER_HOSTS },
+    onRateLimit: (id, info) => scheduler?.onRateLimit(id, info),
+  });
+  const pairs = new PairRepository(store.backend, store.database);
+  const impact = new ImpactService({ store, connectors, pairsOfEvent: (o, s, i) => pairs.forEventId(o, i, s) });
+  scheduler = new Scheduler({ store, connectors, logger: logger.child({ component: 'scheduler' }), registry, onPairReady: impact.onPairReady });
   const app = await buildApp({
     store,
+    logger,
     rootKey: config.OPSTRAILS_ROOT_KEY,
-    logLevel: config.LOG_LEVEL,
-    allowedProviderHosts: config.OPSTRAILS_ALLOWED_PROVIDER_HOSTS,
+    connectors,
+    scheduler,
+    impact,
+    registry,
   });
   app.log.info(
     { backend: config.CLICKHOUSE_URL ? 'clickhouse-server' : 'chdb', data_dir: config.CLICKHOUSE_URL ? undefined : config.DATA_DIR, migrations_applied: store.appliedMigrations },
     'store ready',
   );
   await app.listen({ port: config.PORT, host: config.HOST });
+  await scheduler.start();
   const base = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
   if (adminKey) {
     // Printed once, to the terminal only (never to the log stream).
@@ -60,8 +84,10 @@ export async function serve(config: Config): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'shutting down: draining requests and pending writes');
+    app.log.info({ signal }, 'shutting down: draining requests, fetches and pending writes');
     await app.close();
+    await scheduler!.stop();
+    await impact.idle();
     await store.close();
     process.exit(0);
   };

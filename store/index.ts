@@ -7,6 +7,7 @@ import { ConnectionRepository } from './connections.js';
 import { EventRepository } from './events.js';
 import { MetricRepository } from './metrics.js';
 import { PointRepository } from './points.js';
+import { ReportRepository } from './reports.js';
 import { SecretBox } from './secrets.js';
 import { migrate, SCHEMA_VERSION } from './migrations.js';
 import { KeyRepository, OrgRepository } from './orgs.js';
@@ -34,6 +35,7 @@ export class Store {
   readonly connections: ConnectionRepository;
   readonly metrics: MetricRepository;
   readonly points: PointRepository;
+  readonly reports: ReportRepository;
 
   constructor(
     readonly backend: Backend,
@@ -49,6 +51,7 @@ export class Store {
     this.connections = new ConnectionRepository(backend, database, secretBox, now);
     this.metrics = new MetricRepository(backend, database, now);
     this.points = new PointRepository(backend, database);
+    this.reports = new ReportRepository(backend, database);
   }
 
   /** True when the backend answers and the schema is current. */

@@ -168,6 +168,30 @@ export const MIGRATIONS: Migration[] = [
       ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (org_id, metric_id, event_source, event_id)`,
     ],
   },
+  {
+    version: 5,
+    name: 'impact reports',
+    statements: [
+      // One computed report per event (all its metrics: q-values are across
+      // them), read as stored so polling never recomputes. etag changes when
+      // the report does.
+      `CREATE TABLE IF NOT EXISTS {db}.impact_reports (
+        org_id String,
+        event_source String,
+        event_id String,
+        event_time DateTime64(3, 'UTC'),
+        status LowCardinality(String),
+        verdict LowCardinality(String),
+        worst_metric String,
+        report String CODEC(ZSTD(3)),
+        charts String CODEC(ZSTD(3)),
+        etag String,
+        retry_after_s UInt32,
+        computed_at DateTime64(3, 'UTC'),
+        INDEX idx_time event_time TYPE minmax GRANULARITY 1
+      ) ENGINE = ReplacingMergeTree(computed_at) ORDER BY (org_id, event_source, event_id)`,
+    ],
+  },
 ];
 
 /** Apply the migrations not yet recorded; returns the versions applied now. */

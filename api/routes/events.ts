@@ -2,7 +2,7 @@
 // cursors, one event, and export of a time range as a CloudEvents batch.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { EventCursor, EventFilter } from '../../store/events.js';
+import type { CloudEvent, EventCursor, EventFilter, IngestResult } from '../../store/events.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
 import { BATCH, fromBinary, STRUCTURED, validateBatch, validateEvent } from '../cloudevents.js';
@@ -27,7 +27,13 @@ const listQuery = z.object({
 });
 const exportQuery = z.object(filterSchema);
 
-export async function eventRoutes(app: FastifyInstance, opts: { store: Store }) {
+export interface EventRouteOptions {
+  store: Store;
+  /** Told after events are stored (the scheduler plans their fetches); must return quickly. */
+  onStored?: (orgId: string, events: CloudEvent[], result: IngestResult) => void;
+}
+
+export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions) {
   const { store } = opts;
   // Every body reaches the handler as bytes: the mode is decided by headers.
   app.removeAllContentTypeParsers();
@@ -73,6 +79,7 @@ export async function eventRoutes(app: FastifyInstance, opts: { store: Store }) 
       );
     }
     const result = await store.events.ingest(orgId, events);
+    if (result.accepted.length > 0) opts.onStored?.(orgId, events, result);
     return reply.code(202).send(result);
   });
 

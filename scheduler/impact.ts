@@ -1,0 +1,343 @@
+// Impact reports: when an event's (event, metric) pairs are ready, read their
+// stored points, run the engine over all of the event's metrics at once (q-values
+// are across them), and store the report the API serves. Ad-hoc windows are
+// computed the same way on stored data, without storing.
+import { createHash } from 'node:crypto';
+import type { ImpactReport, IsoWindow, MetricChart, MetricReport, ReportCharts, ReportStatus } from '../api/pages/types.js';
+import { eventVars, seriesKey } from '../connectors/template.js';
+import { analyzeEvent, computeWindows, type MetricInput, type MetricResult, type WindowOverrides } from '../engine/index.js';
+import type { StoredEvent } from '../store/events.js';
+import type { Store } from '../store/index.js';
+import type { ImpactPair, PairState } from '../store/jobs.js';
+import { appliesTo, type Metric } from '../store/metrics.js';
+import type { StoredPoint } from '../store/points.js';
+import type { StoredReport } from '../store/reports.js';
+import type { ConnectorFactory } from './connectors.js';
+import { pullMetric } from './pull.js';
+
+const DAY = 86_400_000;
+const WEEK = 7 * DAY;
+/** How far around its windows other events are looked up as confounders. */
+const CONFOUNDER_MARGIN = 6 * 3_600_000;
+
+/** The stored form of an event's report plus what the API needs to answer. */
+export interface ComputedReport {
+  report: ImpactReport;
+  charts: ReportCharts;
+  etag: string;
+  retryAfterSeconds: number;
+}
+
+export interface ImpactServiceOptions {
+  store: Store;
+  connectors: ConnectorFactory;
+  /** Pair states of an event (the scheduler's impact_pairs). */
+  pairsOfEvent: (orgId: string, source: string, id: string) => Promise<ImpactPair[]>;
+  now?: () => number;
+  alpha?: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoWindow = (w: { from: number; to: number }): IsoWindow => ({ from: iso(w.from), to: iso(w.to) });
+const finite = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
+
+/** ISO 8601 duration of a whole number of seconds (e.g. PT5M). */
+export function isoDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  return `PT${h ? `${h}H` : ''}${m ? `${m}M` : ''}${sec || s === 0 ? `${sec}S` : ''}`;
+}
+
+export class ImpactService {
+  private readonly now: () => number;
+  private readonly queued = new Map<string, { orgId: string; source: string; id: string }>();
+  private draining: Promise<void> | undefined;
+
+  constructor(private readonly opts: ImpactServiceOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Scheduler hook: a pair became ready (or late data changed it); recompute its event soon, once per burst. */
+  onPairReady = (pair: ImpactPair): void => {
+    this.queued.set(`${pair.org_id}\u0000${pair.event_source}\u0000${pair.event_id}`, { orgId: pair.org_id, source: pair.event_source, id: pair.event_id });
+    this.draining ??= this.drain();
+  };
+
+  private readonly background = new Set<Promise<unknown>>();
+
+  /** Keep background work (a recompute) so idle() and shutdown wait for it. */
+  track(work: Promise<unknown>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
+  }
+
+  /** Wait until queued recomputations and background work are done. */
+  async idle(): Promise<void> {
+    while (this.draining || this.background.size > 0) {
+      await this.draining;
+      await Promise.all([...this.background]);
+    }
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queued.size > 0) {
+        const [key, job] = this.queued.entries().next().value!;
+        this.queued.delete(key);
+        try {
+          await this.refresh(job.orgId, job.source, job.id);
+        } catch {
+          // The next readiness (or a recompute) retries; the stored report stays as it was.
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  /** Compute an event's report with its default windows and store it. */
+  async refresh(orgId: string, source: string, id: string): Promise<ComputedReport | undefined> {
+    const [event] = await this.opts.store.events.byId(orgId, id, source);
+    if (!event) return undefined;
+    const computed = await this.compute(orgId, event);
+    await this.opts.store.reports.save({
+      org_id: orgId,
+      event_source: event.source,
+      event_id: event.id,
+      event_time: event.time,
+      status: computed.report.status,
+      verdict: computed.report.verdict,
+      worst_metric: worstMetric(computed.report.metrics),
+      report: computed.report,
+      charts: computed.charts,
+      etag: computed.etag,
+      retry_after_s: computed.retryAfterSeconds,
+      computed_at: this.now(),
+    });
+    return computed;
+  }
+
+  /** The stored report, as computed (undefined when none was computed yet). */
+  async stored(orgId: string, event: StoredEvent): Promise<ComputedReport | undefined> {
+    const row = (await this.opts.store.reports.get(orgId, event.source, event.id)) as StoredReport<ImpactReport, ReportCharts> | undefined;
+    return row && { report: row.report, charts: row.charts, etag: row.etag, retryAfterSeconds: row.retry_after_s };
+  }
+
+  /** Compute a report on stored data (default windows, or the request's); nothing is stored. */
+  async compute(orgId: string, event: StoredEvent, request?: WindowOverrides): Promise<ComputedReport> {
+    const { store } = this.opts;
+    const now = this.now();
+    const metrics = (await store.metrics.list(orgId)).filter((m) => appliesTo(m, { type: event.type, subject: event.subject }));
+    const pairs = new Map((await this.opts.pairsOfEvent(orgId, event.source, event.id)).map((p) => [p.metric_id, p]));
+    const vars = eventVars(event.event);
+    const eventWindows = computeWindows({ time: event.time, type: event.type, stepSeconds: 60, request });
+
+    const inputs: MetricInput[] = [];
+    const charts: ReportCharts = {};
+    const states = new Map<string, { state: PairState; latePending: boolean; awaiting?: string }>();
+    let retryAt = Infinity;
+    for (const metric of metrics) {
+      const w = computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows, request });
+      const limits = await this.limits(orgId, metric);
+      const closedAt = w.after.to + limits.dataDelaySeconds * 1000;
+      const pair = pairs.get(metric.id);
+      // With the default windows the scheduler's pair says whether the data is in;
+      // ad-hoc windows are ready once closed and stored.
+      let state: PairState = request ? (now >= closedAt ? 'ready' : 'pending') : (pair?.state ?? 'pending');
+      let awaiting: string | undefined;
+      if (state === 'pending') {
+        awaiting = now < closedAt ? `${metric.name}: the after window closes at ${iso(w.after.to)} (+${limits.dataDelaySeconds}s provider delay)` : `${metric.name}: fetching its windows`;
+        retryAt = Math.min(retryAt, Math.max(closedAt, now + 5_000));
+      }
+      const series = seriesKey(metric.query, vars);
+      const [around, week, day] = await Promise.all([
+        store.points.read(orgId, metric.id, series, w.before.from, w.after.to),
+        store.points.read(orgId, metric.id, series, w.seasonal.week.before.from, w.seasonal.week.after.to),
+        store.points.read(orgId, metric.id, series, w.seasonal.day.before.from, w.seasonal.day.after.to),
+      ]);
+      if (request && state === 'ready' && around.length === 0) {
+        state = 'pending';
+        awaiting = `${metric.name}: no stored points for these windows yet`;
+        retryAt = Math.min(retryAt, now + 60_000);
+      }
+      states.set(metric.id, { state, latePending: state === 'ready' && now < w.after.to + limits.settleSeconds * 1000, awaiting });
+      charts[metric.id] = { points: around };
+      if (state !== 'ready') continue;
+      inputs.push({
+        id: metric.id,
+        name: metric.name,
+        kind: metric.kind,
+        direction: metric.direction,
+        threshold: metric.threshold,
+        critical: metric.critical,
+        step_seconds: metric.step_seconds,
+        unit: metric.unit,
+        before: around,
+        after: around,
+        seasonal: { week: week.length > 0 ? week : undefined, day: day.length > 0 ? day : undefined },
+        windows: metric.windows,
+      });
+      const baseline = (shift: number, pts: StoredPoint[]) => pts.map((p) => ({ ...p, ts: p.ts + shift }));
+      charts[metric.id].baseline = week.length > 0 ? baseline(WEEK, week) : day.length > 0 ? baseline(DAY, day) : undefined;
+    }
+
+    const others = (
+      await store.events.range(orgId, { since: eventWindows.before.from - CONFOUNDER_MARGIN, until: eventWindows.after.to + CONFOUNDER_MARGIN }, 1000)
+    )
+      .filter((e) => !(e.source === event.source && e.id === event.id))
+      .map((e) => ({ id: e.id, type: e.type, time: e.time, subject: e.subject || null }));
+    const engineEvent = { id: event.id, type: event.type, time: event.time, subject: event.subject || null };
+    const result = analyzeEvent({ event: engineEvent, metrics: inputs, otherEvents: others, alpha: this.opts.alpha, windows: request });
+    const byId = new Map(result.metrics.map((r) => [r.metric_id, r]));
+
+    const metricReports = metrics.map((m) => {
+      const s = states.get(m.id)!;
+      const r = byId.get(m.id);
+      return r ? toMetricReport(m, r, s.latePending) : pendingMetric(m, event, request, s.state);
+    });
+    const ready = metricReports.filter((m) => m.status === 'ready').length;
+    const failed = metricReports.filter((m) => m.status === 'failed').length;
+    const status: ReportStatus =
+      metricReports.length === 0 || ready === metricReports.length ? 'ready' : ready > 0 || (failed > 0 && failed < metricReports.length) ? 'partial' : failed > 0 ? 'failed' : 'pending';
+    const awaiting = [...states.values()].flatMap((s) => (s.awaiting ? [s.awaiting] : []));
+    const report: ImpactReport = {
+      event: event.event,
+      status,
+      verdict: status === 'pending' || status === 'failed' ? null : result.verdict,
+      computed_at: iso(now),
+      explanation:
+        metricReports.length === 0
+          ? 'No metric applies to this event (check the metrics’ applies_to subjects and types).'
+          : status === 'pending'
+            ? `Waiting for data: ${awaiting.length} of ${metricReports.length} metrics still pending.`
+            : status === 'failed'
+              ? 'The data of every metric failed to arrive; see the metrics and GET /v1/jobs.'
+              : result.explanation,
+      windows: {
+        before: isoWindow(eventWindows.before),
+        after: isoWindow(eventWindows.after),
+        gap: isoDuration(eventWindows.gap_ms),
+        baseline: {
+          week: { before: isoWindow(eventWindows.seasonal.week.before), after: isoWindow(eventWindows.seasonal.week.after) },
+          day: { before: isoWindow(eventWindows.seasonal.day.before), after: isoWindow(eventWindows.seasonal.day.after) },
+        },
+      },
+      ...(awaiting.length > 0 ? { awaiting } : {}),
+      metrics: metricReports,
+    };
+    // The etag ignores computed_at: recomputing unchanged data keeps dashboards' caches valid.
+    const etag = `"${createHash('sha256').update(JSON.stringify({ ...report, computed_at: null })).digest('base64url').slice(0, 27)}"`;
+    const retryAfterSeconds = Number.isFinite(retryAt) ? Math.max(5, Math.ceil((retryAt - now) / 1000)) : 0;
+    return { report, charts, etag, retryAfterSeconds };
+  }
+
+  /** Fetch an event's windows again from the providers (POST .../recompute), replacing stored points. */
+  async refetch(orgId: string, event: StoredEvent): Promise<void> {
+    const { store, connectors } = this.opts;
+    const vars = eventVars(event.event);
+    const metrics = (await store.metrics.list(orgId)).filter((m) => appliesTo(m, { type: event.type, subject: event.subject }));
+    for (const metric of metrics) {
+      const w = computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows });
+      const deps = { store, connectors, now: this.now };
+      const to = Math.min(w.after.to, this.now());
+      if (to > w.before.from) await pullMetric(deps, { orgId, metric, from: w.before.from, to, vars });
+      await pullMetric(deps, { orgId, metric, from: w.seasonal.week.before.from, to: w.seasonal.week.after.to, vars });
+    }
+  }
+
+  private async limits(orgId: string, metric: Metric): Promise<{ dataDelaySeconds: number; settleSeconds: number }> {
+    try {
+      const live = await this.opts.connectors.forConnection(orgId, metric.connection_id);
+      if (live) return live.connector.limits;
+    } catch {
+      // A connection that cannot be built has no data coming; treat it as without delay.
+    }
+    return { dataDelaySeconds: 0, settleSeconds: 0 };
+  }
+}
+
+/** A metric with no result yet (pending or failed data). */
+function pendingMetric(m: Metric, event: StoredEvent, request: WindowOverrides | undefined, state: PairState): MetricReport {
+  const w = computeWindows({ time: event.time, type: event.type, stepSeconds: m.step_seconds, metric: m.windows, request });
+  return {
+    metric_id: m.id,
+    name: m.name,
+    kind: m.kind,
+    unit: m.unit,
+    direction: m.direction,
+    critical: m.critical,
+    status: state === 'failed' ? 'failed' : 'pending',
+    verdict: null,
+    windows: { before: isoWindow(w.before), after: isoWindow(w.after) },
+    before: null,
+    after: null,
+    change: null,
+    test: null,
+    baseline: null,
+    threshold: m.threshold,
+    data_quality: null,
+    minimum_detectable_effect: null,
+    confounders: [],
+    onset: null,
+    reason: state === 'failed' ? 'fetching its data failed; see GET /v1/jobs?metric=' + m.id : null,
+    explanation: state === 'failed' ? `${m.name}: its data could not be fetched.` : `${m.name}: waiting for data.`,
+  };
+}
+
+function toMetricReport(m: Metric, r: MetricResult, latePending: boolean): MetricReport {
+  const summary = (s: MetricResult['before']) => ({ n: s.n, mean: finite(s.mean), median: finite(s.median), p95: finite(s.p95), rate: finite(s.rate) });
+  return {
+    metric_id: m.id,
+    name: m.name,
+    kind: m.kind,
+    unit: m.unit,
+    direction: m.direction,
+    critical: m.critical,
+    status: 'ready',
+    verdict: r.verdict,
+    windows: { before: isoWindow(r.windows.before), after: isoWindow(r.windows.after) },
+    before: summary(r.before),
+    after: summary(r.after),
+    change: {
+      absolute: finite(r.change.absolute),
+      relative: finite(r.change.relative),
+      ci: r.change.ci && [finite(r.change.ci[0]), finite(r.change.ci[1])].every((x) => x !== null) ? r.change.ci : null,
+      confidence: r.change.confidence,
+    },
+    test: { method: r.test.method, statistic: finite(r.test.statistic), p_value: finite(r.test.p_value), q_value: finite(r.test.q_value) },
+    baseline: {
+      kind: r.baseline.kind,
+      ...(r.baseline.reference_change !== undefined ? { reference_change: finite(r.baseline.reference_change) } : {}),
+      ...(r.baseline.explains_change !== undefined ? { explains_change: r.baseline.explains_change } : {}),
+      ...(r.baseline.reference ? { reference: { before: isoWindow(r.baseline.reference.before), after: isoWindow(r.baseline.reference.after) } } : {}),
+    },
+    threshold: r.threshold,
+    data_quality: {
+      expected: r.data_quality.expected,
+      missing: r.data_quality.missing,
+      low_counts: r.data_quality.low_counts,
+      late_data_pending: latePending,
+      autocorrelation: finite(r.data_quality.autocorrelation),
+    },
+    minimum_detectable_effect: finite(r.minimum_detectable_effect),
+    confounders: r.confounders,
+    onset: r.onset && { ts: r.onset.ts, minutes_from_event: r.onset.minutes_from_event, before_event: r.onset.before_event },
+    reason: r.reason,
+    explanation: r.explanation,
+  };
+}
+
+const SEVERITY: Record<string, number> = { regression: 0, improvement: 1, inconclusive: 2, insufficient_data: 3, no_change: 4 };
+
+/** The metric a timeline line names: critical regressions first, then the largest change. */
+export function worstMetric(metrics: MetricReport[]): { metric_id: string; name: string; verdict: string; relative: number | null } | null {
+  const ranked = metrics
+    .filter((m) => m.verdict)
+    .sort((a, b) => SEVERITY[a.verdict!] - SEVERITY[b.verdict!] || Number(b.critical) - Number(a.critical) || Math.abs(b.change?.relative ?? 0) - Math.abs(a.change?.relative ?? 0));
+  const w = ranked[0];
+  return w ? { metric_id: w.metric_id, name: w.name, verdict: w.verdict!, relative: w.change?.relative ?? null } : null;
+}
+
+export type { MetricChart };

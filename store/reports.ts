@@ -1,0 +1,173 @@
+// Impact reports as computed: one row per event, newest computation wins. The
+// API serves these rows as they are (polling never recomputes).
+import type { Backend, Params } from './backend.js';
+import { chTime } from './migrations.js';
+
+/** A stored report; `report` and `charts` are the JSON the API serves and the page draws. */
+export interface StoredReport<R = unknown, C = unknown> {
+  org_id: string;
+  event_source: string;
+  event_id: string;
+  event_time: number;
+  status: string;
+  verdict: string | null;
+  worst_metric: unknown;
+  report: R;
+  charts: C;
+  etag: string;
+  /** While pending: seconds until it is worth asking again. */
+  retry_after_s: number;
+  computed_at: number;
+}
+
+interface Row {
+  org_id: string;
+  event_source: string;
+  event_id: string;
+  t: string;
+  status: string;
+  verdict: string;
+  worst_metric: string;
+  report: string;
+  charts: string;
+  etag: string;
+  retry_after_s: number;
+  c: string;
+}
+
+/** One line of the impact timeline: an event and, when computed, its report summary. */
+export interface ImpactSummaryRow {
+  source: string;
+  id: string;
+  type: string;
+  subject: string;
+  version: string;
+  time: number;
+  status: string | null;
+  verdict: string | null;
+  worst_metric: unknown;
+  etag: string | null;
+}
+
+export interface ImpactFilter {
+  subject?: string;
+  type?: string;
+  since?: number;
+  until?: number;
+  verdict?: string;
+}
+
+export class ReportRepository {
+  private last = 0;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly db: string,
+  ) {}
+
+  async save(r: Omit<StoredReport, 'computed_at'> & { computed_at?: number }): Promise<void> {
+    // Strictly increasing versions: two computations in one millisecond keep their order.
+    this.last = Math.max(r.computed_at ?? Date.now(), this.last + 1);
+    await this.backend.insert(`${this.db}.impact_reports`, [
+      {
+        org_id: r.org_id,
+        event_source: r.event_source,
+        event_id: r.event_id,
+        event_time: chTime(r.event_time),
+        status: r.status,
+        verdict: r.verdict ?? '',
+        worst_metric: JSON.stringify(r.worst_metric ?? null),
+        report: JSON.stringify(r.report),
+        charts: JSON.stringify(r.charts),
+        etag: r.etag,
+        retry_after_s: r.retry_after_s,
+        computed_at: chTime(this.last),
+      },
+    ]);
+  }
+
+  /** The stored report of an event. */
+  async get(orgId: string, source: string, id: string): Promise<StoredReport | undefined> {
+    const rows = await this.backend.query<Row>(
+      `SELECT org_id, event_source, event_id, toUnixTimestamp64Milli(event_time) AS t, status, verdict, worst_metric, report, charts,
+              etag, retry_after_s, toUnixTimestamp64Milli(computed_at) AS c
+       FROM ${this.db}.impact_reports FINAL
+       WHERE org_id = {org:String} AND event_source = {source:String} AND event_id = {id:String}`,
+      { org: orgId, source, id },
+    );
+    const r = rows[0];
+    return (
+      r && {
+        org_id: r.org_id,
+        event_source: r.event_source,
+        event_id: r.event_id,
+        event_time: Number(r.t),
+        status: r.status,
+        verdict: r.verdict || null,
+        worst_metric: JSON.parse(r.worst_metric),
+        report: JSON.parse(r.report),
+        charts: JSON.parse(r.charts),
+        etag: r.etag,
+        retry_after_s: Number(r.retry_after_s),
+        computed_at: Number(r.c),
+      }
+    );
+  }
+
+  /** The timeline: the org's events newest first, each with its report summary when there is one. */
+  async timeline(orgId: string, filter: ImpactFilter, limit: number, after?: { time: number; source: string; id: string }): Promise<ImpactSummaryRow[]> {
+    const where = ['e.org_id = {org:String}'];
+    const params: Params = { org: orgId, limit };
+    if (filter.subject !== undefined) {
+      where.push('e.subject = {subject:String}');
+      params.subject = filter.subject;
+    }
+    if (filter.type !== undefined) {
+      where.push(`(e.type = {type:String} OR endsWith(e.type, concat('.', {type:String})))`);
+      params.type = filter.type;
+    }
+    if (filter.since !== undefined) {
+      where.push('e.time >= fromUnixTimestamp64Milli({since:Int64})');
+      params.since = filter.since;
+    }
+    if (filter.until !== undefined) {
+      where.push('e.time < fromUnixTimestamp64Milli({until:Int64})');
+      params.until = filter.until;
+    }
+    if (filter.verdict !== undefined) {
+      where.push('r.verdict = {verdict:String}');
+      params.verdict = filter.verdict;
+    }
+    if (after) {
+      where.push('(toUnixTimestamp64Milli(e.time), e.source, e.id) < ({c_time:Int64}, {c_source:String}, {c_id:String})');
+      Object.assign(params, { c_time: after.time, c_source: after.source, c_id: after.id });
+    }
+    const rows = await this.backend.query<{
+      source: string; id: string; type: string; subject: string; version: string; t: string;
+      status: string; verdict: string; worst_metric: string; etag: string;
+    }>(
+      `SELECT e.source AS source, e.id AS id, e.type AS type, e.subject AS subject, e.version AS version,
+              toUnixTimestamp64Milli(e.time) AS t, r.status AS status, r.verdict AS verdict, r.worst_metric AS worst_metric, r.etag AS etag
+       FROM (SELECT * FROM ${this.db}.events FINAL WHERE org_id = {org:String}) AS e
+       LEFT JOIN (SELECT event_source, event_id, status, verdict, worst_metric, etag FROM ${this.db}.impact_reports FINAL WHERE org_id = {org:String}) AS r
+         ON e.source = r.event_source AND e.id = r.event_id
+       WHERE ${where.join(' AND ')}
+       ORDER BY e.time DESC, e.source DESC, e.id DESC
+       LIMIT {limit:UInt32}
+       SETTINGS join_use_nulls = 1`,
+      params,
+    );
+    return rows.map((r) => ({
+      source: r.source,
+      id: r.id,
+      type: r.type,
+      subject: r.subject,
+      version: r.version,
+      time: Number(r.t),
+      status: r.status || null,
+      verdict: r.verdict || null,
+      worst_metric: r.worst_metric ? JSON.parse(r.worst_metric) : null,
+      etag: r.etag || null,
+    }));
+  }
+}
