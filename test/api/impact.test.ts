@@ -1,0 +1,210 @@
+// Impact reports through the real pipeline: testdata connector → scheduler (on a
+// clock the test drives) → ClickHouse (chDB) → engine → stored report → API.
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/app.js';
+import type { ImpactReport, MetricReport } from '../../api/pages/types.js';
+import { ConnectorFactory } from '../../scheduler/connectors.js';
+import { ImpactService } from '../../scheduler/impact.js';
+import { Scheduler } from '../../scheduler/index.js';
+import type { Store } from '../../store/index.js';
+import { testStore } from '../support/store.js';
+
+const ROOT = 'root-key-for-impact-tests-0123456789ab';
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+// The deployment under test, and a quiet one a day later.
+const T = Date.UTC(2026, 10, 10, 14, 0);
+const iso = (ms: number) => new Date(ms).toISOString();
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+let store: Store;
+let app: FastifyInstance;
+let scheduler: Scheduler;
+let impact: ImpactService;
+const clock = { now: T + MIN };
+let key: string;
+const metricIds: Record<string, string> = {};
+
+const call = (method: 'GET' | 'POST', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
+  app.inject({ method, url, headers: { authorization: `Bearer ${key}`, ...headers }, ...(payload === undefined ? {} : { payload: payload as object }) });
+
+/** Advance the clock and let the scheduler and the report computation finish what is due. */
+async function advanceTo(ms: number) {
+  clock.now = ms;
+  await scheduler.runDue();
+  await impact.idle();
+}
+
+beforeAll(async () => {
+  store = await testStore({ now: () => clock.now });
+  const now = () => clock.now;
+  let sched: Scheduler | undefined;
+  const connectors = new ConnectorFactory(store, {
+    fetch: globalThis.fetch,
+    now,
+    logger: silent,
+    hostPolicy: { allowedHosts: [] },
+    onRateLimit: (id, info) => sched?.onRateLimit(id, info),
+  });
+  impact = new ImpactService({ store, connectors, pairsOfEvent: (o, s, i) => scheduler.pairs.forEventId(o, i, s), now });
+  scheduler = sched = new Scheduler({ store, connectors, logger: silent, now, onPairReady: impact.onPairReady, random: () => 0.5 });
+  app = await buildApp({ store, rootKey: ROOT, logLevel: 'silent', connectors, scheduler, impact, now });
+  key = (await app.inject({ method: 'POST', url: '/v1/orgs', headers: { authorization: `Bearer ${ROOT}` }, payload: { name: 'impact', plan: 'pro' } })).json().admin_key;
+
+  const connection = (await call('POST', '/v1/connections', { provider: 'testdata', name: 'synthetic', config: { seed: 11 } })).json();
+  const change = (relative: number) => [{ at: iso(T), relative }];
+  const metrics = [
+    { key: 'errors', name: 'Checkout errors', kind: 'count', unit: 'errors/min', direction: 'increase_is_bad', critical: true, query: { shape: 'count', base: 300, noise: 0.03, changes: change(0.6) } },
+    { key: 'latency', name: 'Latency p95', kind: 'quantile', unit: 'ms', direction: 'increase_is_bad', query: { shape: 'quantile', base: 400, noise: 0.03, changes: change(-0.3) } },
+    { key: 'cpu', name: 'CPU', kind: 'gauge', unit: '%', direction: 'increase_is_bad', query: { shape: 'gauge', base: 50, noise: 0.01 } },
+    { key: 'sparse', name: 'Refunds', kind: 'count', direction: 'increase_is_bad', query: { shape: 'count', base: 20, missing_rate: 0.6 } },
+    { key: 'staging', name: 'Staging only', kind: 'gauge', direction: 'either', applies_to: { subjects: ['staging'] }, query: { shape: 'gauge' } },
+  ];
+  for (const { key: k, ...m } of metrics) {
+    const res = await call('POST', '/v1/metrics', { connection_id: connection.id, ...m });
+    expect(res.statusCode, res.body).toBe(201);
+    metricIds[k] = res.json().id;
+  }
+  const sent = await call(
+    'POST',
+    '/v1/events',
+    [
+      { specversion: '1.0', id: 'deploy-1', source: 'ci', type: 'deployment', subject: 'production', time: iso(T), version: 'v1.2.0' },
+      { specversion: '1.0', id: 'flag-1', source: 'ci', type: 'feature-flag', subject: 'production', time: iso(T + 50 * MIN) },
+    ],
+    { 'content-type': 'application/cloudevents-batch+json' },
+  );
+  expect(sent.statusCode).toBe(202);
+});
+
+afterAll(async () => {
+  await scheduler?.stop();
+  await app?.close();
+});
+
+describe('GET /v1/events/{id}/impact', () => {
+  it('is pending with what it awaits and a Retry-After until the after window has closed', async () => {
+    await advanceTo(T + 2 * MIN);
+    const res = await call('GET', '/v1/events/deploy-1/impact');
+    expect(res.statusCode).toBe(200);
+    const report: ImpactReport = res.json();
+    expect(report.status).toBe('pending');
+    expect(report.verdict).toBeNull();
+    expect(report.awaiting!.join(' ')).toContain('after window closes');
+    const retry = Number(res.headers['retry-after']);
+    expect(retry).toBeGreaterThan(60 * 60 - 10 * 60); // the after window ends at T + 65 min
+    expect(retry).toBeLessThan(70 * 60);
+    expect(report.metrics.map((m) => m.status)).toEqual(['pending', 'pending', 'pending', 'pending']);
+  });
+
+  it('is ready once the data is in, with a verdict per metric that matches what was injected', async () => {
+    await advanceTo(T + 70 * MIN);
+    await advanceTo(T + 90 * MIN);
+    const res = await call('GET', '/v1/events/deploy-1/impact');
+    const report: ImpactReport = res.json();
+    expect(report.status).toBe('ready');
+    expect(report.verdict).toBe('regression');
+    expect(res.headers['retry-after']).toBeUndefined();
+    const by = (k: string) => report.metrics.find((m) => m.metric_id === metricIds[k]) as MetricReport;
+    expect(report.metrics.map((m) => m.metric_id)).not.toContain(metricIds.staging); // applies to staging only
+    expect(by('errors').verdict).toBe('regression');
+    expect(by('latency').verdict).toBe('improvement');
+    expect(by('cpu').verdict).toBe('no_change');
+    expect(by('sparse').verdict).toBe('insufficient_data');
+    expect(by('sparse').reason).toBeTruthy();
+    expect(report.explanation).toContain('Checkout errors');
+  });
+
+  it('carries every field of the contract', async () => {
+    const report: ImpactReport = (await call('GET', '/v1/events/deploy-1/impact')).json();
+    expect(report.event).toMatchObject({ id: 'deploy-1', source: 'ci', version: 'v1.2.0' });
+    expect(Date.parse(report.computed_at!)).toBeGreaterThan(0);
+    expect(report.windows.before).toEqual({ from: iso(T - 65 * MIN), to: iso(T - 5 * MIN) });
+    expect(report.windows.after).toEqual({ from: iso(T + 5 * MIN), to: iso(T + 65 * MIN) });
+    expect(report.windows.gap).toBe('PT5M');
+    expect(report.windows.baseline.week.before.from).toBe(iso(T - 65 * MIN - 7 * 24 * HOUR));
+    const errors = report.metrics.find((m) => m.metric_id === metricIds.errors)!;
+    expect(errors).toMatchObject({ name: 'Checkout errors', kind: 'count', unit: 'errors/min', direction: 'increase_is_bad', critical: true, status: 'ready', threshold: 0.05 });
+    expect(errors.before!.n).toBe(60);
+    expect(errors.after!.n).toBe(60);
+    expect(errors.after!.rate! / errors.before!.rate!).toBeGreaterThan(1.45);
+    expect(errors.change!.relative).toBeGreaterThan(0.45);
+    expect(errors.change!.ci![0]).toBeGreaterThan(0.05);
+    expect(errors.change!.confidence).toBe(0.95);
+    expect(errors.test!.method).toBeTruthy();
+    expect(errors.test!.p_value).toBeLessThan(0.001);
+    expect(errors.test!.q_value).toBeGreaterThanOrEqual(errors.test!.p_value!);
+    expect(errors.baseline!.kind).toMatch(/before_window|seasonal_week|seasonal_day/);
+    expect(errors.data_quality).toMatchObject({ expected: { before: 60, after: 60 }, missing: { before: 0, after: 0 }, late_data_pending: false });
+    // The feature flag 50 minutes after the deploy falls in the after window (covering a quarter of it).
+    expect(errors.confounders).toEqual([expect.objectContaining({ id: 'flag-1', type: 'feature-flag', window: 'after' })]);
+    expect(errors.explanation).toMatch(/rose|increase|\+/i);
+    const latency = report.metrics.find((m) => m.metric_id === metricIds.latency)!;
+    expect(latency.before!.median).toBeGreaterThan(latency.after!.median!);
+    expect(latency.before!.p95).not.toBeNull();
+  });
+
+  it('answers ETag and 304 for If-None-Match, and the HTML page for people', async () => {
+    const first = await call('GET', '/v1/events/deploy-1/impact');
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^".+"$/);
+    const again = await call('GET', '/v1/events/deploy-1/impact', undefined, { 'if-none-match': etag });
+    expect(again.statusCode).toBe(304);
+    expect(again.body).toBe('');
+    const html = await call('GET', '/v1/events/deploy-1/impact', undefined, { accept: 'text/html' });
+    expect(html.headers['content-type']).toContain('text/html');
+    expect(html.body).toContain('<svg');
+    expect(html.body).toContain('Checkout errors');
+    expect((html.body.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('computes ad-hoc windows on stored data without changing the stored report', async () => {
+    const stored = await call('GET', '/v1/events/deploy-1/impact');
+    const res = await call('GET', '/v1/events/deploy-1/impact?before=50m&after=30m&gap=10m');
+    expect(res.statusCode).toBe(200);
+    const report: ImpactReport = res.json();
+    expect(report.windows.after).toEqual({ from: iso(T + 10 * MIN), to: iso(T + 40 * MIN) });
+    expect(report.windows.gap).toBe('PT10M');
+    expect(report.metrics.find((m) => m.metric_id === metricIds.errors)!.after!.n).toBe(30);
+    expect(res.headers.etag).not.toBe(stored.headers.etag);
+    expect((await call('GET', '/v1/events/deploy-1/impact')).headers.etag).toBe(stored.headers.etag);
+    const bad = await call('GET', '/v1/events/deploy-1/impact?before=soon');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].field).toBe('before');
+  });
+
+  it('recomputes on demand (admin): re-fetched and stored again', async () => {
+    const before = (await call('GET', '/v1/events/deploy-1/impact')).json() as ImpactReport;
+    clock.now = T + 3 * HOUR;
+    const res = await call('POST', '/v1/events/deploy-1/impact/recompute');
+    expect(res.statusCode).toBe(202);
+    await impact.idle();
+    const after = (await call('GET', '/v1/events/deploy-1/impact')).json() as ImpactReport;
+    expect(Date.parse(after.computed_at!)).toBeGreaterThan(Date.parse(before.computed_at!));
+    expect(after.verdict).toBe('regression');
+    expect((await call('GET', '/v1/events/nope/impact')).statusCode).toBe(404);
+  });
+});
+
+describe('GET /v1/impact', () => {
+  it('lists one summary line per event with the worst metric, filters, and honours If-None-Match', async () => {
+    const res = await call('GET', '/v1/impact');
+    expect(res.statusCode).toBe(200);
+    const { items } = res.json();
+    expect(items.map((i: { id: string }) => i.id)).toEqual(['flag-1', 'deploy-1']);
+    const deploy = items[1];
+    expect(deploy).toMatchObject({ id: 'deploy-1', type: 'deployment', subject: 'production', version: 'v1.2.0', time: iso(T), status: 'ready', verdict: 'regression' });
+    expect(deploy.worst_metric).toMatchObject({ metric_id: metricIds.errors, name: 'Checkout errors', verdict: 'regression' });
+    expect((await call('GET', '/v1/impact?verdict=regression')).json().items.map((i: { id: string }) => i.id)).toEqual(['deploy-1']);
+    expect((await call('GET', '/v1/impact?type=deployment')).json().items).toHaveLength(1);
+    expect((await call('GET', '/v1/impact?subject=staging')).json().items).toHaveLength(0);
+    const page = (await call('GET', '/v1/impact?limit=1')).json();
+    expect(page.items).toHaveLength(1);
+    const next = (await call('GET', `/v1/impact?limit=1&cursor=${page.next_cursor}`)).json();
+    expect(next.items[0].id).toBe('deploy-1');
+    const cached = await call('GET', '/v1/impact', undefined, { 'if-none-match': res.headers.etag as string });
+    expect(cached.statusCode).toBe(304);
+    expect((await call('GET', '/v1/impact?verdict=bad')).json().errors[0].field).toBe('verdict');
+  });
+});
