@@ -4,7 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { buildApp } from '../api/app.js';
 import { ConnectorFactory } from '../scheduler/connectors.js';
-import { pullMetric } from '../scheduler/pull.js';
+import { ImpactService } from '../scheduler/impact.js';
+import { Scheduler } from '../scheduler/index.js';
 import { openStore } from '../store/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { bootstrapDefaultOrg, secretBoxFor, serve } from './serve.js';
@@ -48,24 +49,32 @@ export async function demo(): Promise<void> {
   const deploys = demoDeployments(now);
   const at = (n: number) => new Date(deploys[n - 1].time).toISOString();
   const connection = await api('POST', '/v1/connections', { provider: 'testdata', name: 'Demo (synthetic data)', config: { seed: 42 } });
-  const rhythm = { daily_amplitude: 0.25, rho: 0.5 };
+  const rhythm = { daily_amplitude: 0.15, rho: 0.3 };
+  // Practical threshold 10%: smaller moves are noise for these metrics.
   const metrics = [
     // Errors jump 60% with deploy 5; deploy 6 (a rollback) brings them back.
-    { name: 'Checkout errors', kind: 'count', unit: 'errors/min', direction: 'increase_is_bad', critical: true,
-      query: { shape: 'count', base: 40, noise: 0.1, ...rhythm, changes: [{ at: at(5), relative: 0.6 }, { at: at(6), relative: -0.375 }] } },
-    { name: 'Checkout error rate', kind: 'ratio', unit: 'errors/requests', direction: 'increase_is_bad',
-      query: { shape: 'ratio', base: 0.01, requests: 2000, ...rhythm, changes: [{ at: at(5), relative: 0.6 }, { at: at(6), relative: -0.375 }] } },
+    { name: 'Checkout errors', kind: 'count', unit: 'errors/min', direction: 'increase_is_bad', critical: true, threshold: 0.1,
+      query: { shape: 'count', base: 200, noise: 0.03, ...rhythm, changes: [{ at: at(5), relative: 0.6 }, { at: at(6), relative: -0.375 }] } },
+    { name: 'Checkout error rate', kind: 'ratio', unit: 'errors/requests', direction: 'increase_is_bad', threshold: 0.1,
+      query: { shape: 'ratio', base: 0.01, requests: 20000, noise: 0.03, ...rhythm, changes: [{ at: at(5), relative: 0.6 }, { at: at(6), relative: -0.375 }] } },
     // Deploy 12 makes checkout 30% faster.
-    { name: 'Checkout latency p95', kind: 'quantile', unit: 'ms', direction: 'increase_is_bad',
-      query: { shape: 'quantile', base: 420, noise: 0.08, ...rhythm, changes: [{ at: at(12), relative: -0.3 }] } },
+    { name: 'Checkout latency p95', kind: 'quantile', unit: 'ms', direction: 'increase_is_bad', threshold: 0.1,
+      query: { shape: 'quantile', base: 420, noise: 0.03, ...rhythm, changes: [{ at: at(12), relative: -0.3 }] } },
     // Deploy 18 loses a fifth of conversions.
-    { name: 'Orders', kind: 'count', unit: 'orders/min', direction: 'decrease_is_bad', critical: true,
-      query: { shape: 'count', base: 25, noise: 0.1, ...rhythm, changes: [{ at: at(18), relative: -0.2 }] } },
+    { name: 'Orders', kind: 'count', unit: 'orders/min', direction: 'decrease_is_bad', critical: true, threshold: 0.1,
+      query: { shape: 'count', base: 150, noise: 0.03, ...rhythm, changes: [{ at: at(18), relative: -0.2 }] } },
   ];
   const created = [];
   for (const m of metrics) {
     created.push(await api('POST', '/v1/metrics', { connection_id: connection.id, applies_to: { subjects: ['production'] }, ...m }));
   }
+  // Staging runs smoke checks that report only now and then: too little data to judge.
+  created.push(
+    await api('POST', '/v1/metrics', {
+      connection_id: connection.id, name: 'Staging smoke-check failures', kind: 'count', direction: 'increase_is_bad',
+      applies_to: { subjects: ['staging'] }, query: { shape: 'count', base: 3, missing_rate: 0.7 },
+    }),
+  );
   await api(
     'POST',
     '/v1/events',
@@ -78,28 +87,53 @@ export async function demo(): Promise<void> {
       time: new Date(d.time).toISOString(),
       version: d.version,
       data: { service: 'checkout', note: 'synthetic demo event' },
-    })),
+    })).concat([{
+      specversion: '1.0', id: 'demo-staging-1', source: 'demo/ci', type: 'dev.opstrails.deployment', subject: 'staging',
+      time: new Date(deploys[10].time - 2 * HOUR).toISOString(), version: 'v2.11.0-rc1', data: { service: 'checkout', note: 'synthetic demo event' },
+    }] as never[]),
     'application/cloudevents-batch+json',
   );
 
-  const connectors = new ConnectorFactory(store, { fetch: globalThis.fetch, now: Date.now, logger: app.log, hostPolicy: { allowedHosts: [] } });
-  let points = 0;
-  for (const m of created) {
-    const r = await pullMetric({ store, connectors, now: Date.now }, { orgId: org.org_id, metric: await store.metrics.get(org.org_id, m.id).then((x) => x!), from: deploys[0].time - 2 * HOUR, to: now });
-    points += r.points;
-  }
+  // The scheduler plans and pulls every window the reports need (all closed: the
+  // week is past), then the reports are computed as their pairs become ready.
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+  const connectors = new ConnectorFactory(store, { fetch: globalThis.fetch, now: Date.now, logger: silent, hostPolicy: { allowedHosts: [] } });
+  const impact = new ImpactService({ store, connectors, pairsOfEvent: (o, s, i) => scheduler.pairs.forEventId(o, i, s) });
+  const scheduler: Scheduler = new Scheduler({ store, connectors, logger: silent, onPairReady: impact.onPairReady, catchUpHours: 0 });
+  const stored = await store.events.list(org.org_id, { source: 'demo/ci' }, 1000);
+  scheduler.onEventsStored(org.org_id, stored.map((e) => ({ source: e.source, id: e.id, type: e.type, subject: e.subject, time: e.time, event: e.event })));
+  await scheduler.runDue();
+  await impact.idle();
+  await scheduler.stop();
+  const timeline = await store.reports.timeline(org.org_id, {}, 1000);
   await app.close();
   await store.close();
 
   const base = `http://${config.HOST}:${config.PORT}`;
+  const pick = (verdict: string) => timeline.find((r) => r.verdict === verdict);
+  const staging = timeline.find((r) => r.subject === 'staging');
+  const links: [string, (typeof timeline)[number] | undefined][] = [
+    ['a regression', pick('regression')],
+    ['an improvement', pick('improvement')],
+    ['no change', pick('no_change')],
+    ['insufficient data', staging],
+  ];
+  const describe = (row: (typeof timeline)[number]) => {
+    const w = row.worst_metric as { name: string; relative: number | null } | null;
+    return w && w.relative !== null ? `${row.id}: ${w.name} ${w.relative > 0 ? '+' : ''}${(w.relative * 100).toFixed(0)}%` : row.id;
+  };
   process.stderr.write(
     `\nDemo data is ready (synthetic, from the testdata connector):\n` +
-      `  1 connection, ${created.length} metrics, ${deploys.length} deployments over the last week, ${points} points pulled.\n` +
+      `  1 connection, ${created.length} metrics, ${deploys.length + 1} deployments over the last week, reports computed for ${timeline.filter((r) => r.status).length}.\n` +
       `  Injected: errors +60% at deploy 5 (rolled back by 6), p95 latency -30% at deploy 12, orders -20% at deploy 18.\n\n` +
       `Demo API key (admin, shown once):\n\n  export KEY=${key.key}\n\n` +
-      `Where to look:\n` +
-      `  curl -H "Authorization: Bearer $KEY" '${base}/v1/events?subject=production'\n` +
-      `  curl -H "Authorization: Bearer $KEY" ${base}/v1/metrics\n` +
+      `Open the console at ${base}/ (paste the key), or the reports directly:\n` +
+      links
+        .map(([what, row]) => `  ${what.padEnd(18)} ${row ? `${base}/reports/${encodeURIComponent(row.id)}  (${describe(row)})` : '(none this time)'}\n`)
+        .join('') +
+      `\nFrom a terminal:\n` +
+      `  curl -H "Authorization: Bearer $KEY" '${base}/v1/impact?subject=production'\n` +
+      (links[0][1] ? `  npx opstrails-impact report ${links[0][1].id} --key $KEY --url ${base}\n` : '') +
       `  curl -H "Authorization: Bearer $KEY" '${base}/v1/metrics/${created[0].id}/series?from=${encodeURIComponent(new Date(deploys[4].time - HOUR).toISOString())}&to=${encodeURIComponent(new Date(deploys[4].time + HOUR).toISOString())}'\n\n`,
   );
   await serve(config);

@@ -122,7 +122,7 @@ describe('the service on the embedded default', () => {
 });
 
 describe('the demo', () => {
-  it('loads a synthetic week (connection, metrics, deployments, points) and serves it', async () => {
+  it('loads a synthetic week, computes the reports and links a regression, an improvement, a no-change and an insufficient-data case', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'opstrails-demo-'));
     const port = await freePort();
     const proc = spawn(process.execPath, [BIN, 'demo'], { env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
@@ -133,23 +133,34 @@ describe('the demo', () => {
     try {
       const base = `http://127.0.0.1:${port}`;
       let ready = false;
-      for (let i = 0; i < 600 && !ready; i++) {
+      for (let i = 0; i < 900 && !ready; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        ready = stderr.join('').includes('Where to look') && (await fetch(`${base}/readyz`).then((r) => r.ok, () => false));
+        ready = stderr.join('').includes('From a terminal') && (await fetch(`${base}/readyz`).then((r) => r.ok, () => false));
       }
       expect(ready, stderr.join('')).toBe(true);
-      const key = /export KEY=(otk_[A-Za-z0-9_-]+)/.exec(stderr.join(''))![1];
+      const out = stderr.join('');
+      const key = /export KEY=(otk_[A-Za-z0-9_-]+)/.exec(out)![1];
       const auth = { authorization: `Bearer ${key}` };
-      const events = await (await fetch(`${base}/v1/events?subject=production&limit=100`, { headers: auth })).json();
-      expect(events.items).toHaveLength(21);
+      const events = await (await fetch(`${base}/v1/events?limit=100`, { headers: auth })).json();
+      expect(events.items).toHaveLength(22);
       const metrics = await (await fetch(`${base}/v1/metrics`, { headers: auth })).json();
-      expect(metrics.items.map((m: { kind: string }) => m.kind).sort()).toEqual(['count', 'count', 'quantile', 'ratio']);
-      const seriesUrl = /curl -H "Authorization: Bearer \$KEY" '(http[^']+\/series\?[^']+)'/.exec(stderr.join(''))![1];
-      const series = await (await fetch(seriesUrl, { headers: auth })).json();
-      expect(series.points.length).toBeGreaterThanOrEqual(100);
+      expect(metrics.items.map((m: { kind: string }) => m.kind).sort()).toEqual(['count', 'count', 'count', 'quantile', 'ratio']);
+      // Each linked report really has the verdict its line names.
+      for (const [label, verdict] of [
+        ['a regression', 'regression'],
+        ['an improvement', 'improvement'],
+        ['no change', 'no_change'],
+      ]) {
+        const id = new RegExp(`${label} +${base.replace(/[.]/g, '\\.')}/reports/([^ ]+)`).exec(out)?.[1];
+        expect(id, `${label} link`).toBeDefined();
+        const report = await (await fetch(`${base}/v1/events/${id}/impact`, { headers: auth })).json();
+        expect(report.verdict, label).toBe(verdict);
+      }
+      const staging = await (await fetch(`${base}/v1/events/demo-staging-1/impact`, { headers: auth })).json();
+      expect(staging.metrics.map((m: { verdict: string }) => m.verdict)).toEqual(['insufficient_data']);
     } finally {
       proc.kill('SIGTERM');
       await exited;
     }
-  }, 90_000);
+  }, 120_000);
 });
