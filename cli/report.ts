@@ -54,7 +54,12 @@ export function reportTable(report: ImpactReport): string {
 }
 
 /** Run the command; returns the exit code. */
-export async function report(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function report(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -72,12 +77,12 @@ export async function report(argv: string[], out: NodeJS.WritableStream = proces
     return 0;
   }
   const [eventId] = positionals;
-  const key = values.key ?? process.env.OPSTRAILS_API_KEY;
+  const key = values.key ?? env.OPSTRAILS_API_KEY;
   if (!eventId || !key) {
     err.write(`${!eventId ? 'missing EVENT_ID' : 'missing API key: --key or OPSTRAILS_API_KEY'}\n\n${USAGE}`);
     return 2;
   }
-  const base = (values.url ?? process.env.OPSTRAILS_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const base = (values.url ?? env.OPSTRAILS_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   const url = `${base}/v1/events/${encodeURIComponent(eventId)}/impact${values.source ? `?source=${encodeURIComponent(values.source)}` : ''}`;
   let res: Response;
   try {

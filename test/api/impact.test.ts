@@ -1,57 +1,22 @@
 // Impact reports through the real pipeline: testdata connector → scheduler (on a
 // clock the test drives) → ClickHouse (chDB) → engine → stored report → API.
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../api/app.js';
 import type { ImpactReport, MetricReport } from '../../api/pages/types.js';
-import { ConnectorFactory } from '../../scheduler/connectors.js';
-import { ImpactService } from '../../scheduler/impact.js';
-import { Scheduler } from '../../scheduler/index.js';
-import type { Store } from '../../store/index.js';
-import { testStore } from '../support/store.js';
+import { pipeline, type Pipeline } from '../support/pipeline.js';
 
-const ROOT = 'root-key-for-impact-tests-0123456789ab';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-// The deployment under test, and a quiet one a day later.
+// The deployment under test.
 const T = Date.UTC(2026, 10, 10, 14, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-let store: Store;
-let app: FastifyInstance;
-let scheduler: Scheduler;
-let impact: ImpactService;
-const clock = { now: T + MIN };
-let key: string;
+let p: Pipeline;
 const metricIds: Record<string, string> = {};
-
-const call = (method: 'GET' | 'POST', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method, url, headers: { authorization: `Bearer ${key}`, ...headers }, ...(payload === undefined ? {} : { payload: payload as object }) });
-
-/** Advance the clock and let the scheduler and the report computation finish what is due. */
-async function advanceTo(ms: number) {
-  clock.now = ms;
-  await scheduler.runDue();
-  await impact.idle();
-}
+const call: Pipeline['call'] = (...args) => p.call(...args);
+const advanceTo = (ms: number) => p.advanceTo(ms);
 
 beforeAll(async () => {
-  store = await testStore({ now: () => clock.now });
-  const now = () => clock.now;
-  let sched: Scheduler | undefined;
-  const connectors = new ConnectorFactory(store, {
-    fetch: globalThis.fetch,
-    now,
-    logger: silent,
-    hostPolicy: { allowedHosts: [] },
-    onRateLimit: (id, info) => sched?.onRateLimit(id, info),
-  });
-  impact = new ImpactService({ store, connectors, pairsOfEvent: (o, s, i) => scheduler.pairs.forEventId(o, i, s), now });
-  scheduler = sched = new Scheduler({ store, connectors, logger: silent, now, onPairReady: impact.onPairReady, random: () => 0.5 });
-  app = await buildApp({ store, rootKey: ROOT, logLevel: 'silent', connectors, scheduler, impact, now });
-  key = (await app.inject({ method: 'POST', url: '/v1/orgs', headers: { authorization: `Bearer ${ROOT}` }, payload: { name: 'impact', plan: 'pro' } })).json().admin_key;
-
+  p = await pipeline(T + MIN);
   const connection = (await call('POST', '/v1/connections', { provider: 'testdata', name: 'synthetic', config: { seed: 11 } })).json();
   const change = (relative: number) => [{ at: iso(T), relative }];
   const metrics = [
@@ -78,10 +43,7 @@ beforeAll(async () => {
   expect(sent.statusCode).toBe(202);
 });
 
-afterAll(async () => {
-  await scheduler?.stop();
-  await app?.close();
-});
+afterAll(async () => p?.close());
 
 describe('GET /v1/events/{id}/impact', () => {
   it('is pending with what it awaits and a Retry-After until the after window has closed', async () => {
@@ -176,10 +138,10 @@ describe('GET /v1/events/{id}/impact', () => {
 
   it('recomputes on demand (admin): re-fetched and stored again', async () => {
     const before = (await call('GET', '/v1/events/deploy-1/impact')).json() as ImpactReport;
-    clock.now = T + 3 * HOUR;
+    p.clock.now = T + 3 * HOUR;
     const res = await call('POST', '/v1/events/deploy-1/impact/recompute');
     expect(res.statusCode).toBe(202);
-    await impact.idle();
+    await p.impact.idle();
     const after = (await call('GET', '/v1/events/deploy-1/impact')).json() as ImpactReport;
     expect(Date.parse(after.computed_at!)).toBeGreaterThan(Date.parse(before.computed_at!));
     expect(after.verdict).toBe('regression');
