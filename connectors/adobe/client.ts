@@ -3,10 +3,10 @@
 // suite's time zone, and report pages. Secrets never reach messages or logs.
 import { z } from 'zod';
 import { requestJson, type JsonRequest } from '../http.js';
+import { isKnownTimeZone } from '../timezone.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
 import { reportResponseSchema, type ReportResponse } from './mapping.js';
 import type { AdobeConfig, AdobeSecrets } from './schema.js';
-import { isKnownTimeZone } from './timezone.js';
 
 /** Scopes Adobe Developer Console lists for an Analytics OAuth Server-to-Server credential. */
 export const IMS_SCOPES = 'openid,AdobeID,additional_info.projectedProductContext';

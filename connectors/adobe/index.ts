@@ -14,6 +14,7 @@ import {
   type Series,
   type SeriesPoint,
 } from '../types.js';
+import { wallClockOf } from '../timezone.js';
 import { AdobeClient } from './client.js';
 import { ADOBE_ROW_LIMIT, dimensionForStep, localDateRange, reportBody, rowsToPoints, type TimeDimension } from './mapping.js';
 import {
@@ -24,7 +25,6 @@ import {
   type AdobeQuery,
   type AdobeSecrets,
 } from './schema.js';
-import { wallClockOf } from './timezone.js';
 
 export const ADOBE_ANALYTICS_URL = 'https://analytics.adobe.io';
 export const ADOBE_IMS_URL = 'https://ims-na1.adobelogin.com';

@@ -3,7 +3,8 @@
 // and the mapping of rows to UTC step buckets.
 import { z } from 'zod';
 import type { SeriesPoint } from '../types.js';
-import { formatWallClock, instantsAt } from './timezone.js';
+import { instantsAt } from '../timezone.js';
+import { formatWallClock } from './timezone.js';
 
 /** Time dimensions the connector uses, by step. */
 export type TimeDimension = 'variables/daterangeminute' | 'variables/daterangehour';

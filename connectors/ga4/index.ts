@@ -13,11 +13,11 @@ import {
   type ProviderRequest,
   type SeriesPoint,
 } from '../types.js';
+import { isKnownTimeZone, MAX_EAST_OFFSET_MS, MAX_WEST_OFFSET_MS } from '../timezone.js';
 import { tokenSource } from './auth.js';
 import { Ga4Client, quotaInfo, type RunReportRequest, type RunReportResponse } from './client.js';
-import { mapRows, missingRowIsZero, timeDimensionFor, unitOf, type TimeDimension } from './mapping.js';
+import { localDate, mapRows, missingRowIsZero, timeDimensionFor, unitOf, utcDate, type TimeDimension } from './mapping.js';
 import { configSchema, querySchema, secretsSchema, type Ga4Config, type Ga4Query, type Ga4Secrets } from './schema.js';
-import { isKnownTimeZone, localDate, MAX_EAST_OFFSET_MS, MAX_WEST_OFFSET_MS, utcDate } from './time.js';
 
 const DEFAULT_URL = 'https://analyticsdata.googleapis.com';
 const OFFICIAL_HOSTS = ['analyticsdata.googleapis.com'] as const;

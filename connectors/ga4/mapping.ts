@@ -1,7 +1,8 @@
-// GA4 report rows (local wall-time labels, string values) → UTC step buckets.
+// GA4 report rows (local wall-time labels, string values) → UTC step buckets, and
+// the local dates GA4 date ranges are written in.
 import { ConnectorError, type FetchWindow, type SeriesPoint } from '../types.js';
+import { wallClockFields } from '../timezone.js';
 import type { RunReportResponse } from './client.js';
-import { wallTime } from './time.js';
 
 /** The time dimension for a step; GA4 has minute and hour granularity. */
 export type TimeDimension = 'dateHourMinute' | 'dateHour';
@@ -13,20 +14,35 @@ export function timeDimensionFor(stepSeconds: number): TimeDimension {
   throw new ConnectorError('bad_query', `GA4 serves steps of 60 s (dateHourMinute) or 3600 s (dateHour), not ${stepSeconds} s`);
 }
 
+/** Two-digit, zero-padded, as GA4 writes months, days, hours and minutes. */
+const twoDigits = (n: number): string => String(n).padStart(2, '0');
+
+/** The property-local calendar date (YYYY-MM-DD, GA4's date-range format) of `ts`. */
+export function localDate(ts: number, timeZone: string): string {
+  const w = wallClockFields(ts, timeZone);
+  return `${w.year}-${twoDigits(w.month)}-${twoDigits(w.day)}`;
+}
+
+/** The UTC calendar date (YYYY-MM-DD) of `ts`. */
+export function utcDate(ts: number): string {
+  return new Date(ts).toISOString().slice(0, 10);
+}
+
 /** The label GA4 gives the local bucket holding `ts` (YYYYMMDDHHmm or YYYYMMDDHH). */
 export function labelOf(ts: number, timeZone: string, dimension: TimeDimension): string {
-  const w = wallTime(ts, timeZone);
+  const w = wallClockFields(ts, timeZone);
+  const hourLabel = `${w.year}${twoDigits(w.month)}${twoDigits(w.day)}${twoDigits(w.hour)}`;
   if (dimension === 'dateHour') {
     // An hour bucket must start on a local hour, or GA4's hours straddle ours.
-    if (w.minute !== '00') {
+    if (w.minute !== 0) {
       throw new ConnectorError(
         'bad_query',
         `the property's time zone ${timeZone} is not a whole-hour offset from UTC here; use a 60 s step`,
       );
     }
-    return `${w.year}${w.month}${w.day}${w.hour}`;
+    return hourLabel;
   }
-  return `${w.year}${w.month}${w.day}${w.hour}${w.minute}`;
+  return `${hourLabel}${twoDigits(w.minute)}`;
 }
 
 /**
