@@ -3,7 +3,7 @@
 // verdicts with a one-sentence explanation.
 import { normQuantile } from './distributions.js';
 import { benjaminiHochberg } from './exact.js';
-import { compareWindows, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
+import { compareWindows, SORTED, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
 import { cusumOnset, type Onset } from './onset.js';
 import { computeWindows, knownEventType, toEpochMs, type EventWindows, type TimeWindow, type WindowOverrides } from './windows.js';
 
@@ -39,10 +39,23 @@ export interface MetricInput {
   unit?: string | null;
   before: Point[];
   after: Point[];
+  /**
+   * The same points as columns (optional, faster: no point objects). When set, the before and
+   * after windows are cut from it and `before` / `after` are ignored. `ts` should be ascending
+   * with one point per bucket (as `ORDER BY ts` returns); other orders are handled, more slowly.
+   */
+  series?: SeriesColumns;
   /** Points around the same clock windows one week / one day earlier. */
   seasonal?: { week?: Point[]; day?: Point[] };
   /** Per-metric window overrides. */
   windows?: WindowOverrides;
+}
+
+/** A series as parallel columns: bucket starts (epoch ms), values and, for ratios, weights. */
+export interface SeriesColumns {
+  ts: ArrayLike<number>;
+  value: ArrayLike<number>;
+  weight?: ArrayLike<number>;
 }
 
 export interface AnalyzeInput {
@@ -124,7 +137,14 @@ export const HEAVY_COVERAGE = 0.5;
 
 interface Cut {
   data: WindowData;
-  ts: number[];
+  ts: ArrayLike<number>;
+}
+
+/** Window data from kept values / weights / times, with its sorted values attached (summaries and ranks sort once). */
+function makeCut(values: Float64Array, weights: Float64Array | undefined, ts: ArrayLike<number>): Cut {
+  const data: WindowData = { values, weights };
+  (data as { [SORTED]?: Float64Array })[SORTED] = values.slice().sort();
+  return { data, ts };
 }
 
 /** Points inside [from, to), one per bucket (the last wins), finite only, sorted by time. */
@@ -148,13 +168,65 @@ function cut(points: Point[] | undefined, w: TimeWindow, kind: MetricKind): Cut 
   }
   const values = new Float64Array(sorted.length);
   const weights = kind === 'ratio' ? new Float64Array(sorted.length) : undefined;
-  const ts = new Array<number>(sorted.length);
+  const ts = new Float64Array(sorted.length);
   for (let i = 0; i < sorted.length; i++) {
     values[i] = sorted[i].value;
     if (weights) weights[i] = sorted[i].weight as number;
     ts[i] = sorted[i].ts;
   }
-  return { data: { values, weights }, ts };
+  return makeCut(values, weights, ts);
+}
+
+/** Whether a ts column is strictly ascending (checked once per column, remembered). */
+const ascendingColumns = new WeakMap<object, boolean>();
+function strictlyAscending(ts: ArrayLike<number>): boolean {
+  const key = ts as unknown as object;
+  let ok = ascendingColumns.get(key);
+  if (ok === undefined) {
+    ok = true;
+    for (let i = 1; i < ts.length && ok; i++) ok = ts[i] > ts[i - 1];
+    ascendingColumns.set(key, ok);
+  }
+  return ok;
+}
+
+/** Index of the first element >= x in an ascending column. */
+function lowerBound(ts: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** cut() on columns: same points kept, found by binary search when the column is ascending. */
+function cutColumns(c: SeriesColumns, w: TimeWindow, kind: MetricKind): Cut {
+  const { ts, value, weight } = c;
+  if (!strictlyAscending(ts)) {
+    const points: Point[] = [];
+    for (let i = 0; i < ts.length; i++) if (ts[i] >= w.from && ts[i] < w.to) points.push({ ts: ts[i], value: value[i], weight: weight?.[i] });
+    return cut(points, w, kind);
+  }
+  const lo = lowerBound(ts, w.from);
+  const hi = lowerBound(ts, w.to);
+  const ratio = kind === 'ratio';
+  const keep = (i: number) => Number.isFinite(value[i]) && (!ratio || (weight !== undefined && Number.isFinite(weight[i]) && weight[i] >= 0));
+  let n = 0;
+  for (let i = lo; i < hi; i++) if (keep(i)) n++;
+  const values = new Float64Array(n);
+  const weights = ratio ? new Float64Array(n) : undefined;
+  const times = new Float64Array(n);
+  let k = 0;
+  for (let i = lo; i < hi; i++) {
+    if (!keep(i)) continue;
+    values[k] = value[i];
+    if (weights) weights[k] = (weight as ArrayLike<number>)[i];
+    times[k++] = ts[i];
+  }
+  return makeCut(values, weights, times);
 }
 
 const sumOf = (a: ArrayLike<number> | undefined) => { let s = 0; if (a) for (let i = 0; i < a.length; i++) s += a[i]; return s; };
@@ -282,12 +354,20 @@ export function analyzeEvent(input: AnalyzeInput): EventResult {
   const conf = 1 - alpha;
   const t = toEpochMs(input.event.time);
   const others = input.otherEvents ?? [];
-  const pending: Pending[] = input.metrics.map((m) => analyzeMetricRaw(input.event, t, m, others, conf, input.windows));
+  // Metrics without their own window overrides share the windows of their step.
+  const byStep = new Map<number, EventWindows>();
+  const windowsFor = (stepSeconds: number) => {
+    let w = byStep.get(stepSeconds);
+    if (!w) byStep.set(stepSeconds, (w = computeWindows({ time: t, type: input.event.type, stepSeconds, request: input.windows })));
+    return w;
+  };
+  const pending: Pending[] = input.metrics.map((m) => analyzeMetricRaw(input.event, t, m, others, conf, input.windows, windowsFor));
 
   // Benjamini–Hochberg across the metrics of this event that have a p-value.
   const ps = pending.map((p) => (p.cmp ? p.cmp.p_value : NaN));
   const qs = benjaminiHochberg(ps);
-  pending.forEach((p, i) => finish(p, qs[i], alpha, input.event, t));
+  const typeWord = knownEventType(input.event.type) ?? 'event';
+  pending.forEach((p, i) => finish(p, qs[i], alpha, t, typeWord));
 
   const results = pending.map((p) => p.result);
   const verdict = eventVerdict(results);
@@ -318,12 +398,12 @@ function eventExplanation(verdict: EventVerdict, results: MetricResult[]): strin
   }
 }
 
-function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others: EngineEvent[], conf: number, requestWindows?: WindowOverrides): Pending {
-  const windows = computeWindows({ time: t, type: event.type, stepSeconds: m.step_seconds, metric: m.windows, request: requestWindows });
+function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others: EngineEvent[], conf: number, requestWindows: WindowOverrides | undefined, windowsFor: (stepSeconds: number) => EventWindows): Pending {
+  const windows = m.windows ? computeWindows({ time: t, type: event.type, stepSeconds: m.step_seconds, metric: m.windows, request: requestWindows }) : windowsFor(m.step_seconds);
   const step = m.step_seconds * 1000;
   const expected = { before: Math.round(windows.before_ms / step), after: Math.round(windows.after_ms / step) };
-  const before = cut(m.before, windows.before, m.kind);
-  const after = cut(m.after, windows.after, m.kind);
+  const before = m.series ? cutColumns(m.series, windows.before, m.kind) : cut(m.before, windows.before, m.kind);
+  const after = m.series ? cutColumns(m.series, windows.after, m.kind) : cut(m.after, windows.after, m.kind);
   const nb = before.data.values.length;
   const na = after.data.values.length;
   const threshold = m.threshold ?? 0.05;
@@ -337,7 +417,7 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
     critical: m.critical ?? false,
     verdict: 'inconclusive',
     reason: null,
-    windows: { before: windows.before, after: windows.after },
+    windows: { before: { ...windows.before }, after: { ...windows.after } },
     before: summarize(m.kind, before.data),
     after: summarize(m.kind, after.data),
     change: { absolute: null, relative: null, ci: null, ci_absolute: null, confidence: conf },
@@ -398,7 +478,7 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
       const refOnly = compareWindows(m.kind, reference.b.data, reference.a.data, { confLevel: conf });
       result.baseline = {
         kind: reference.kind,
-        reference: { before: reference.w.before, after: reference.w.after, before_summary: summarize(m.kind, reference.b.data), after_summary: summarize(m.kind, reference.a.data) },
+        reference: { before: { ...reference.w.before }, after: { ...reference.w.after }, before_summary: summarize(m.kind, reference.b.data), after_summary: summarize(m.kind, reference.a.data) },
         reference_change: refOnly.relative,
         explains_change: false,
       };
@@ -426,10 +506,9 @@ function mde(c: Comparison, conf: number): number | null {
   return logScaleMethod ? Math.exp(z * c.se_relative) - 1 : z * c.se_relative;
 }
 
-function finish(p: Pending, q: number, alpha: number, event: EngineEvent, t: number): void {
+function finish(p: Pending, q: number, alpha: number, t: number, typeWord: string): void {
   const r = p.result;
   const m = p.input;
-  const typeWord = knownEventType(event.type) ?? 'event';
   if (!p.cmp) {
     r.explanation = `Not enough data to judge ${r.name}: ${r.reason}` +
       (r.minimum_detectable_effect !== null ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.` : '.');

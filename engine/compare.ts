@@ -72,11 +72,22 @@ export function quantileSorted(s: ArrayLike<number>, p: number): number {
   return s[lo] + (h - lo) * (s[hi] - s[lo]);
 }
 
+/**
+ * Internal key under which the analysis attaches a window's values sorted ascending, so the
+ * summaries and the rank methods sort each window once (callers never see it).
+ */
+export const SORTED = Symbol('sorted values');
+
+/** The window's values sorted ascending (attached by the analysis, else sorted here). */
+function sortedValues(w: WindowData): Float64Array {
+  return (w as { [SORTED]?: Float64Array })[SORTED] ?? new Float64Array(w.values as ArrayLike<number>).sort();
+}
+
 /** Summary numbers of a window for the report. */
 export function summarize(kind: MetricKind, w: WindowData): WindowSummary {
   const n = w.values.length;
   if (n === 0) return { n: 0, mean: null, median: null, p95: null, rate: null, ...(kind === 'count' || kind === 'ratio' ? { sum: 0 } : {}), ...(kind === 'ratio' ? { weight_sum: 0 } : {}) };
-  const sorted = Float64Array.from(w.values as ArrayLike<number>).sort();
+  const sorted = sortedValues(w);
   const total = sum(w.values);
   const out: WindowSummary = {
     n,
@@ -315,15 +326,15 @@ function rankInflation(segs: Float64Array[], shape: SerialShape): number[] {
 function compareQuantile(before: WindowData, after: WindowData, conf: number, reference?: { before: WindowData; after: WindowData }): Comparison {
   const nb = before.values.length;
   const na = after.values.length;
-  const sortedB = Float64Array.from(before.values as ArrayLike<number>).sort();
-  const sortedA = Float64Array.from(after.values as ArrayLike<number>).sort();
+  const sortedB = sortedValues(before);
+  const sortedA = sortedValues(after);
   const rb = centredRanks(before.values, sortedB);
   const ra = centredRanks(after.values, sortedA);
   const segs = [rb, ra];
   const allPositive = (w: WindowData) => { for (let i = 0; i < w.values.length; i++) if (!(w.values[i] > 0)) return false; return true; };
   const useRef = !!reference && reference.before.values.length > 1 && reference.after.values.length > 1 &&
     allPositive(before) && allPositive(after) && allPositive(reference.before) && allPositive(reference.after);
-  if (useRef) segs.push(centredRanks(reference!.before.values), centredRanks(reference!.after.values));
+  if (useRef) segs.push(centredRanks(reference!.before.values, sortedValues(reference!.before)), centredRanks(reference!.after.values, sortedValues(reference!.after)));
   const shape = serialShape(segs);
   const a = shape.r1;
   const infl = rankInflation(segs, shape);

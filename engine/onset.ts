@@ -16,9 +16,10 @@ export interface Onset {
 export const ONSET_Z = 4;
 
 /** Largest |cumulative deviation from the overall mean| marks the change point. */
-export function cusumOnset(kind: MetricKind, before: { data: WindowData; ts: number[] }, after: { data: WindowData; ts: number[] }, eventTime: number, stepSeconds: number): Onset | null {
-  const values: number[] = [];
-  const ts: number[] = [];
+export function cusumOnset(kind: MetricKind, before: { data: WindowData; ts: ArrayLike<number> }, after: { data: WindowData; ts: ArrayLike<number> }, eventTime: number, stepSeconds: number): Onset | null {
+  const values = new Float64Array(before.ts.length + after.ts.length);
+  const ts = new Float64Array(values.length);
+  let n = 0;
   for (const w of [before, after]) {
     for (let i = 0; i < w.ts.length; i++) {
       let v = w.data.values[i];
@@ -27,14 +28,13 @@ export function cusumOnset(kind: MetricKind, before: { data: WindowData; ts: num
         if (!(q > 0)) continue;
         v = v / q;
       }
-      values.push(v);
-      ts.push(w.ts[i]);
+      values[n] = v;
+      ts[n++] = w.ts[i];
     }
   }
-  const n = values.length;
   if (n < 4) return null;
   let mean = 0;
-  for (const v of values) mean += v;
+  for (let i = 0; i < n; i++) mean += values[i];
   mean /= n;
   let s = 0;
   let best = -1;
