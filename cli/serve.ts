@@ -55,7 +55,12 @@ export async function serve(config: Config): Promise<void> {
     onRateLimit: (id, info) => scheduler?.onRateLimit(id, info),
   });
   const pairs = new PairRepository(store.backend, store.database);
-  const impact = new ImpactService({ store, connectors, pairsOfEvent: (o, s, i) => pairs.forEventId(o, i, s) });
+  const impact = new ImpactService({
+    store,
+    connectors,
+    pairsOfEvent: (o, s, i) => pairs.forEventId(o, i, s),
+    fetchWindows: (o, m, v, w) => scheduler!.fetchWindows(o, m, v, w),
+  });
   scheduler = new Scheduler({ store, connectors, logger: logger.child({ component: 'scheduler' }), registry, onPairReady: impact.onPairReady });
   const app = await buildApp({
     store,

@@ -4,11 +4,11 @@
 // computed the same way on stored data, without storing.
 import { createHash } from 'node:crypto';
 import type { ImpactReport, IsoWindow, MetricChart, MetricReport, ReportCharts, ReportStatus } from '../api/pages/types.js';
-import { eventVars, seriesKey } from '../connectors/template.js';
+import { eventVars, seriesKey, type TemplateVars } from '../connectors/template.js';
 import { analyzeEvent, computeWindows, type MetricInput, type MetricResult, type WindowOverrides } from '../engine/index.js';
 import type { StoredEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
-import type { ImpactPair, PairState } from '../store/jobs.js';
+import type { ImpactPair, PairState, PairWindows } from '../store/jobs.js';
 import { appliesTo, type Metric } from '../store/metrics.js';
 import type { StoredPoint } from '../store/points.js';
 import type { StoredReport } from '../store/reports.js';
@@ -33,6 +33,8 @@ export interface ImpactServiceOptions {
   connectors: ConnectorFactory;
   /** Pair states of an event (the scheduler's impact_pairs). */
   pairsOfEvent: (orgId: string, source: string, id: string) => Promise<ImpactPair[]>;
+  /** Ask the scheduler to fetch ad-hoc windows; resolves true while a fetch is still outstanding. */
+  fetchWindows?: (orgId: string, metric: Metric, vars: TemplateVars, windows: PairWindows) => Promise<boolean>;
   now?: () => number;
   alpha?: number;
 }
@@ -157,10 +159,14 @@ export class ImpactService {
         store.points.read(orgId, metric.id, series, w.seasonal.week.before.from, w.seasonal.week.after.to),
         store.points.read(orgId, metric.id, series, w.seasonal.day.before.from, w.seasonal.day.after.to),
       ]);
-      if (request && state === 'ready' && around.length === 0) {
-        state = 'pending';
-        awaiting = `${metric.name}: no stored points for these windows yet`;
-        retryAt = Math.min(retryAt, now + 60_000);
+      // Ad-hoc windows: what is not stored yet is fetched through the scheduler (its budgets, its coalescing).
+      if (request && state === 'ready' && this.opts.fetchWindows) {
+        const windows = { before: w.before, after: w.after, week_before: w.seasonal.week.before, week_after: w.seasonal.week.after };
+        if (await this.opts.fetchWindows(orgId, metric, vars, windows)) {
+          state = 'pending';
+          awaiting = `${metric.name}: fetching the requested windows`;
+          retryAt = Math.min(retryAt, now + 15_000);
+        }
       }
       states.set(metric.id, { state, latePending: state === 'ready' && now < w.after.to + limits.settleSeconds * 1000, awaiting });
       charts[metric.id] = { points: around };

@@ -14,6 +14,7 @@ import {
   type JobCursor,
   type JobKind,
   type JobState,
+  type PairWindows,
   type TimeRange,
 } from '../store/jobs.js';
 import { appliesTo, type Metric } from '../store/metrics.js';
@@ -300,8 +301,29 @@ export class Scheduler {
     for (const group of groups.values()) await this.planGroup(orgId, group);
   }
 
-  /** Plan the jobs of many pairs of one metric series at once, so they share fetches. */
-  private async planGroup(orgId: string, group: { metric: Metric; series: string; vars: TemplateVars; pairs: ImpactPair[] }): Promise<void> {
+  /**
+   * Make sure these windows of a metric series get fetched (a report asked for
+   * ad-hoc windows): plans jobs like an event's, within the same budgets and
+   * coalescing. True while a fetch of them is still outstanding.
+   */
+  async fetchWindows(orgId: string, metric: Metric, vars: TemplateVars, windows: PairWindows): Promise<boolean> {
+    const series = seriesKey(metric.query, vars);
+    await this.planGroup(orgId, { metric, series, vars, pairs: [] }, [windows]);
+    const open = await this.jobs.list(orgId, {
+      metricId: metric.id,
+      series,
+      states: ['queued', 'running', 'blocked'],
+      overlapsAny: pairRanges(windows).map((r) => ({ metricId: metric.id, series, ...r })),
+    });
+    return open.length > 0;
+  }
+
+  /** Plan the jobs of many pairs of one metric series at once (and any extra windows), so they share fetches. */
+  private async planGroup(
+    orgId: string,
+    group: { metric: Metric; series: string; vars: TemplateVars; pairs: ImpactPair[] },
+    extraWindows: PairWindows[] = [],
+  ): Promise<void> {
     const { metric, series, pairs } = group;
     let limits: ConnectorLimits;
     try {
@@ -317,7 +339,7 @@ export class Scheduler {
     const stepMs = metric.step_seconds * 1000;
     const maxJobMs = Math.max(1, limits.maxPointsPerCall) * stepMs;
     const gapMs = (this.opts.coalesceGapSeconds ?? 3600) * 1000;
-    const needs = pairs.flatMap((p) => needsFor(p.windows, limits));
+    const needs = [...pairs.map((p) => p.windows), ...extraWindows].flatMap((w) => needsFor(w, limits));
     const covered = union(needs.map((n) => n.range));
     const margin = gapMs + maxJobMs;
     const known = (
@@ -357,6 +379,7 @@ export class Scheduler {
     );
     // Jobs before pairs: a crash in between leaves pairs to re-plan, never pairs without jobs.
     await this.jobs.save([...created, ...changed]);
+    if (pairs.length === 0) return;
     await this.pairs.save(pairs);
     this.logger.debug({ org_id: orgId, metric_id: metric.id, pairs: pairs.length, jobs_created: created.length, jobs_extended: changed.length }, 'planned fetches');
     await this.refreshPairs(orgId, metric, series, pairs, [], limits);

@@ -136,6 +136,20 @@ describe('GET /v1/events/{id}/impact', () => {
     expect(bad.json().errors[0].field).toBe('before');
   });
 
+  it('fetches what ad-hoc windows lack through the scheduler: pending, then ready', async () => {
+    const url = '/v1/events/deploy-1/impact?before=3h&after=1h&gap=5m';
+    const first = await call('GET', url);
+    expect(first.json().status).toBe('pending');
+    expect(first.json().awaiting.join(' ')).toContain('fetching the requested windows');
+    expect(Number(first.headers['retry-after'])).toBeGreaterThan(0);
+    const jobs = (await call('GET', `/v1/jobs?metric=${metricIds.errors}&state=queued`)).json().items;
+    expect(jobs.length).toBeGreaterThan(0);
+    await advanceTo(p.clock.now + MIN);
+    const ready = (await call('GET', url)).json() as ImpactReport;
+    expect(ready.status).toBe('ready');
+    expect(ready.metrics.find((m) => m.metric_id === metricIds.errors)!.before!.n).toBe(180);
+  });
+
   it('recomputes on demand (admin): re-fetched and stored again', async () => {
     const before = (await call('GET', '/v1/events/deploy-1/impact')).json() as ImpactReport;
     p.clock.now = T + 3 * HOUR;

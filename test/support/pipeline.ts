@@ -38,7 +38,13 @@ export async function pipeline(start: number): Promise<Pipeline> {
     hostPolicy: { allowedHosts: [] },
     onRateLimit: (id, info) => scheduler?.onRateLimit(id, info),
   });
-  const impact = new ImpactService({ store, connectors, pairsOfEvent: (o, s, i) => scheduler!.pairs.forEventId(o, i, s), now });
+  const impact = new ImpactService({
+    store,
+    connectors,
+    pairsOfEvent: (o, s, i) => scheduler!.pairs.forEventId(o, i, s),
+    fetchWindows: (o, m, v, w) => scheduler!.fetchWindows(o, m, v, w),
+    now,
+  });
   scheduler = new Scheduler({ store, connectors, logger: silent, now, onPairReady: impact.onPairReady, random: () => 0.5 });
   const app = await buildApp({ store, rootKey: ROOT, logLevel: 'silent', connectors, scheduler, impact, now });
   const key = (await app.inject({ method: 'POST', url: '/v1/orgs', headers: { authorization: `Bearer ${ROOT}` }, payload: { name: 'pipeline', plan: 'pro' } })).json().admin_key;
