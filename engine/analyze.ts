@@ -5,6 +5,7 @@ import { normQuantile } from './distributions.js';
 import { benjaminiHochberg } from './exact.js';
 import { compareWindows, SORTED, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
 import { cusumOnset, type Onset } from './onset.js';
+import { mark, release, take } from './scratch.js';
 import { computeWindows, knownEventType, toEpochMs, type EventWindows, type TimeWindow, type WindowOverrides } from './windows.js';
 
 export type Direction = 'increase_is_bad' | 'decrease_is_bad' | 'either';
@@ -142,8 +143,9 @@ interface Cut {
 
 /** Window data from kept values / weights / times, with its sorted values attached (summaries and ranks sort once). */
 function makeCut(values: Float64Array, weights: Float64Array | undefined, ts: ArrayLike<number>): Cut {
-  const data: WindowData = { values, weights };
-  (data as { [SORTED]?: Float64Array })[SORTED] = values.slice().sort();
+  const sorted = take(values.length);
+  sorted.set(values);
+  const data: WindowData & { [SORTED]: Float64Array } = { values, weights, [SORTED]: sorted.sort() };
   return { data, ts };
 }
 
@@ -166,9 +168,9 @@ function cut(points: Point[] | undefined, w: TimeWindow, kind: MetricKind): Cut 
     for (const p of kept) byTs.set(p.ts, p);
     sorted = [...byTs.values()].sort((a, b) => a.ts - b.ts);
   }
-  const values = new Float64Array(sorted.length);
-  const weights = kind === 'ratio' ? new Float64Array(sorted.length) : undefined;
-  const ts = new Float64Array(sorted.length);
+  const values = take(sorted.length);
+  const weights = kind === 'ratio' ? take(sorted.length) : undefined;
+  const ts = take(sorted.length);
   for (let i = 0; i < sorted.length; i++) {
     values[i] = sorted[i].value;
     if (weights) weights[i] = sorted[i].weight as number;
@@ -213,17 +215,23 @@ function cutColumns(c: SeriesColumns, w: TimeWindow, kind: MetricKind): Cut {
   const lo = lowerBound(ts, w.from);
   const hi = lowerBound(ts, w.to);
   const ratio = kind === 'ratio';
-  const keep = (i: number) => Number.isFinite(value[i]) && (!ratio || (weight !== undefined && Number.isFinite(weight[i]) && weight[i] >= 0));
+  if (ratio && !weight) return makeCut(take(0), take(0), take(0));
+  // The same filter as cut(): finite values, and for ratios a finite non-negative weight.
   let n = 0;
-  for (let i = lo; i < hi; i++) if (keep(i)) n++;
-  const values = new Float64Array(n);
-  const weights = ratio ? new Float64Array(n) : undefined;
-  const times = new Float64Array(n);
+  for (let i = lo; i < hi; i++) if (Number.isFinite(value[i]) && (!ratio || (Number.isFinite(weight![i]) && weight![i] >= 0))) n++;
+  const values = take(n);
+  const weights = ratio ? take(n) : undefined;
+  const times = take(n);
   let k = 0;
   for (let i = lo; i < hi; i++) {
-    if (!keep(i)) continue;
-    values[k] = value[i];
-    if (weights) weights[k] = (weight as ArrayLike<number>)[i];
+    const v = value[i];
+    if (!Number.isFinite(v)) continue;
+    if (weights) {
+      const q = weight![i];
+      if (!(Number.isFinite(q) && q >= 0)) continue;
+      weights[k] = q;
+    }
+    values[k] = v;
     times[k++] = ts[i];
   }
   return makeCut(values, weights, times);
@@ -350,6 +358,16 @@ interface Pending {
 
 /** Analyses one event's metrics: per-metric results with p and BH q-values, and an event verdict. */
 export function analyzeEvent(input: AnalyzeInput): EventResult {
+  // The windows' arrays live in scratch memory: no result refers to them once this returns.
+  const at = mark();
+  try {
+    return analyzeEventIn(input);
+  } finally {
+    release(at);
+  }
+}
+
+function analyzeEventIn(input: AnalyzeInput): EventResult {
   const alpha = input.alpha ?? 0.05;
   const conf = 1 - alpha;
   const t = toEpochMs(input.event.time);

@@ -4,6 +4,7 @@ import { normQuantile, tQuantile, tTwoSided } from './distributions.js';
 import { benjaminiHochberg, poissonRateTest } from './exact.js';
 import { meanVariance, serialShape, type SerialShape } from './hac.js';
 import { rankSum, rankSumSorted } from './rank.js';
+import { mark, release, take } from './scratch.js';
 
 export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
 
@@ -129,7 +130,7 @@ function welchDf(parts: Part[]): number {
 }
 
 function residuals(values: ArrayLike<number>, center: number, weights?: ArrayLike<number>, ratio?: number): Float64Array {
-  const r = new Float64Array(values.length);
+  const r = take(values.length);
   // A constant window has no spread; rounding in its mean must not invent one.
   if (!weights) {
     let constant = true;
@@ -143,7 +144,7 @@ function residuals(values: ArrayLike<number>, center: number, weights?: ArrayLik
 /** Within-window mid-ranks, centred, in time order (for the autocorrelation of latency series). */
 function centredRanks(values: ArrayLike<number>, sorted: Float64Array = Float64Array.from(values as ArrayLike<number>).sort()): Float64Array {
   const n = values.length;
-  const r = new Float64Array(n);
+  const r = take(n);
   const centre = (n + 1) / 2;
   for (let i = 0; i < n; i++) {
     const v = values[i];
@@ -224,6 +225,16 @@ const logScale = (k: MetricKind) => k === 'count' || k === 'ratio';
  * non-empty (the caller checks sufficiency first); a constant or all-zero window is fine.
  */
 export function compareWindows(kind: MetricKind, before: WindowData, after: WindowData, opts: CompareOptions = {}): Comparison {
+  // Residual and rank series live in scratch memory; the comparison keeps none of them.
+  const at = mark();
+  try {
+    return compareIn(kind, before, after, opts);
+  } finally {
+    release(at);
+  }
+}
+
+function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts: CompareOptions): Comparison {
   const conf = opts.confLevel ?? 0.95;
   if (kind === 'quantile') return compareQuantile(before, after, conf, opts.reference);
   const x0 = sum(before.values);

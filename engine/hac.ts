@@ -1,5 +1,6 @@
 // Autocorrelation-robust variances for minute-level series: Newey–West (Bartlett) building
 // blocks, and the parametric long-run variance the engine uses for the variance of a window mean.
+import { take } from './scratch.js';
 
 /**
  * Newey–West (Bartlett weights 1 − j/(L+1)) sum of autocovariances of a mean-zero series,
@@ -96,7 +97,7 @@ export function serialShape(segments: ArrayLike<number>[]): SerialShape {
   for (const seg of segments) if (seg.length >= 3) { total += seg.length; k++; }
   const nwLag = k ? Math.min(MAX_NW_LAG, Math.floor(total / k / 4)) : 0;
   const lags = Math.max(MAX_LAG, nwLag);
-  const r = new Float64Array(lags + 1);
+  const r = take(lags + 1);
   let weight = 0;
   for (const seg of segments) {
     const n = seg.length;

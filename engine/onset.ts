@@ -1,6 +1,7 @@
 // When did the change begin? A CUSUM change-point over the before and after buckets, so a
 // shift that started before the event ("it was already rising") is said out loud.
 import type { MetricKind, WindowData } from './compare.js';
+import { take } from './scratch.js';
 
 export interface Onset {
   /** Start of the first bucket of the new level (ISO 8601). */
@@ -17,8 +18,9 @@ export const ONSET_Z = 4;
 
 /** Largest |cumulative deviation from the overall mean| marks the change point. */
 export function cusumOnset(kind: MetricKind, before: { data: WindowData; ts: ArrayLike<number> }, after: { data: WindowData; ts: ArrayLike<number> }, eventTime: number, stepSeconds: number): Onset | null {
-  const values = new Float64Array(before.ts.length + after.ts.length);
-  const ts = new Float64Array(values.length);
+  // Scratch views: the caller's mark (analyzeEvent) frees them.
+  const values = take(before.ts.length + after.ts.length);
+  const ts = take(values.length);
   let n = 0;
   for (const w of [before, after]) {
     for (let i = 0; i < w.ts.length; i++) {
