@@ -141,8 +141,10 @@ interface Cut {
   ts: ArrayLike<number>;
 }
 
-/** Window data from kept values / weights / times, with its sorted values attached (summaries and ranks sort once). */
-function makeCut(values: Float64Array, weights: Float64Array | undefined, ts: ArrayLike<number>): Cut {
+/** Window data from kept values / weights / times; latency windows carry their sorted values (summaries and ranks sort once). */
+function makeCut(values: Float64Array, weights: Float64Array | undefined, ts: ArrayLike<number>, kind: MetricKind): Cut {
+  // Only the rank methods need the whole order; the other kinds' summaries select two values.
+  if (kind !== 'quantile') return { data: { values, weights }, ts };
   const sorted = take(values.length);
   sorted.set(values);
   const data: WindowData & { [SORTED]: Float64Array } = { values, weights, [SORTED]: sorted.sort() };
@@ -176,7 +178,7 @@ function cut(points: Point[] | undefined, w: TimeWindow, kind: MetricKind): Cut 
     if (weights) weights[i] = sorted[i].weight as number;
     ts[i] = sorted[i].ts;
   }
-  return makeCut(values, weights, ts);
+  return makeCut(values, weights, ts, kind);
 }
 
 /** Whether a ts column is strictly ascending (checked once per column, remembered). */
@@ -215,7 +217,7 @@ function cutColumns(c: SeriesColumns, w: TimeWindow, kind: MetricKind): Cut {
   const lo = lowerBound(ts, w.from);
   const hi = lowerBound(ts, w.to);
   const ratio = kind === 'ratio';
-  if (ratio && !weight) return makeCut(take(0), take(0), take(0));
+  if (ratio && !weight) return makeCut(take(0), take(0), take(0), kind);
   // The same filter as cut(): finite values, and for ratios a finite non-negative weight.
   let n = 0;
   for (let i = lo; i < hi; i++) if (Number.isFinite(value[i]) && (!ratio || (Number.isFinite(weight![i]) && weight![i] >= 0))) n++;
@@ -234,7 +236,7 @@ function cutColumns(c: SeriesColumns, w: TimeWindow, kind: MetricKind): Cut {
     values[k] = v;
     times[k++] = ts[i];
   }
-  return makeCut(values, weights, times);
+  return makeCut(values, weights, times, kind);
 }
 
 const sumOf = (a: ArrayLike<number> | undefined) => { let s = 0; if (a) for (let i = 0; i < a.length; i++) s += a[i]; return s; };

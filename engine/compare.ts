@@ -84,17 +84,86 @@ function sortedValues(w: WindowData): Float64Array {
   return (w as { [SORTED]?: Float64Array })[SORTED] ?? new Float64Array(w.values as ArrayLike<number>).sort();
 }
 
+/** a before b in the order Float64Array#sort uses (−0 before +0; callers exclude NaN). */
+const before = (a: number, b: number) => a < b || (a === 0 && b === 0 && 1 / a < 1 / b);
+
+/** Rearranges a[l..r] so that a[k] holds the value a full sort would put there (Hoare quickselect). */
+function selectInPlace(a: Float64Array, l: number, r: number, k: number): void {
+  while (r > l) {
+    const m = (l + r) >>> 1;
+    let t: number;
+    if (before(a[m], a[l])) { t = a[m]; a[m] = a[l]; a[l] = t; }
+    if (before(a[r], a[l])) { t = a[r]; a[r] = a[l]; a[l] = t; }
+    if (before(a[r], a[m])) { t = a[r]; a[r] = a[m]; a[m] = t; }
+    const pivot = a[m];
+    let i = l;
+    let j = r;
+    while (i <= j) {
+      while (before(a[i], pivot)) i++;
+      while (before(pivot, a[j])) j--;
+      if (i <= j) { t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if (k <= j) r = j;
+    else if (k >= i) l = i;
+    else return;
+  }
+}
+
+/** Smallest of a[l..r] in sort order. */
+function minOf(a: Float64Array, l: number, r: number): number {
+  let m = a[l];
+  for (let i = l + 1; i <= r; i++) if (before(a[i], m)) m = a[i];
+  return m;
+}
+
+/**
+ * quantileSorted() at p = 0.5 and, when asked, 0.95 without a full sort: a selection gives the
+ * same order statistics (one pass to place the lower one, a minimum for the next).
+ */
+function medianP95(w: WindowData, wantP95: boolean): [number, number | null] {
+  const attached = (w as { [SORTED]?: Float64Array })[SORTED];
+  if (attached) return [quantileSorted(attached, 0.5), wantP95 ? quantileSorted(attached, 0.95) : null];
+  const n = w.values.length;
+  const at = mark();
+  try {
+    const a = take(n);
+    a.set(w.values as ArrayLike<number>);
+    for (let i = 0; i < n; i++) {
+      if (Number.isNaN(a[i])) {
+        // NaN has no place in the selection's order: let the sort place it.
+        a.sort();
+        return [quantileSorted(a, 0.5), wantP95 ? quantileSorted(a, 0.95) : null];
+      }
+    }
+    const at = (p: number, from: number): number => {
+      const h = (n - 1) * p;
+      const lo = Math.floor(h);
+      const hi = Math.min(lo + 1, n - 1);
+      selectInPlace(a, from, n - 1, lo);
+      const vLo = a[lo];
+      const vHi = hi === lo ? vLo : minOf(a, lo + 1, n - 1);
+      return vLo + (h - lo) * (vHi - vLo);
+    };
+    const median = at(0.5, 0);
+    // Everything above the median's lower index is already at or above it.
+    const p95 = wantP95 ? at(0.95, Math.min(Math.floor((n - 1) * 0.5) + 1, n - 1)) : null;
+    return [median, p95];
+  } finally {
+    release(at);
+  }
+}
+
 /** Summary numbers of a window for the report. */
 export function summarize(kind: MetricKind, w: WindowData): WindowSummary {
   const n = w.values.length;
   if (n === 0) return { n: 0, mean: null, median: null, p95: null, rate: null, ...(kind === 'count' || kind === 'ratio' ? { sum: 0 } : {}), ...(kind === 'ratio' ? { weight_sum: 0 } : {}) };
-  const sorted = sortedValues(w);
+  const [median, p95] = medianP95(w, kind === 'gauge' || kind === 'quantile');
   const total = sum(w.values);
   const out: WindowSummary = {
     n,
     mean: total / n,
-    median: quantileSorted(sorted, 0.5),
-    p95: kind === 'gauge' || kind === 'quantile' ? quantileSorted(sorted, 0.95) : null,
+    median,
+    p95,
     rate: null,
   };
   if (kind === 'count') {
