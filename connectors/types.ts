@@ -29,6 +29,8 @@ export interface FetchWindow {
   from: number;
   to: number;
   stepSeconds: number;
+  /** The metric's kind, for providers whose aggregation depends on it (e.g. Datadog sums counts, averages gauges). */
+  kind?: MetricKind;
 }
 
 export interface FetchOptions extends FetchWindow {

@@ -57,7 +57,7 @@ export async function fetchMetricSeries(
   signal?: AbortSignal,
   observe?: CallObserver,
 ): Promise<{ points: SeriesPoint[]; requests: ProviderRequest[] }> {
-  const opts = { from: window.from, to: window.to, stepSeconds: metric.step_seconds, signal };
+  const opts = { from: window.from, to: window.to, stepSeconds: metric.step_seconds, kind: metric.kind, signal };
   const connector = observe ? observed(live.connector, observe) : live.connector;
   const queries = metricQueries(metric);
   if ('single' in queries) {

@@ -130,7 +130,8 @@ function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, 
       }
     },
 
-    async fetchSeries(query: DatadogQuery, opts: FetchOptions): Promise<Series> {
+    async fetchSeries(given: DatadogQuery, opts: FetchOptions): Promise<Series> {
+      const query = withKind(given, opts);
       const points: SeriesPoint[] = [];
       let unit: string | null = null;
       for (const chunk of chunks(opts)) {
@@ -142,7 +143,8 @@ function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, 
       return { stepSeconds: opts.stepSeconds, points, unit };
     },
 
-    describeQuery(query: DatadogQuery, window: FetchWindow): ProviderRequest[] {
+    describeQuery(given: DatadogQuery, window: FetchWindow): ProviderRequest[] {
+      const query = withKind(given, window);
       const headers = { Accept: 'application/json', 'DD-API-KEY': REDACTED, 'DD-APPLICATION-KEY': REDACTED };
       return chunks(window).map((chunk): ProviderRequest => {
         if (query.api === 'v1') {
@@ -178,6 +180,9 @@ function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, 
 }
 
 /** The Datadog provider module (registered as `datadog`). */
+/** The query's own kind wins; otherwise the metric's kind picks the rollup. */
+const withKind = (query: DatadogQuery, window: FetchWindow): DatadogQuery => (query.kind || !window.kind ? query : { ...query, kind: window.kind });
+
 export const datadogConnector: ConnectorModule<DatadogConfig, DatadogSecrets, DatadogQuery> = {
   id: 'datadog',
   name: 'Datadog',

@@ -158,6 +158,16 @@ describe('datadog connector (replayed answers)', () => {
     expect(queryWithRollup(q({ query: 'max:queue{*}.rollup(max, 60)', kind: 'count' }), 60)).toBe('max:queue{*}.rollup(max, 60)');
   });
 
+  it("takes the metric's kind from the fetch window when the query names none (the query's own kind wins)", () => {
+    const c = connect();
+    const sent = (query: object, kind?: 'count' | 'gauge') =>
+      JSON.stringify(c.describeQuery(q({ query: 'sum:requests{*}', ...query }), { ...window, kind }));
+    expect(sent({}, 'count')).toContain('.rollup(sum, 60)');
+    expect(sent({}, 'gauge')).toContain('.rollup(avg, 60)');
+    expect(sent({}, undefined)).toContain('.rollup(avg, 60)');
+    expect(sent({ kind: 'gauge' }, 'count')).toContain('.rollup(avg, 60)');
+  });
+
   it('refuses a grouped query returning several series (bad_query)', async () => {
     override = (req) => (req.path === V2_PATH ? reply('v2_timeseries_grouped') : undefined);
     const err = (await connect().fetchSeries(q({ query: 'sum:x{*} by {env}' }), window).catch((e: unknown) => e)) as ConnectorError;
