@@ -86,8 +86,32 @@ const B = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.68
 const C = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
 const D = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
 
+/** Recent normQuantile results: the same few levels (0.975, 0.8, …) are asked for on every metric. */
+const normQuantileMemo = new Map<number, number>();
+
 /** Standard normal quantile Φ⁻¹(p): Acklam's rational start plus one Halley step on erfc. */
 export function normQuantile(p: number): number {
+  let x = normQuantileMemo.get(p);
+  if (x === undefined) {
+    if (normQuantileMemo.size >= 64) normQuantileMemo.clear();
+    x = normQuantileRefined(p);
+    normQuantileMemo.set(p, x);
+  }
+  return x;
+}
+
+function normQuantileRefined(p: number): number {
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  const x = normQuantileApprox(p);
+  // Halley refinement; the upper tail is refined on the complement to keep precision.
+  const e = p < 0.5 ? normCdf(x) - p : (1 - p) - normSf(x);
+  const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
+  return x - u / (1 + (x * u) / 2);
+}
+
+/** Acklam's rational approximation of Φ⁻¹(p) alone (relative error ~1e-9): good enough for search starts. */
+export function normQuantileApprox(p: number): number {
   if (p <= 0) return -Infinity;
   if (p >= 1) return Infinity;
   let x: number;
@@ -102,10 +126,7 @@ export function normQuantile(p: number): number {
     const q = Math.sqrt(-2 * Math.log(1 - p));
     x = -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1);
   }
-  // Halley refinement; the upper tail is refined on the complement to keep precision.
-  const e = p < 0.5 ? normCdf(x) - p : (1 - p) - normSf(x);
-  const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
-  return x - u / (1 + (x * u) / 2);
+  return x;
 }
 
 /** Continued fraction for the incomplete beta (modified Lentz). */
@@ -144,7 +165,14 @@ function betaCf(a: number, b: number, x: number): number {
 export function betaInc(x: number, a: number, b: number): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  const lbt = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x);
+  return betaIncWith(x, a, b, logGamma(a + b) - logGamma(a) - logGamma(b));
+}
+
+/** betaInc with ln Γ(a+b) − ln Γ(a) − ln Γ(b) supplied (the same sum, so the same result). */
+function betaIncWith(x: number, a: number, b: number, logBetaInv: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const lbt = logBetaInv + a * Math.log(x) + b * Math.log(1 - x);
   if (x < (a + 1) / (a + b + 2)) return (Math.exp(lbt) * betaCf(a, b, x)) / a;
   return 1 - (Math.exp(lbt) * betaCf(b, a, 1 - x)) / b;
 }
@@ -168,7 +196,18 @@ export function betaQuantile(p: number, a: number, b: number): number {
 export function tTwoSided(t: number, df: number): number {
   if (t === 0) return 1;
   if (!Number.isFinite(df) || df > 1e7) return 2 * normSf(Math.abs(t));
-  return betaInc(df / (df + t * t), df / 2, 0.5);
+  return betaIncWith(df / (df + t * t), df / 2, 0.5, tLogBetaInv(df));
+}
+
+// tQuantile's iterations and the p-value that follows all use one df: its log-gamma terms once.
+let lastDf = NaN;
+let lastLogBetaInv = NaN;
+function tLogBetaInv(df: number): number {
+  if (df !== lastDf) {
+    lastLogBetaInv = logGamma(df / 2 + 0.5) - logGamma(df / 2) - logGamma(0.5);
+    lastDf = df;
+  }
+  return lastLogBetaInv;
 }
 
 /** Student t CDF. */

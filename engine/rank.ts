@@ -1,6 +1,6 @@
 // Rank methods for latency-like series: the Mann–Whitney U test (R wilcox.test semantics:
 // tie and continuity correction, exact for small tie-free samples) and the Hodges–Lehmann shift.
-import { normQuantile, normSf } from './distributions.js';
+import { normQuantile, normQuantileApprox, normSf } from './distributions.js';
 
 /** Result of a two-sample rank-sum comparison of `x` (after) against `y` (before). */
 export interface RankSumResult {
@@ -203,6 +203,15 @@ function sampleVariance(s: Float64Array): number {
   return ss / (s.length - 1);
 }
 
+/**
+ * First probe for the k-th of N pairwise differences from a normal approximation. Only the
+ * search's speed depends on it (any probe converges to the same order statistic), so the
+ * unrefined normal quantile does.
+ */
+function guessAt(k: number, N: number, centre: number, spread: number): number {
+  return centre + spread * normQuantileApprox(Math.min(Math.max((k - 0.5) / N, 1e-9), 1 - 1e-9));
+}
+
 function sortedCopy(v: ArrayLike<number>): Float64Array {
   const out = Float64Array.from(v as ArrayLike<number>);
   out.sort();
@@ -257,7 +266,6 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
   // Normal approximation of the pairwise differences for first probes: centre and spread.
   const centre = quantileOfSorted(xs, 0.5) - quantileOfSorted(ys, 0.5);
   const spread = Math.sqrt(sampleVariance(xs) + sampleVariance(ys));
-  const guessAt = (k: number) => centre + spread * normQuantile(Math.min(Math.max((k - 0.5) / N, 1e-9), 1 - 1e-9));
   let median = kthPairwiseDifference(xs, ys, half, centre);
   if (N % 2 === 0) {
     // The next order statistic is the smallest difference above the k-th, unless it is tied.
@@ -272,7 +280,7 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
     let qu = qWilcox(alpha / 2, dist);
     if (qu === 0) qu = 1;
     const ql = N - qu;
-    ci = [kthPairwiseDifference(xs, ys, qu, guessAt(qu)), kthPairwiseDifference(xs, ys, ql + 1, guessAt(ql + 1))];
+    ci = [kthPairwiseDifference(xs, ys, qu, guessAt(qu, N, centre, spread)), kthPairwiseDifference(xs, ys, ql + 1, guessAt(ql + 1, N, centre, spread))];
     estimate = median;
   } else {
     const sigma0 = Math.sqrt((m * n / 12) * (m + n + 1 - tieTerm / ((m + n) * (m + n - 1))));
@@ -311,8 +319,8 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
       const kLow = N - uLow;
       const kHigh = N - uHigh;
       ci = [
-        kLow < 1 ? xs[0] - ys[n - 1] : kthPairwiseDifference(xs, ys, Math.min(kLow, N), guessAt(kLow)),
-        kHigh > N ? xs[m - 1] - ys[0] : kthPairwiseDifference(xs, ys, Math.max(kHigh, 1), guessAt(kHigh)),
+        kLow < 1 ? xs[0] - ys[n - 1] : kthPairwiseDifference(xs, ys, Math.min(kLow, N), guessAt(kLow, N, centre, spread)),
+        kHigh > N ? xs[m - 1] - ys[0] : kthPairwiseDifference(xs, ys, Math.max(kHigh, 1), guessAt(kHigh, N, centre, spread)),
       ];
     } else {
       ci = [estimate, estimate];
