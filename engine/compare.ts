@@ -116,6 +116,18 @@ function minOf(a: Float64Array, l: number, r: number): number {
   return m;
 }
 
+/** quantileSorted(sort(a), p) by selection within a[from..], everything before `from` being already in place. */
+function selectQuantile(a: Float64Array, p: number, from: number): number {
+  const n = a.length;
+  const h = (n - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  selectInPlace(a, from, n - 1, lo);
+  const vLo = a[lo];
+  const vHi = hi === lo ? vLo : minOf(a, lo + 1, n - 1);
+  return vLo + (h - lo) * (vHi - vLo);
+}
+
 /**
  * quantileSorted() at p = 0.5 and, when asked, 0.95 without a full sort: a selection gives the
  * same order statistics (one pass to place the lower one, a minimum for the next).
@@ -135,18 +147,9 @@ function medianP95(w: WindowData, wantP95: boolean): [number, number | null] {
         return [quantileSorted(a, 0.5), wantP95 ? quantileSorted(a, 0.95) : null];
       }
     }
-    const at = (p: number, from: number): number => {
-      const h = (n - 1) * p;
-      const lo = Math.floor(h);
-      const hi = Math.min(lo + 1, n - 1);
-      selectInPlace(a, from, n - 1, lo);
-      const vLo = a[lo];
-      const vHi = hi === lo ? vLo : minOf(a, lo + 1, n - 1);
-      return vLo + (h - lo) * (vHi - vLo);
-    };
-    const median = at(0.5, 0);
+    const median = selectQuantile(a, 0.5, 0);
     // Everything above the median's lower index is already at or above it.
-    const p95 = wantP95 ? at(0.95, Math.min(Math.floor((n - 1) * 0.5) + 1, n - 1)) : null;
+    const p95 = wantP95 ? selectQuantile(a, 0.95, Math.min(Math.floor((n - 1) * 0.5) + 1, n - 1)) : null;
     return [median, p95];
   } finally {
     release(at);
@@ -322,8 +325,9 @@ function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts
     const r0 = x0 / t0;
     const r1 = x1 / t1;
     const ciRel: [number, number] = [ex.ci[0] - 1, ex.ci[1] - 1];
-    const resid = (w: WindowData, r: number) => (kind === 'ratio' ? residuals(w.values, 0, w.weights, r) : residuals(w.values, r));
-    const a = serialShape([resid(before, r0), resid(after, r1)]).r1;
+    const a = kind === 'ratio'
+      ? serialShape([residuals(before.values, 0, before.weights, r0), residuals(after.values, 0, after.weights, r1)]).r1
+      : serialShape([residuals(before.values, r0), residuals(after.values, r1)]).r1;
     // Null standard error of the log rate ratio under Poisson, for the detectable-effect figure.
     const pooled = (x0 + x1) / (t0 + t1);
     const seRel = pooled > 0 ? Math.sqrt(1 / (pooled * t0) + 1 / (pooled * t1)) : null;
@@ -403,6 +407,13 @@ function rankInflation(segs: Float64Array[], shape: SerialShape): number[] {
   return segs.map((r) => meanVariance(r, shape).inflation);
 }
 
+function allPositive(w: WindowData): boolean {
+  for (let i = 0; i < w.values.length; i++) if (!(w.values[i] > 0)) return false;
+  return true;
+}
+
+const logOf = (w: WindowData) => Float64Array.from(w.values as ArrayLike<number>, Math.log);
+
 function compareQuantile(before: WindowData, after: WindowData, conf: number, reference?: { before: WindowData; after: WindowData }): Comparison {
   const nb = before.values.length;
   const na = after.values.length;
@@ -411,7 +422,6 @@ function compareQuantile(before: WindowData, after: WindowData, conf: number, re
   const rb = centredRanks(before.values, sortedB);
   const ra = centredRanks(after.values, sortedA);
   const segs = [rb, ra];
-  const allPositive = (w: WindowData) => { for (let i = 0; i < w.values.length; i++) if (!(w.values[i] > 0)) return false; return true; };
   const useRef = !!reference && reference.before.values.length > 1 && reference.after.values.length > 1 &&
     allPositive(before) && allPositive(after) && allPositive(reference.before) && allPositive(reference.after);
   if (useRef) segs.push(centredRanks(reference!.before.values, sortedValues(reference!.before)), centredRanks(reference!.after.values, sortedValues(reference!.after)));
@@ -444,11 +454,10 @@ function compareQuantile(before: WindowData, after: WindowData, conf: number, re
   }
   // Seasonal: Hodges–Lehmann shifts on log latency now and in the reference; the difference is
   // tested with the standard errors read off each rank interval.
-  const log = (w: WindowData) => Float64Array.from(w.values as ArrayLike<number>, Math.log);
   const zq = normQuantile(1 - (1 - conf) / 2);
   const refInfl = ((reference!.before.values.length * infl[3]) + (reference!.after.values.length * infl[2])) / (reference!.before.values.length + reference!.after.values.length);
-  const now = rankSum(log(after), log(before), { confLevel: conf, varianceInflation: inflation, exact: false });
-  const ref = rankSum(log(reference!.after), log(reference!.before), { confLevel: conf, varianceInflation: refInfl, exact: false });
+  const now = rankSum(logOf(after), logOf(before), { confLevel: conf, varianceInflation: inflation, exact: false });
+  const ref = rankSum(logOf(reference!.after), logOf(reference!.before), { confLevel: conf, varianceInflation: refInfl, exact: false });
   const seNow = (now.ci[1] - now.ci[0]) / (2 * zq);
   const seRef = (ref.ci[1] - ref.ci[0]) / (2 * zq);
   const diff = now.estimate - ref.estimate;
