@@ -1,6 +1,7 @@
 // Rank methods for latency-like series: the Mann–Whitney U test (R wilcox.test semantics:
 // tie and continuity correction, exact for small tie-free samples) and the Hodges–Lehmann shift.
 import { normQuantile, normQuantileApprox, normSf } from './distributions.js';
+import { selectInPlace } from './order.js';
 
 /** Result of a two-sample rank-sum comparison of `x` (after) against `y` (before). */
 export interface RankSumResult {
@@ -124,7 +125,9 @@ function smallestAbove(xs: Float64Array, ys: Float64Array, d: number): number {
   return best;
 }
 
-const between = new Float64Array(48);
+/** Once a bracket holds this few differences, they are gathered and the one wanted is selected. */
+const GATHER = 96;
+const between = new Float64Array(GATHER);
 
 /** The r-th smallest (1-based) of the few pairwise differences in (lo, hi]. */
 function selectBetween(xs: Float64Array, ys: Float64Array, lo: number, hi: number, r: number): number {
@@ -137,8 +140,9 @@ function selectBetween(xs: Float64Array, ys: Float64Array, lo: number, hi: numbe
     while (jLo < n && xs[i] - ys[jLo] > lo) jLo++;
     for (let j = jHi; j < jLo; j++) between[count++] = xs[i] - ys[j];
   }
-  const part = between.subarray(0, count).sort();
-  return part[r - 1];
+  // Selection lands on the value a sort would put at r − 1 (differences of finite values are never NaN).
+  selectInPlace(between, 0, count - 1, r - 1);
+  return between[r - 1];
 }
 
 /** k-th smallest (1-based) pairwise difference x_i − y_j without materialising the m·n differences. */
@@ -168,7 +172,7 @@ export function kthPairwiseDifference(xs: Float64Array, ys: Float64Array, k: num
   // Invariant: count(lo) < k ≤ count(hi). Interpolate on the count (it is nearly linear in d),
   // falling back to bisection; stop as soon as a probe holds exactly k − 1 or k differences.
   for (let it = 0; it < 200; it++) {
-    if (cHi - cLo <= 48) return selectBetween(xs, ys, lo, hi, k - cLo);
+    if (cHi - cLo <= GATHER) return selectBetween(xs, ys, lo, hi, k - cLo);
     let mid = lo + ((hi - lo) * (k - 0.5 - cLo)) / (cHi - cLo);
     const span = hi - lo;
     if (!(mid > lo + span * 0.02 && mid < hi - span * 0.02) || it % 4 === 3) mid = lo + span / 2;
