@@ -62,18 +62,29 @@ for (let m = 0; m < METRICS; m++) {
 }
 const readMs = performance.now() - t;
 
-// Statistics: events split across worker threads; each analyses all metrics of its events.
+// Statistics: a pool of worker threads (started once, as a service keeps it), each
+// analysing all metrics of its share of the events.
+t = performance.now();
+const pool = await Promise.all(
+  Array.from({ length: WORKERS }, () =>
+    new Promise<Worker>((resolve, reject) => {
+      const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { columns, kinds: KINDS } });
+      worker.once('message', () => resolve(worker));
+      worker.once('error', reject);
+    }),
+  ),
+);
+const startMs = performance.now() - t;
 t = performance.now();
 const chunk = Math.ceil(EVENTS / WORKERS);
 const results = await Promise.all(
-  Array.from({ length: WORKERS }, (_, w) =>
-    new Promise<{ pairs: number; verdicts: Record<string, number> }>((resolve, reject) => {
-      const worker = new Worker(new URL('./worker.mjs', import.meta.url), {
-        workerData: { columns, kinds: KINDS, events: events.slice(w * chunk, (w + 1) * chunk) },
-      });
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    }),
+  pool.map(
+    (worker, w) =>
+      new Promise<{ pairs: number; verdicts: Record<string, number> }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.postMessage(events.slice(w * chunk, (w + 1) * chunk));
+      }),
   ),
 );
 const statsMs = performance.now() - t;
@@ -82,7 +93,9 @@ const verdicts: Record<string, number> = {};
 for (const r of results) for (const [k, v] of Object.entries(r.verdicts)) verdicts[k] = (verdicts[k] ?? 0) + v;
 
 console.log(`read:  ${(readMs / 1000).toFixed(2)} s  (${METRICS} queries, ${((readMs * 1000) / pairs).toFixed(1)} µs per pair)`);
-console.log(`stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs per pair wall, start-up included)`);
-console.log(`total: ${pairs} pairs in ${((readMs + statsMs) / 1000).toFixed(2)} s = ${Math.round(pairs / ((readMs + statsMs) / 1000))} pairs/s`);
+console.log(`pool:  ${(startMs / 1000).toFixed(2)} s  (starting ${WORKERS} worker threads once; a running service pays this at start-up)`);
+console.log(`stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs per pair wall)`);
+console.log(`total: ${pairs} pairs in ${((readMs + statsMs) / 1000).toFixed(2)} s = ${Math.round(pairs / ((readMs + statsMs) / 1000))} pairs/s (read + stats; ${Math.round(pairs / ((readMs + startMs + statsMs) / 1000))} pairs/s with the pool start-up)`);
 console.log(`verdicts: ${JSON.stringify(verdicts)}`);
+for (const worker of pool) await worker.terminate();
 await store.close();

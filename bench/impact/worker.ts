@@ -3,24 +3,31 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeEvent, type MetricInput } from '../../engine/index.js';
 
 interface Columns { ts: Float64Array; value: Float64Array; weight: Float64Array }
-const { columns, kinds, events } = workerData as { columns: Columns[]; kinds: readonly string[]; events: { id: string; type: string; subject: string; time: number }[] };
+const { columns, kinds } = workerData as { columns: Columns[]; kinds: readonly string[] };
 
-const verdicts: Record<string, number> = {};
-let pairs = 0;
-for (const event of events) {
-  // The engine cuts each window from the ascending columns by binary search: no point objects.
-  // (A NaN weight reads as "no weight", as a missing one did in point form.)
-  const metrics: MetricInput[] = columns.map((c, m) => ({
-    id: `m${m}`,
-    kind: kinds[m % kinds.length] as MetricInput['kind'],
-    direction: 'increase_is_bad',
-    step_seconds: 60,
-    before: [],
-    after: [],
-    series: c,
-  }));
-  const result = analyzeEvent({ event, metrics });
-  for (const r of result.metrics) verdicts[r.verdict] = (verdicts[r.verdict] ?? 0) + 1;
-  pairs += metrics.length;
+/** Analyse a slice of events; reply with the number of pairs and the verdict counts. */
+function analyse(events: { id: string; type: string; subject: string; time: number }[]) {
+  const verdicts: Record<string, number> = {};
+  let pairs = 0;
+  for (const event of events) {
+    // The engine cuts each window from the ascending columns by binary search: no point objects.
+    // (A NaN weight reads as "no weight", as a missing one did in point form.)
+    const metrics: MetricInput[] = columns.map((c, m) => ({
+      id: `m${m}`,
+      kind: kinds[m % kinds.length] as MetricInput['kind'],
+      direction: 'increase_is_bad',
+      step_seconds: 60,
+      before: [],
+      after: [],
+      series: c,
+    }));
+    const result = analyzeEvent({ event, metrics });
+    for (const r of result.metrics) verdicts[r.verdict] = (verdicts[r.verdict] ?? 0) + 1;
+    pairs += metrics.length;
+  }
+  return { pairs, verdicts };
 }
-parentPort!.postMessage({ pairs, verdicts });
+
+// A long-lived pool: say ready once loaded, then analyse what arrives.
+parentPort!.on('message', (events) => parentPort!.postMessage(analyse(events)));
+parentPort!.postMessage('ready');
