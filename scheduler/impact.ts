@@ -3,7 +3,7 @@
 // are across them), and store the report the API serves. Ad-hoc windows are
 // computed the same way on stored data, without storing.
 import { createHash } from 'node:crypto';
-import type { ImpactReport, IsoWindow, MetricChart, MetricReport, ReportCharts, ReportStatus } from '../api/pages/types.js';
+import type { ImpactReport, IsoWindow, MetricReport, ReportCharts, ReportStatus } from './report-types.js';
 import { eventVars, seriesKey, type TemplateVars } from '../connectors/template.js';
 import { analyzeEvent, computeWindows, type MetricInput, type MetricResult, type WindowOverrides } from '../engine/index.js';
 import type { StoredEvent } from '../store/events.js';
@@ -72,7 +72,8 @@ export class ImpactService {
   /** Keep background work (a recompute) so idle() and shutdown wait for it. */
   track(work: Promise<unknown>): void {
     this.background.add(work);
-    void work.finally(() => this.background.delete(work));
+    const done = () => void this.background.delete(work);
+    work.then(done, done);
   }
 
   /** Wait until queued recomputations and background work are done. */
@@ -346,4 +347,3 @@ export function worstMetric(metrics: MetricReport[]): { metric_id: string; name:
   return w ? { metric_id: w.metric_id, name: w.name, verdict: w.verdict!, relative: w.change?.relative ?? null } : null;
 }
 
-export type { MetricChart };

@@ -1,0 +1,94 @@
+// The impact report as the API serves it (JSON) and as the pages render it.
+// Shapes follow API.md; instants are ISO 8601 strings.
+import type { CloudEvent } from '../store/events.js';
+
+export type ReportStatus = 'pending' | 'ready' | 'partial' | 'failed';
+export type EventVerdict = 'regression' | 'improvement' | 'no_change' | 'inconclusive';
+export type MetricVerdict = EventVerdict | 'insufficient_data';
+
+export interface IsoWindow {
+  from: string;
+  to: string;
+}
+
+export interface WindowSummary {
+  n: number;
+  mean: number | null;
+  median: number | null;
+  p95: number | null;
+  /** count: mean per bucket; ratio: Σ numerator / Σ denominator. */
+  rate: number | null;
+}
+
+export interface ReportConfounder {
+  id: string;
+  type: string;
+  time: string;
+  subject: string | null;
+  /** Which of this event's windows it falls in. */
+  window: 'before' | 'after' | 'gap';
+  /** Share of that window it can touch (0..1). */
+  coverage: number;
+}
+
+export interface MetricReport {
+  metric_id: string;
+  name: string;
+  kind: 'count' | 'ratio' | 'gauge' | 'quantile';
+  unit: string | null;
+  direction: 'increase_is_bad' | 'decrease_is_bad' | 'either';
+  critical: boolean;
+  status: 'pending' | 'ready' | 'failed';
+  /** null while pending. */
+  verdict: MetricVerdict | null;
+  windows: { before: IsoWindow; after: IsoWindow };
+  before: WindowSummary | null;
+  after: WindowSummary | null;
+  change: { absolute: number | null; relative: number | null; ci: [number, number] | null; confidence: number } | null;
+  test: { method: string; statistic: number | null; p_value: number | null; q_value: number | null } | null;
+  baseline: { kind: 'before_window' | 'seasonal_week' | 'seasonal_day'; reference_change?: number | null; explains_change?: boolean; reference?: { before: IsoWindow; after: IsoWindow } } | null;
+  threshold: number;
+  data_quality: {
+    expected: { before: number; after: number };
+    missing: { before: number; after: number };
+    low_counts: boolean;
+    late_data_pending: boolean;
+    autocorrelation: number | null;
+  } | null;
+  minimum_detectable_effect: number | null;
+  confounders: ReportConfounder[];
+  onset: { ts: string; minutes_from_event: number; before_event: boolean } | null;
+  /** Why the verdict is insufficient_data / inconclusive, when there is a specific reason. */
+  reason: string | null;
+  /** One sentence a person can read, with the numbers. */
+  explanation: string;
+}
+
+export interface ImpactReport {
+  event: CloudEvent;
+  status: ReportStatus;
+  /** null while pending. */
+  verdict: EventVerdict | null;
+  computed_at: string | null;
+  explanation: string;
+  windows: {
+    before: IsoWindow;
+    after: IsoWindow;
+    /** ISO 8601 duration, e.g. "PT5M". */
+    gap: string;
+    baseline: { week: { before: IsoWindow; after: IsoWindow }; day: { before: IsoWindow; after: IsoWindow } };
+  };
+  /** While pending: what is still awaited, in words. */
+  awaiting?: string[];
+  metrics: MetricReport[];
+}
+
+/** Points for the charts of one metric: the before/after windows (and the gap) and the seasonal reference shifted onto the same clock. */
+export interface MetricChart {
+  points: { ts: number; value: number; weight?: number }[];
+  /** The reference series (one week or one day earlier), with ts already shifted to this event's clock. */
+  baseline?: { ts: number; value: number; weight?: number }[];
+}
+
+/** Chart data by metric id. */
+export type ReportCharts = Record<string, MetricChart>;
