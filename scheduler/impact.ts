@@ -154,12 +154,6 @@ export class ImpactService {
         awaiting = now < closedAt ? `${metric.name}: the after window closes at ${iso(w.after.to)} (+${limits.dataDelaySeconds}s provider delay)` : `${metric.name}: fetching its windows`;
         retryAt = Math.min(retryAt, Math.max(closedAt, now + 5_000));
       }
-      const series = seriesKey(metric.query, vars);
-      const [around, week, day] = await Promise.all([
-        store.points.read(orgId, metric.id, series, w.before.from, w.after.to),
-        store.points.read(orgId, metric.id, series, w.seasonal.week.before.from, w.seasonal.week.after.to),
-        store.points.read(orgId, metric.id, series, w.seasonal.day.before.from, w.seasonal.day.after.to),
-      ]);
       // Ad-hoc windows: what is not stored yet is fetched through the scheduler (its budgets, its coalescing).
       if (request && state === 'ready' && this.opts.fetchWindows) {
         const windows = { before: w.before, after: w.after, week_before: w.seasonal.week.before, week_after: w.seasonal.week.after };
@@ -169,9 +163,20 @@ export class ImpactService {
           retryAt = Math.min(retryAt, now + 15_000);
         }
       }
-      states.set(metric.id, { state, latePending: state === 'ready' && now < w.after.to + limits.settleSeconds * 1000, awaiting });
+      if (state !== 'ready') {
+        // Nothing to compute or draw yet: a pending report costs no point reads.
+        states.set(metric.id, { state, latePending: false, awaiting });
+        charts[metric.id] = { points: [] };
+        continue;
+      }
+      const series = seriesKey(metric.query, vars);
+      const [around, week, day] = await Promise.all([
+        store.points.read(orgId, metric.id, series, w.before.from, w.after.to),
+        store.points.read(orgId, metric.id, series, w.seasonal.week.before.from, w.seasonal.week.after.to),
+        store.points.read(orgId, metric.id, series, w.seasonal.day.before.from, w.seasonal.day.after.to),
+      ]);
+      states.set(metric.id, { state, latePending: now < w.after.to + limits.settleSeconds * 1000, awaiting });
       charts[metric.id] = { points: around };
-      if (state !== 'ready') continue;
       inputs.push({
         id: metric.id,
         name: metric.name,
@@ -206,8 +211,8 @@ export class ImpactService {
     });
     const ready = metricReports.filter((m) => m.status === 'ready').length;
     const failed = metricReports.filter((m) => m.status === 'failed').length;
-    const status: ReportStatus =
-      metricReports.length === 0 || ready === metricReports.length ? 'ready' : ready > 0 || (failed > 0 && failed < metricReports.length) ? 'partial' : failed > 0 ? 'failed' : 'pending';
+    const pending = metricReports.length - ready - failed;
+    const status: ReportStatus = ready === metricReports.length ? 'ready' : ready > 0 ? 'partial' : pending > 0 ? 'pending' : 'failed';
     const awaiting = [...states.values()].flatMap((s) => (s.awaiting ? [s.awaiting] : []));
     const report: ImpactReport = {
       event: event.event,
