@@ -98,8 +98,10 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
       if (computed.report.status === 'pending' || computed.report.status === 'partial') {
         if (computed.retryAfterSeconds > 0) reply.header('retry-after', String(computed.retryAfterSeconds));
       }
-      if (notModified(req, reply, computed.etag)) return reply;
-      if (wantsHtml(req)) return sendReportHtml(reply, computed.report, computed.charts);
+      // One representation, one tag: the page and the JSON of a report differ.
+      const html = wantsHtml(req);
+      if (notModified(req, reply, html ? computed.etag.replace(/"$/, '-html"') : computed.etag)) return reply;
+      if (html) return sendReportHtml(reply, computed.report, computed.charts);
       return computed.report;
     },
   );
