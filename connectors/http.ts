@@ -37,9 +37,16 @@ export function resolveBaseUrl(
   if (!baseUrl && url.protocol !== 'https:') {
     throw new ConnectorError('invalid_config', 'default provider URL must be https');
   }
-  // Normalize: no trailing slash so callers can append paths.
-  url.pathname = url.pathname.replace(/\/+$/, '');
   return url;
+}
+
+/**
+ * A base URL as a prefix for absolute API paths: origin plus path without a
+ * trailing slash ("https://host" or "https://host/prefix"). A URL object always
+ * keeps at least "/" as its path, so `${url}${'/api/...'}` would double the slash.
+ */
+export function apiRoot(url: URL): string {
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** Seconds from a Retry-After header (delta seconds or an HTTP date). */

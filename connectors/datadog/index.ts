@@ -2,7 +2,7 @@
 // v2 timeseries formulas by default, v1 /api/v1/query on request — in chunks
 // of at most 1,500 points, with a rollup equal to the step.
 import { v1, v2 } from '@datadog/datadog-api-client';
-import { chunkWindow, resolveBaseUrl } from '../http.js';
+import { apiRoot, chunkWindow, resolveBaseUrl } from '../http.js';
 import {
   ConnectorError,
   type CheckResult,
@@ -58,8 +58,7 @@ function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, 
     DATADOG_SITES.map((s) => `api.${s}`),
     deps.hostPolicy,
   );
-  // URL keeps a lone "/" path; strip it so the client's endpoint paths append cleanly.
-  const root = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
+  const root = apiRoot(base);
   const limits: ConnectorLimits = { ...LIMITS, timeoutMs: deps.timeoutMs ?? LIMITS.timeoutMs };
 
   /** A fresh client configuration per call: its own transport state and abort signal, never shared. */

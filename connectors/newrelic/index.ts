@@ -1,7 +1,7 @@
 // The New Relic connector: NRQL through NerdGraph, one TIMESERIES query per
 // chunk of at most 366 buckets, with SINCE/UNTIL on the step grid so New
 // Relic's buckets (which it aligns to the end of the range) land on ours.
-import { chunkWindow, redactHeaders, resolveBaseUrl } from '../http.js';
+import { apiRoot, chunkWindow, redactHeaders, resolveBaseUrl } from '../http.js';
 import {
   ConnectorError,
   type CheckResult,
@@ -72,8 +72,8 @@ export function chunkNrql(nrql: string, chunk: FetchWindow): string {
 
 function endpointOf(config: NewRelicConfig, deps: ConnectorDeps): string {
   const base = resolveBaseUrl(config.base_url, REGION_URLS[config.region], OFFICIAL_HOSTS, deps.hostPolicy);
-  const path = base.pathname.replace(/\/+$/, '');
-  return `${base.origin}${path.endsWith('/graphql') ? path : `${path}/graphql`}`;
+  const root = apiRoot(base);
+  return root.endsWith('/graphql') ? root : `${root}/graphql`;
 }
 
 function createNewRelicConnector(config: NewRelicConfig, secrets: NewRelicSecrets, deps: ConnectorDeps): Connector<NewRelicQuery> {

@@ -1,6 +1,6 @@
 // Prometheus connector: one PromQL range query per chunk of at most 11,000
 // points against /api/v1/query_range, with optional bearer or basic auth.
-import { chunkWindow, redactHeaders, requestJson, resolveBaseUrl } from '../http.js';
+import { apiRoot, chunkWindow, redactHeaders, requestJson, resolveBaseUrl } from '../http.js';
 import {
   ConnectorError,
   type CheckResult,
@@ -57,8 +57,7 @@ function createPrometheusConnector(
   const base = resolveBaseUrl(config.base_url, config.base_url, [], deps.hostPolicy);
   const limits: ConnectorLimits = { ...LIMITS, timeoutMs: deps.timeoutMs ?? LIMITS.timeoutMs };
   const headers = authHeaders(secrets);
-  // URL keeps a lone "/" path even after resolveBaseUrl trims it; strip it so paths append cleanly.
-  const root = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
+  const root = apiRoot(base);
   const endpoint = (path: string) => `${root}${path}`;
 
   /** The form of one chunk: Prometheus evaluates at start, start+step, …, end. */
