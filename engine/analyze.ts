@@ -115,6 +115,8 @@ export interface MetricResult {
     low_counts: boolean;
     autocorrelation: number | null;
     effective_n: { before: number; after: number } | null;
+    /** Buckets before the before window that fed the noise model (autocorrelation) only. */
+    history_buckets: number;
   };
   /** Smallest relative change these windows could detect (80% power at α), when computable. */
   minimum_detectable_effect: number | null;
@@ -452,6 +454,7 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
       low_counts: lowCounts,
       autocorrelation: null,
       effective_n: null,
+      history_buckets: 0,
     },
     minimum_detectable_effect: null,
     confounders: confoundersFor(event, t, windows, others),
@@ -489,10 +492,12 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
     break;
   }
 
-  const plain = compareWindows(m.kind, before.data, after.data, { confLevel: conf });
+  const history = historyCuts(m, windows, event, others);
+  for (const h of history) result.data_quality.history_buckets += h.values.length;
+  const plain = compareWindows(m.kind, before.data, after.data, { confLevel: conf, history });
   let cmp = plain;
   if (reference) {
-    const did = compareWindows(m.kind, before.data, after.data, { confLevel: conf, reference: { before: reference.b.data, after: reference.a.data } });
+    const did = compareWindows(m.kind, before.data, after.data, { confLevel: conf, reference: { before: reference.b.data, after: reference.a.data }, history });
     if (did.method.endsWith('_did')) {
       cmp = did;
       const refOnly = compareWindows(m.kind, reference.b.data, reference.a.data, { confLevel: conf });
@@ -517,6 +522,25 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
   result.change = { absolute: cmp.absolute, relative: cmp.relative, ci: cmp.ci, ci_absolute: cmp.ci_absolute, confidence: conf };
   result.test = { method: cmp.method, statistic: cmp.statistic, p_value: cmp.p_value, q_value: null, df: cmp.df };
   return pending;
+}
+
+/**
+ * The points given before the before window, cut into stretches of its length counted back from
+ * it (at most windows.history), for the noise model only. A stretch needs the before window's
+ * minimum of buckets, and one that holds another event is left out: a level shift inside it would
+ * read as autocorrelation.
+ */
+function historyCuts(m: MetricInput, windows: EventWindows, event: EngineEvent, others: EngineEvent[]): WindowData[] {
+  const len = windows.before_ms;
+  const out: WindowData[] = [];
+  if (!(len > 0)) return out;
+  for (let to = windows.before.from; to - len >= windows.history.from; to -= len) {
+    const w = { from: to - len, to };
+    if (eventsIn(others, event, [w])) continue;
+    const c = m.series ? cutColumns(m.series, w, m.kind) : cut(m.before, w, m.kind);
+    if (c.data.values.length >= MINIMUMS.bucketsPerSide) out.push(c.data);
+  }
+  return out;
 }
 
 function mde(c: Comparison, conf: number): number | null {

@@ -79,6 +79,8 @@ export interface SerialShape {
   inflation: number;
   /** Satterthwaite degrees of freedom of the long-run variance estimate itself (Infinity when no autocorrelation was found). */
   lrvDf: number;
+  /** Upper end of the plausible decay, φ + its standard error (capped); 0 when no autocorrelation was found. */
+  phiHi: number;
 }
 
 /**
@@ -112,7 +114,7 @@ export function serialShape(segments: ArrayLike<number>[]): SerialShape {
     }
     weight += n;
   }
-  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity };
+  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity, phiHi: 0 };
   for (let lag = 1; lag <= lags; lag++) r[lag] /= weight;
   const nBar = total / k;
   let lrv = 1;
@@ -144,19 +146,20 @@ export function serialShape(segments: ArrayLike<number>[]): SerialShape {
     for (let lag = 1; lag <= nwLag; lag++) nw += 2 * (1 - lag / (nwLag + 1)) * (r[lag] + b);
     lrv = Math.max(lrv, nw);
   }
-  return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0, lrvDf: lrvDegreesOfFreedom(r, lrv, a0, phi, nBar, total) };
+  const unc = lrvUncertainty(r, lrv, a0, phi, nBar, total);
+  return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0, lrvDf: unc.df, phiHi: unc.phiHi };
 }
 
 /**
- * How well 60 buckets pin the long-run variance: delta-method variance of lrv = a0 + 2a1/(1 − φ)
+ * How well 60 buckets pin the long-run variance (and how high the decay may plausibly be): delta-method variance of lrv = a0 + 2a1/(1 − φ)
  * from the sampling error of the autocorrelations (≈ 1/√N) and of the fitted decay φ (its
  * effect bounded by the 0.9 cap), turned into Satterthwaite degrees of freedom 2·lrv²/Var.
  * A weak but persistent autocorrelation (overdispersed counts on an AR rate) gets few.
  */
-function lrvDegreesOfFreedom(r: Float64Array, lrv: number, a0: number, phi: number, nBar: number, total: number): number {
+function lrvUncertainty(r: Float64Array, lrv: number, a0: number, phi: number, nBar: number, total: number): { df: number; phiHi: number } {
   const b = lrv / nBar;
   const a1 = r[1] + b;
-  if (a1 <= 0 || lrv <= a0) return Infinity;
+  if (a1 <= 0 || lrv <= a0) return { df: Infinity, phiHi: 0 };
   const seR = 1 / Math.sqrt(total);
   let sxx = 0;
   for (let lag = 2; lag <= MAX_LAG; lag++) sxx += (r[lag - 1] + b) ** 2;
@@ -164,7 +167,7 @@ function lrvDegreesOfFreedom(r: Float64Array, lrv: number, a0: number, phi: numb
   const fromA1 = ((2 / (1 - phi)) * seR) ** 2;
   const lrvMax = a0 + (2 * a1) / (1 - MAX_PHI);
   const fromPhi = Math.min(((2 * a1) / ((1 - phi) * (1 - phi)) * sePhi) ** 2, (lrvMax - lrv) ** 2);
-  return (2 * lrv * lrv) / (fromA1 + fromPhi);
+  return { df: (2 * lrv * lrv) / (fromA1 + fromPhi), phiHi: Math.min(MAX_PHI, phi + sePhi) };
 }
 
 /** Variance of a window's mean from its residuals (mean zero) and the metric's serial shape. */

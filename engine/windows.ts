@@ -25,7 +25,15 @@ export interface EventWindows {
   step_seconds: number;
   /** The same clock windows one week and one day earlier (seasonal baselines). */
   seasonal: { week: { before: TimeWindow; after: TimeWindow }; day: { before: TimeWindow; after: TimeWindow } };
+  /**
+   * The stretch just before the before window (HISTORY_WINDOWS of its lengths): never compared,
+   * only read to estimate the series' autocorrelation.
+   */
+  history: TimeWindow;
 }
+
+/** How many before-window lengths of earlier data feed the noise model (see engine/README.md). */
+export const HISTORY_WINDOWS = 4;
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -119,5 +127,6 @@ export function computeWindows(input: {
       week: { before: shift(before, WEEK), after: shift(after, WEEK) },
       day: { before: shift(before, DAY), after: shift(after, DAY) },
     },
+    history: { from: before.from - HISTORY_WINDOWS * beforeMs, to: before.from },
   };
 }

@@ -14,6 +14,7 @@ import type { StoredPoint } from '../store/points.js';
 import type { StoredReport } from '../store/reports.js';
 import type { ConnectorFactory } from './connectors.js';
 import { pullMetric } from './pull.js';
+import { toPairWindows } from './plan.js';
 
 const DAY = 86_400_000;
 const WEEK = 7 * DAY;
@@ -156,8 +157,7 @@ export class ImpactService {
       }
       // Ad-hoc windows: what is not stored yet is fetched through the scheduler (its budgets, its coalescing).
       if (request && state === 'ready' && this.opts.fetchWindows) {
-        const windows = { before: w.before, after: w.after, week_before: w.seasonal.week.before, week_after: w.seasonal.week.after };
-        if (await this.opts.fetchWindows(orgId, metric, vars, windows)) {
+        if (await this.opts.fetchWindows(orgId, metric, vars, toPairWindows(w))) {
           state = 'pending';
           awaiting = `${metric.name}: fetching the requested windows`;
           retryAt = Math.min(retryAt, now + 15_000);
@@ -171,12 +171,13 @@ export class ImpactService {
       }
       const series = seriesKey(metric.query, vars);
       const [around, week, day] = await Promise.all([
-        store.points.read(orgId, metric.id, series, w.before.from, w.after.to),
+        store.points.read(orgId, metric.id, series, w.history.from, w.after.to),
         store.points.read(orgId, metric.id, series, w.seasonal.week.before.from, w.seasonal.week.after.to),
         store.points.read(orgId, metric.id, series, w.seasonal.day.before.from, w.seasonal.day.after.to),
       ]);
       states.set(metric.id, { state, latePending: now < w.after.to + limits.settleSeconds * 1000, awaiting });
-      charts[metric.id] = { points: around };
+      // The history ahead of the before window feeds the engine's noise model; the chart starts at the before window.
+      charts[metric.id] = { points: around.filter((p) => p.ts >= w.before.from) };
       inputs.push({
         id: metric.id,
         name: metric.name,
@@ -254,7 +255,7 @@ export class ImpactService {
       const w = computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows });
       const deps = { store, connectors, now: this.now };
       const to = Math.min(w.after.to, this.now());
-      if (to > w.before.from) await pullMetric(deps, { orgId, metric, from: w.before.from, to, vars });
+      if (to > w.history.from) await pullMetric(deps, { orgId, metric, from: w.history.from, to, vars });
       await pullMetric(deps, { orgId, metric, from: w.seasonal.week.before.from, to: w.seasonal.week.after.to, vars });
     }
   }

@@ -1,6 +1,6 @@
 // Planning, pure: which windows an event × metric needs, when each minute may be
 // fetched, and how new needs fold into the jobs already planned (coalescing).
-import { computeWindows } from '../engine/windows.js';
+import { computeWindows, type EventWindows } from '../engine/windows.js';
 import type { PairWindows, TimeRange } from '../store/jobs.js';
 import type { WindowSpec } from '../store/metrics.js';
 
@@ -45,10 +45,17 @@ export interface CoalesceOptions {
   mergeable?: (job: PlanJob) => boolean;
 }
 
-/** The windows the engine reads for an event × metric: before/after and the same ones a week earlier. */
+/**
+ * The ranges the engine reads for an event × metric: the before window together with the history
+ * stretch ahead of it (its noise model), the after window, and the same before/after a week earlier.
+ */
+export function toPairWindows(w: EventWindows): PairWindows {
+  return { before: { from: w.history.from, to: w.before.to }, after: w.after, week_before: w.seasonal.week.before, week_after: w.seasonal.week.after };
+}
+
+/** toPairWindows() for an event and a metric's default windows. */
 export function pairWindows(event: { time: number; type: string }, metric: { step_seconds: number; windows: WindowSpec }): PairWindows {
-  const w = computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows });
-  return { before: w.before, after: w.after, week_before: w.seasonal.week.before, week_after: w.seasonal.week.after };
+  return toPairWindows(computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows }));
 }
 
 /** The four windows of a pair as a list. */

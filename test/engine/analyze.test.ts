@@ -186,3 +186,34 @@ describe('input hygiene', () => {
     expect(r.data_quality.present).toEqual(clean.data_quality.present);
   });
 });
+
+describe('noise-model history ahead of the before window', () => {
+  // Windows of white noise, preceded by 4 hours of the same level wandering with ρ = 0.9:
+  // the history says the series is persistent, so the interval widens and the df drop.
+  const white = gen(31, { base: 100, noise: 0.05 });
+  const wandering = gen(32, { base: 100, noise: 0.05, rho: 0.9 }, W.history.from, W.history.to);
+  it('widens the interval when the history shows autocorrelation the windows alone do not', () => {
+    const alone = one(metric({ points: white }));
+    const withHistory = one(metric({ before: [...wandering, ...white], after: white }));
+    expect(alone.data_quality.history_buckets).toBe(0);
+    expect(withHistory.data_quality.history_buckets).toBe(240);
+    const width = (r: typeof alone) => r.change.ci![1] - r.change.ci![0];
+    expect(width(withHistory)).toBeGreaterThan(1.5 * width(alone));
+    expect(withHistory.test.df!).toBeLessThan(alone.test.df ?? Infinity);
+    // The estimate is the windows' alone: history is never compared.
+    expect(withHistory.change.relative).toBe(alone.change.relative);
+    expect(withHistory.before).toEqual(alone.before);
+  });
+  it('leaves out history stretches that hold another event, and thin ones', () => {
+    const other = { id: 'ev-0', type: 'deployment', time: new Date(W.history.from + 30 * 60_000).toISOString(), subject: 'production' };
+    const thinned = wandering.filter((p) => p.ts >= W.history.from + 60 * 60_000 && (p.ts >= W.history.from + 120 * 60_000 || p.ts % (10 * 60_000) === 0));
+    const r = one(metric({ before: [...wandering, ...white], after: white }), { otherEvents: [other] });
+    expect(r.data_quality.history_buckets).toBe(180);
+    // The first hour of history missing, the second down to 6 buckets (< 10): only the last two hours count.
+    expect(one(metric({ before: [...thinned, ...white], after: white })).data_quality.history_buckets).toBe(120);
+    // History the columnar input carries counts the same.
+    const all = [...wandering, ...white];
+    const cols = { ts: Float64Array.from(all, (p) => p.ts), value: Float64Array.from(all, (p) => p.value) };
+    expect(one(metric({ series: cols })).data_quality.history_buckets).toBe(240);
+  });
+});

@@ -21,6 +21,8 @@ describe('computeWindows', () => {
     expect(w.after).toEqual({ from: Date.UTC(2026, 0, 10, 12, 6), to: Date.UTC(2026, 0, 10, 13, 6) });
     expect(w.seasonal.week.before.from).toBe(w.before.from - 7 * 86_400_000);
     expect(w.seasonal.day.after.to).toBe(w.after.to - 86_400_000);
+    // The noise-model history: four before-window lengths just ahead of the before window.
+    expect(w.history).toEqual({ from: Date.UTC(2026, 0, 10, 6, 55), to: Date.UTC(2026, 0, 10, 10, 55) });
   });
   it('matches reverse-DNS types and uses the incident defaults', () => {
     expect(knownEventType('dev.opstrails.incident')).toBe('incident');

@@ -41,7 +41,8 @@ describe('GET /v1/jobs', () => {
     const body = res.json();
     expect(body.items).toHaveLength(5);
     expect(body.next_cursor).toBeNull();
-    const before = body.items.find((j: any) => j.window.from === new Date(T - 65 * MIN).toISOString());
+    // The before window's job also covers the 4 hours ahead of it (the engine's noise model).
+    const before = body.items.find((j: any) => j.window.from === new Date(T - 305 * MIN).toISOString());
     expect(before).toMatchObject({
       kind: 'window',
       state: 'succeeded',
@@ -50,7 +51,7 @@ describe('GET /v1/jobs', () => {
       series: 'subject=production',
       window: { to: new Date(T - 5 * MIN).toISOString() },
       attempts: 1,
-      points: 60,
+      points: 300,
       requests: 1,
       last_error: null,
     });
@@ -98,6 +99,6 @@ describe('GET /metrics', () => {
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.body).toContain('# TYPE opstrails_scheduler_jobs gauge');
     expect(res.body).toMatch(/opstrails_provider_calls_total\{provider="datadog",outcome="ok"\} 2/);
-    expect(res.body).toMatch(/opstrails_points_written_total\{provider="datadog"\} 190/);
+    expect(res.body).toMatch(/opstrails_points_written_total\{provider="datadog"\} 430/);
   });
 });
