@@ -88,7 +88,7 @@ export interface SerialShape {
  * γ_k = γ_1 φ^(k−1)), which covers pure AR(1) gauges and counts whose Poisson noise sits on an
  * autocorrelated rate. Autocorrelations are pooled over the windows; the bias from estimating
  * each window's mean (every γ̂_k is low by about LRV/n) is undone by a fixed-point iteration;
- * φ gets Kendall's correction and a cap of 0.9, and the result is floored by a long-lag
+ * φ gets the rest of Kendall's small-sample correction and a cap of 0.9, and the result is floored by a long-lag
  * (n/4) Bartlett estimate. Why not Newey–West alone: with 60 buckets the textbook lag is far
  * too short for ρ ≈ 0.8 (see engine/README.md for the measured rates).
  */
@@ -138,8 +138,10 @@ export function serialShape(segments: ArrayLike<number>[]): SerialShape {
       den += prev * prev;
     }
     phi = den > 0 ? num / den : 0;
-    // Kendall's small-sample correction: φ̂ from 60 buckets is biased low by about (1 + 3φ)/n.
-    phi = Math.min(Math.max(phi + (1 + 3 * phi) / nBar, 0), MAX_PHI);
+    // Small-sample correction: φ̂ from 60 buckets is biased low by about (1 + 3φ)/n (Kendall;
+    // Marriott–Pope), of which (1 + φ)/n comes from estimating the window mean, already undone
+    // above through b; the remaining 2φ/n is the ratio estimator's own bias.
+    phi = Math.min(Math.max(phi + (2 * phi) / nBar, 0), MAX_PHI);
     lrv = Math.max(a0, a0 + (2 * a1) / (1 - phi));
     // Envelope: never below a long-lag Bartlett (Newey–West) estimate of the same residuals.
     let nw = a0;

@@ -1,6 +1,6 @@
 // Rank methods for latency-like series: the Mann–Whitney U test (R wilcox.test semantics:
 // tie and continuity correction, exact for small tie-free samples) and the Hodges–Lehmann shift.
-import { normQuantile, normQuantileApprox, normSf } from './distributions.js';
+import { normQuantile, normQuantileApprox, normSf, tQuantile, tTwoSided } from './distributions.js';
 import { selectInPlace } from './order.js';
 
 /** Result of a two-sample rank-sum comparison of `x` (after) against `y` (before). */
@@ -25,6 +25,11 @@ export interface RankSumOptions {
   confLevel?: number;
   /** Multiplies the null variance of U (autocorrelation); > 1 disables the exact method. */
   varianceInflation?: number;
+  /**
+   * Degrees of freedom of a t reference for the standardised U when its inflated variance is an
+   * estimate (autocorrelation); default Infinity = R's normal reference.
+   */
+  df?: number;
 }
 
 const distCache = new Map<string, Float64Array>();
@@ -238,6 +243,7 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
   const conf = opts.confLevel ?? 0.95;
   const correct = opts.correct ?? true;
   const inflation = Math.max(1, opts.varianceInflation ?? 1);
+  const df = Math.max(1, opts.df ?? Infinity);
 
   // Merge to rank: rank sum of x, tie term over the combined sample, ties within each sample.
   let i = 0;
@@ -293,7 +299,7 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
     const corr = correct ? Math.sign(dz) * 0.5 : 0;
     if (sigma > 0) {
       z = (dz - corr) / sigma;
-      pValue = Math.min(1, 2 * normSf(Math.abs(z)));
+      pValue = Math.min(1, df === Infinity ? 2 * normSf(Math.abs(z)) : tTwoSided(z, df));
     } else {
       z = 0;
       pValue = 1;
@@ -315,7 +321,7 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
       if (arr === xs) tieX = s; else tieY = s;
     }
     const sigmaCi = Math.sqrt((m * n / 12) * (m + n + 1 - (tieX + tieY) / ((m + n) * (m + n - 1)))) * Math.sqrt(inflation);
-    const zq = normQuantile(1 - alpha / 2);
+    const zq = df === Infinity ? normQuantile(1 - alpha / 2) : tQuantile(1 - alpha / 2, df);
     if (sigmaCi > 0) {
       const cc = correct ? 0.5 : 0;
       const uLow = Math.floor(N / 2 + cc + zq * sigmaCi);
