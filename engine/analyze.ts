@@ -3,8 +3,9 @@
 // verdicts with a one-sentence explanation.
 import { normQuantile } from './distributions.js';
 import { benjaminiHochberg } from './exact.js';
-import { compareWindows, SORTED, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
+import { compareWindows, RANKS, SORTED, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
 import { cusumOnset, type Onset } from './onset.js';
+import { sortWithRanks } from './order.js';
 import { mark, release, take } from './scratch.js';
 import { computeWindows, knownEventType, toEpochMs, type EventWindows, type TimeWindow, type WindowOverrides } from './windows.js';
 
@@ -147,9 +148,8 @@ interface Cut {
 function makeCut(values: Float64Array, weights: Float64Array | undefined, ts: ArrayLike<number>, kind: MetricKind): Cut {
   // Only the rank methods need the whole order; the other kinds' summaries select two values.
   if (kind !== 'quantile') return { data: { values, weights }, ts };
-  const sorted = take(values.length);
-  sorted.set(values);
-  const data: WindowData & { [SORTED]: Float64Array } = { values, weights, [SORTED]: sorted.sort() };
+  const { sorted, ranks } = sortWithRanks(values);
+  const data: WindowData & { [SORTED]: Float64Array; [RANKS]: Float64Array } = { values, weights, [SORTED]: sorted, [RANKS]: ranks };
   return { data, ts };
 }
 

@@ -5,7 +5,7 @@ import { benjaminiHochberg, poissonRateTest } from './exact.js';
 import { meanVariance, serialShape, type SerialShape } from './hac.js';
 import { rankSum, rankSumSorted } from './rank.js';
 import { mark, release, take } from './scratch.js';
-import { before, selectInPlace } from './order.js';
+import { before, selectInPlace, sortWithRanks } from './order.js';
 
 export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
 
@@ -81,14 +81,19 @@ export function quantileSorted(s: ArrayLike<number>, p: number): number {
 }
 
 /**
- * Internal key under which the analysis attaches a window's values sorted ascending, so the
- * summaries and the rank methods sort each window once (callers never see it).
+ * Internal keys under which the analysis attaches a window's values sorted ascending and their
+ * centred mid-ranks (time order), so the summaries and the rank methods order each window once
+ * (callers never see them).
  */
 export const SORTED = Symbol('sorted values');
+export const RANKS = Symbol('centred ranks');
+type Ordered = WindowData & { [SORTED]?: Float64Array; [RANKS]?: Float64Array };
 
-/** The window's values sorted ascending (attached by the analysis, else sorted here). */
-function sortedValues(w: WindowData): Float64Array {
-  return (w as { [SORTED]?: Float64Array })[SORTED] ?? new Float64Array(w.values as ArrayLike<number>).sort();
+/** The window's values sorted ascending and their centred mid-ranks (attached by the analysis, else computed here). */
+function orderOf(w: WindowData): { sorted: Float64Array; ranks: Float64Array } {
+  const o = w as Ordered;
+  if (o[SORTED] && o[RANKS]) return { sorted: o[SORTED], ranks: o[RANKS] };
+  return sortWithRanks(w.values);
 }
 
 /** Smallest of a[l..r] in sort order. */
@@ -192,23 +197,6 @@ function residuals(values: ArrayLike<number>, center: number, weights?: ArrayLik
     if (constant) return r;
   }
   for (let i = 0; i < values.length; i++) r[i] = weights ? values[i] - (ratio as number) * weights[i] : values[i] - center;
-  return r;
-}
-
-/** Within-window mid-ranks, centred, in time order (for the autocorrelation of latency series). */
-function centredRanks(values: ArrayLike<number>, sorted: Float64Array = Float64Array.from(values as ArrayLike<number>).sort()): Float64Array {
-  const n = values.length;
-  const r = take(n);
-  const centre = (n + 1) / 2;
-  for (let i = 0; i < n; i++) {
-    const v = values[i];
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) { const m = (lo + hi) >> 1; if (sorted[m] < v) lo = m + 1; else hi = m; }
-    let up = lo;
-    while (up < n && sorted[up] === v) up++;
-    r[i] = (lo + 1 + up) / 2 - centre;
-  }
   return r;
 }
 
@@ -347,7 +335,7 @@ function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts
   const stats = [sb, sa];
   const refStats: WindowStat[] = ref ? [windowStat(kind, ref.before), windowStat(kind, ref.after)] : [];
   const histStats = usableHistory(kind, opts.history).map((h) => windowStat(kind, h));
-  const shape = serialShape([...stats, ...refStats, ...histStats].map((s) => s.resid));
+  const shape = serialShape([...stats, ...refStats, ...histStats].map((s) => s.resid), stats.length + refStats.length);
   const a = shape.r1;
   const parts = finishParts([...stats, ...refStats], shape);
   let diff = parts[1].est - parts[0].est;
@@ -415,15 +403,14 @@ const logOf = (w: WindowData) => Float64Array.from(w.values as ArrayLike<number>
 function compareQuantile(before: WindowData, after: WindowData, conf: number, reference?: { before: WindowData; after: WindowData }, history?: WindowData[]): Comparison {
   const nb = before.values.length;
   const na = after.values.length;
-  const sortedB = sortedValues(before);
-  const sortedA = sortedValues(after);
-  const rb = centredRanks(before.values, sortedB);
-  const ra = centredRanks(after.values, sortedA);
+  // Within-window centred mid-ranks in time order carry the autocorrelation of latency series.
+  const { sorted: sortedB, ranks: rb } = orderOf(before);
+  const { sorted: sortedA, ranks: ra } = orderOf(after);
   const segs = [rb, ra];
   const useRef = !!reference && reference.before.values.length > 1 && reference.after.values.length > 1 &&
     allPositive(before) && allPositive(after) && allPositive(reference.before) && allPositive(reference.after);
-  if (useRef) segs.push(centredRanks(reference!.before.values, sortedValues(reference!.before)), centredRanks(reference!.after.values, sortedValues(reference!.after)));
-  const shape = serialShape([...segs, ...usableHistory('quantile', history).map((h) => centredRanks(h.values))]);
+  if (useRef) segs.push(orderOf(reference!.before).ranks, orderOf(reference!.after).ranks);
+  const shape = serialShape([...segs, ...usableHistory('quantile', history).map((h) => orderOf(h).ranks)], segs.length);
   const a = shape.r1;
   const infl = rankInflation(segs, shape);
   // Var(U) ≈ (mn/12)(n·f_after + m·f_before)/(m + n) under within-window dependence (Hoeffding projection).

@@ -216,12 +216,22 @@ export function tCdf(t: number, df: number): number {
   return t < 0 ? tail : 1 - tail;
 }
 
+// The engine asks for the same (p, df) several times per comparison (interval, detectable effect).
+let lastQ = { p: NaN, df: NaN, x: NaN };
+
 /** Student t quantile (Newton from the normal start, safeguarded by bisection). */
 export function tQuantile(p: number, df: number): number {
   if (p <= 0) return -Infinity;
   if (p >= 1) return Infinity;
   if (p < 0.5) return -tQuantile(1 - p, df);
   if (!Number.isFinite(df) || df > 1e7) return normQuantile(p);
+  if (p === lastQ.p && df === lastQ.df) return lastQ.x;
+  const x = tQuantileNewton(p, df);
+  lastQ = { p, df, x };
+  return x;
+}
+
+function tQuantileNewton(p: number, df: number): number {
   const target = 2 * (1 - p); // two-sided tail at the answer
   let lo = 0;
   let hi = Math.max(1, normQuantile(p) * 4);

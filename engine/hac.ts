@@ -92,8 +92,10 @@ export interface SerialShape {
  * (n/4) Bartlett estimate. Why not Newey–West alone: with 60 buckets the textbook lag is far
  * too short for ρ ≈ 0.8 (see engine/README.md for the measured rates).
  */
-export function serialShape(segments: ArrayLike<number>[]): SerialShape {
-  // Pooled sample autocorrelations r_1..r_K (each window weighted by its length).
+export function serialShape(segments: ArrayLike<number>[], envelopeSegments = segments.length): SerialShape {
+  // Pooled sample autocorrelations r_1..r_K (each window weighted by its length). Lags past the
+  // fitted ones (MAX_LAG) only feed the Bartlett envelope and come from the first
+  // `envelopeSegments` (the compared windows; the noise-model history adds little there).
   let total = 0;
   let k = 0;
   for (const seg of segments) if (seg.length >= 3) { total += seg.length; k++; }
@@ -101,21 +103,25 @@ export function serialShape(segments: ArrayLike<number>[]): SerialShape {
   const lags = Math.max(MAX_LAG, nwLag);
   const r = take(lags + 1);
   let weight = 0;
-  for (const seg of segments) {
+  let envelopeWeight = 0;
+  for (let s = 0; s < segments.length; s++) {
+    const seg = segments[s];
     const n = seg.length;
     if (n < 3) continue;
     let g0 = 0;
     for (let t = 0; t < n; t++) g0 += seg[t] * seg[t];
     if (g0 === 0) continue;
-    for (let lag = 1; lag <= lags && lag < n; lag++) {
+    const upTo = s < envelopeSegments ? lags : MAX_LAG;
+    for (let lag = 1; lag <= upTo && lag < n; lag++) {
       let g = 0;
       for (let t = lag; t < n; t++) g += seg[t] * seg[t - lag];
       r[lag] += (g / g0) * n;
     }
     weight += n;
+    if (s < envelopeSegments) envelopeWeight += n;
   }
   if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity, phiHi: 0 };
-  for (let lag = 1; lag <= lags; lag++) r[lag] /= weight;
+  for (let lag = 1; lag <= lags; lag++) r[lag] /= lag <= MAX_LAG ? weight : envelopeWeight || 1;
   const nBar = total / k;
   let lrv = 1;
   let phi = 0;

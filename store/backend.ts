@@ -9,6 +9,8 @@ export type Params = Record<string, Param>;
 export interface Backend {
   /** Run a SELECT and return its rows (64-bit integers arrive as strings). */
   query<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
+  /** Run a SELECT (without a FORMAT clause) and return its result in ClickHouse's RowBinary format. */
+  queryRowBinary(sql: string, params?: Params): Promise<Uint8Array>;
   /** Insert rows (objects keyed by column) into `table` (database-qualified). */
   insert(table: string, rows: readonly object[]): Promise<void>;
   /** Run a statement that returns nothing (DDL, ALTER, ...). */

@@ -34,6 +34,9 @@ export function openChdb(dataDir: string): ChdbBackend {
         .filter((line) => line.length > 0)
         .map((line) => JSON.parse(line) as T);
     },
+    async queryRowBinary(sql: string, params?: Params): Promise<Uint8Array> {
+      return (await run(sql, params, 'RowBinary')).bytes();
+    },
     async insert(table: string, rows: readonly object[]): Promise<void> {
       if (rows.length === 0) return;
       const payload = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'));

@@ -1,7 +1,7 @@
 // Metric points: one row per (org, metric, bucket). Writing a window replaces
 // what was stored for it: newer versions win, and buckets the provider no longer
 // reports get a tombstone (is_deleted = 1), so nothing is duplicated or stale.
-import type { Backend } from './backend.js';
+import { StoreError, type Backend } from './backend.js';
 import { chTime } from './migrations.js';
 
 /** One stored bucket: `ts` epoch ms at the bucket start. */
@@ -9,6 +9,13 @@ export interface StoredPoint {
   ts: number;
   value: number;
   weight?: number;
+}
+
+/** Points of one series as parallel columns; `weight` is NaN where a point has none. */
+export interface PointColumns {
+  ts: Float64Array;
+  value: Float64Array;
+  weight: Float64Array;
 }
 
 export class PointRepository {
@@ -50,6 +57,34 @@ export class PointRepository {
       { org: orgId, metric: metricId, series, from, to },
     );
     return rows.map((r) => (r.weight === null ? { ts: Number(r.t), value: r.value } : { ts: Number(r.t), value: r.value, weight: r.weight }));
+  }
+
+  /**
+   * The same points as read(), as columns (the engine's `series` input): ascending bucket starts
+   * (epoch ms), values and weights (NaN where none). Read in ClickHouse's RowBinary format, three
+   * Float64 per row, with no per-point objects: for bulk analysis.
+   */
+  async readColumns(orgId: string, metricId: string, series: string, from: number, to: number): Promise<PointColumns> {
+    const bytes = await this.backend.queryRowBinary(
+      `SELECT toFloat64(toUnixTimestamp64Milli(ts)), value, ifNull(weight, nan) FROM ${this.db}.metric_points FINAL
+       WHERE org_id = {org:String} AND metric_id = {metric:String} AND series = {series:String}
+         AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})
+       ORDER BY ts`,
+      { org: orgId, metric: metricId, series, from, to },
+    );
+    if (bytes.length % 24 !== 0) throw new StoreError(`RowBinary points: ${bytes.length} bytes is not a whole number of rows`);
+    const n = bytes.length / 24;
+    // Copy into an aligned buffer (RowBinary is little-endian, as are the platforms Node runs on).
+    const rows = new Float64Array(new Uint8Array(bytes).buffer, 0, n * 3);
+    const ts = new Float64Array(n);
+    const value = new Float64Array(n);
+    const weight = new Float64Array(n);
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      ts[i] = rows[j];
+      value[i] = rows[j + 1];
+      weight[i] = rows[j + 2];
+    }
+    return { ts, value, weight };
   }
 
   /** Rows physically stored for a metric, versions and tombstones included (tests, diagnostics). */

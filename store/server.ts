@@ -31,6 +31,13 @@ export function openServer(opts: ServerOptions): Backend {
         const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
         return rs.json<T>();
       }),
+    queryRowBinary: (sql: string, params?: Params) =>
+      wrap('query', async () => {
+        const { stream } = await client.exec({ query: `${sql} FORMAT RowBinary`, query_params: params });
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      }),
     insert: (table: string, rows: readonly object[]) =>
       wrap('insert', async () => {
         if (rows.length === 0) return;

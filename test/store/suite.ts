@@ -47,6 +47,27 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
       expect(row.create_table_query).toMatch(/TTL toDateTime\(ts\) \+ toIntervalDay\(retention_days\)/);
     });
 
+    it('reads points as columns (RowBinary) exactly as read() returns them, latest version only', async () => {
+      const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
+      const w = { from: t0, to: t0 + 10 * 60_000 };
+      const pts = Array.from({ length: 10 }, (_, i) => (i % 3 === 0 ? { ts: t0 + i * 60_000, value: i + 0.25 } : { ts: t0 + i * 60_000, value: -i, weight: 1000 + i }));
+      // Inserted out of order, then a newer version of bucket 4 and a tombstone for bucket 9.
+      await store.points.replaceWindow(orgA, 'cols', 'subject=x', w, [...pts].reverse(), { fetchedAt: 1, retentionDays: 90 });
+      const late = pts.slice(0, 9).map((p) => (p.ts === t0 + 4 * 60_000 ? { ...p, value: 44.5 } : p));
+      await store.points.replaceWindow(orgA, 'cols', 'subject=x', w, late, { fetchedAt: 2, retentionDays: 90 });
+      const points = await store.points.read(orgA, 'cols', 'subject=x', w.from, w.to);
+      const cols = await store.points.readColumns(orgA, 'cols', 'subject=x', w.from, w.to);
+      expect(points).toHaveLength(9);
+      expect(Array.from(cols.ts)).toEqual(points.map((p) => p.ts));
+      expect(Array.from(cols.value)).toEqual(points.map((p) => p.value));
+      expect(Array.from(cols.weight)).toEqual(points.map((p) => p.weight ?? NaN));
+      expect(cols.value[4]).toBe(44.5);
+      // Another org, another series, an empty range: nothing.
+      expect((await store.points.readColumns(orgB, 'cols', 'subject=x', w.from, w.to)).ts).toHaveLength(0);
+      expect((await store.points.readColumns(orgA, 'cols', '', w.from, w.to)).ts).toHaveLength(0);
+      expect((await store.points.readColumns(orgA, 'cols', 'subject=x', w.to, w.to + 60_000)).ts).toHaveLength(0);
+    });
+
     it('keeps org_id first in every ORDER BY', async () => {
       const rows = await store.backend.query<{ name: string; sorting_key: string }>(
         `SELECT name, sorting_key FROM system.tables WHERE database = {db:String} AND name != 'schema_migrations'`,

@@ -74,19 +74,20 @@ export async function startClickHouseHttp(session: Session): Promise<ClickHouseH
     }
     const queryId = url.searchParams.get('query_id') ?? '';
     try {
-      const text = await exclusive(async () => {
+      const out = await exclusive(async () => {
         // Parameters reach the engine exactly as a server receives them: text values.
         for (const [name, value] of params) {
           if (!/^\w+$/.test(name)) throw new Error(`Code: 36. DB::Exception: bad parameter name ${name}`);
           await session.queryAsync(`SET param_${name} = ${sqlString(value)}`);
         }
-        return (await session.queryAsync(sql, { format: 'TabSeparated' })).text();
+        // Bytes, not text: a FORMAT clause may ask for a binary format (RowBinary).
+        return Buffer.from((await session.queryAsync(sql, { format: 'TabSeparated' })).bytes());
       });
       res.writeHead(200, {
         'x-clickhouse-query-id': queryId,
         'x-clickhouse-summary': JSON.stringify({ read_rows: '0', read_bytes: '0', written_rows: '0', written_bytes: '0', total_rows_to_read: '0', result_rows: '0', result_bytes: '0', elapsed_ns: '0' }),
       });
-      res.end(text);
+      res.end(out);
     } catch (err) {
       const message = (err as Error).message;
       const code = /Code: (\d+)/.exec(message)?.[1] ?? '1000';
