@@ -3,7 +3,8 @@
 // verdicts with a one-sentence explanation.
 import { normQuantile } from './distributions.js';
 import { benjaminiHochberg } from './exact.js';
-import { compareWindows, RANKS, SORTED, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
+import { compareWindows, historyStretch, RANKS, SORTED, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
+import type { SerialStretch } from './hac.js';
 import { cusumOnset, type Onset } from './onset.js';
 import { sortWithRanks } from './order.js';
 import { mark, release, take } from './scratch.js';
@@ -223,6 +224,10 @@ function cutColumns(c: SeriesColumns, w: TimeWindow, kind: MetricKind): Cut {
   // The same filter as cut(): finite values, and for ratios a finite non-negative weight.
   let n = 0;
   for (let i = lo; i < hi; i++) if (Number.isFinite(value[i]) && (!ratio || (Number.isFinite(weight![i]) && weight![i] >= 0))) n++;
+  // Nothing filtered out of Float64Array columns: the window is a view of them, no copy.
+  if (n === hi - lo && value instanceof Float64Array && ts instanceof Float64Array && (!ratio || weight instanceof Float64Array)) {
+    return makeCut(value.subarray(lo, hi), ratio ? (weight as Float64Array).subarray(lo, hi) : undefined, ts.subarray(lo, hi), kind);
+  }
   const values = take(n);
   const weights = ratio ? take(n) : undefined;
   const times = take(n);
@@ -492,12 +497,12 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
     break;
   }
 
-  const history = historyCuts(m, windows, event, others);
-  for (const h of history) result.data_quality.history_buckets += h.values.length;
-  const plain = compareWindows(m.kind, before.data, after.data, { confLevel: conf, history });
+  const noise = historyStretches(m, windows, event, others);
+  for (const h of noise) result.data_quality.history_buckets += h.length;
+  const plain = compareWindows(m.kind, before.data, after.data, { confLevel: conf, historyStretches: noise });
   let cmp = plain;
   if (reference) {
-    const did = compareWindows(m.kind, before.data, after.data, { confLevel: conf, reference: { before: reference.b.data, after: reference.a.data }, history });
+    const did = compareWindows(m.kind, before.data, after.data, { confLevel: conf, reference: { before: reference.b.data, after: reference.a.data }, historyStretches: noise });
     if (did.method.endsWith('_did')) {
       cmp = did;
       const refOnly = compareWindows(m.kind, reference.b.data, reference.a.data, { confLevel: conf });
@@ -524,21 +529,39 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
   return pending;
 }
 
+/** Reduced history stretches per series (keyed by its value column, which must not change once passed), kind and length, and stretch start. */
+const stretchCache = new WeakMap<object, Map<string, Map<number, SerialStretch | null>>>();
+
 /**
- * The points given before the before window, cut into stretches of its length counted back from
- * it (at most windows.history), for the noise model only. A stretch needs the before window's
- * minimum of buckets, and one that holds another event is left out: a level shift inside it would
- * read as autocorrelation.
+ * The noise-model history: the points given in windows.history, cut into stretches of the before
+ * window's length on a fixed clock grid, each reduced to its autocorrelations (historyStretch).
+ * A stretch needs the before window's minimum of buckets, and one that holds another event is
+ * left out: a level shift inside it would read as autocorrelation. On the grid, events close in
+ * time share stretches, and with columnar input each is reduced once.
  */
-function historyCuts(m: MetricInput, windows: EventWindows, event: EngineEvent, others: EngineEvent[]): WindowData[] {
+function historyStretches(m: MetricInput, windows: EventWindows, event: EngineEvent, others: EngineEvent[]): SerialStretch[] {
   const len = windows.before_ms;
-  const out: WindowData[] = [];
+  const out: SerialStretch[] = [];
   if (!(len > 0)) return out;
-  for (let to = windows.before.from; to - len >= windows.history.from; to -= len) {
+  let cache: Map<number, SerialStretch | null> | undefined;
+  if (m.series) {
+    const column = m.series.value as unknown as object;
+    let byShape = stretchCache.get(column);
+    if (!byShape) stretchCache.set(column, (byShape = new Map()));
+    const shape = `${m.kind}:${len}`;
+    cache = byShape.get(shape);
+    if (!cache) byShape.set(shape, (cache = new Map()));
+  }
+  for (let to = windows.history.to; to - len >= windows.history.from; to -= len) {
     const w = { from: to - len, to };
     if (eventsIn(others, event, [w])) continue;
-    const c = m.series ? cutColumns(m.series, w, m.kind) : cut(m.before, w, m.kind);
-    if (c.data.values.length >= MINIMUMS.bucketsPerSide) out.push(c.data);
+    let s = cache?.get(w.from);
+    if (s === undefined) {
+      const c = m.series ? cutColumns(m.series, w, m.kind) : cut(m.before, w, m.kind);
+      s = c.data.values.length >= MINIMUMS.bucketsPerSide ? historyStretch(m.kind, c.data) : null;
+      cache?.set(w.from, s);
+    }
+    if (s) out.push(s);
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // (optionally against the same windows a week or a day earlier) for each kind of metric.
 import { normQuantile, tQuantile, tTwoSided } from './distributions.js';
 import { benjaminiHochberg, poissonRateTest } from './exact.js';
-import { meanVariance, serialShape, type SerialShape } from './hac.js';
+import { meanVariance, serialShape, serialStretch, type SerialShape, type SerialStretch } from './hac.js';
 import { rankSum, rankSumSorted } from './rank.js';
 import { mark, release, take } from './scratch.js';
 import { before, selectInPlace, sortWithRanks } from './order.js';
@@ -59,6 +59,8 @@ export interface CompareOptions {
    * from none, and that is where a two-window test loses its calibration.
    */
   history?: WindowData[];
+  /** The history already reduced by historyStretch() (analyzeEvent keeps these per series); wins over `history`. */
+  historyStretches?: readonly SerialStretch[];
 }
 
 /** Counts at or above which the large-sample count / ratio test replaces the exact one. */
@@ -269,10 +271,31 @@ function tResult(diff: number, parts: Part[], conf: number, df: number): { se: n
 
 const logScale = (k: MetricKind) => k === 'count' || k === 'ratio';
 
-/** History stretches that have a defined residual series for this kind. */
-function usableHistory(kind: MetricKind, history: WindowData[] | undefined): WindowData[] {
-  if (!history) return [];
-  return history.filter((h) => h.values.length >= 3 && (kind !== 'count' || sum(h.values) > 0) && (kind !== 'ratio' || (sum(h.values) > 0 && sum(h.weights ?? []) > 0)));
+/**
+ * A history stretch reduced to its share of the noise model: the autocorrelations of its
+ * residuals (value − stretch mean; e − R·r for ratios; centred mid-ranks for latency), or null
+ * when it has none for this kind (under 3 buckets, no events or no requests).
+ */
+export function historyStretch(kind: MetricKind, w: WindowData): SerialStretch | null {
+  if (w.values.length < 3) return null;
+  if ((kind === 'count' || kind === 'ratio') && !(sum(w.values) > 0)) return null;
+  if (kind === 'ratio' && !(sum(w.weights ?? []) > 0)) return null;
+  const at = mark();
+  try {
+    return serialStretch(kind === 'quantile' ? orderOf(w).ranks : windowStat(kind, w).resid);
+  } finally {
+    release(at);
+  }
+}
+
+function stretchesOf(kind: MetricKind, opts: CompareOptions): readonly SerialStretch[] {
+  if (opts.historyStretches) return opts.historyStretches;
+  const out: SerialStretch[] = [];
+  for (const h of opts.history ?? []) {
+    const s = historyStretch(kind, h);
+    if (s) out.push(s);
+  }
+  return out;
 }
 
 /**
@@ -291,7 +314,7 @@ export function compareWindows(kind: MetricKind, before: WindowData, after: Wind
 
 function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts: CompareOptions): Comparison {
   const conf = opts.confLevel ?? 0.95;
-  if (kind === 'quantile') return compareQuantile(before, after, conf, opts.reference, opts.history);
+  if (kind === 'quantile') return compareQuantile(before, after, conf, opts.reference, stretchesOf(kind, opts));
   const x0 = sum(before.values);
   const x1 = sum(after.values);
 
@@ -334,8 +357,7 @@ function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts
   const sa = windowStat(kind, after);
   const stats = [sb, sa];
   const refStats: WindowStat[] = ref ? [windowStat(kind, ref.before), windowStat(kind, ref.after)] : [];
-  const histStats = usableHistory(kind, opts.history).map((h) => windowStat(kind, h));
-  const shape = serialShape([...stats, ...refStats, ...histStats].map((s) => s.resid), stats.length + refStats.length);
+  const shape = serialShape([...stats, ...refStats].map((s) => s.resid), stretchesOf(kind, opts));
   const a = shape.r1;
   const parts = finishParts([...stats, ...refStats], shape);
   let diff = parts[1].est - parts[0].est;
@@ -400,7 +422,7 @@ function allPositive(w: WindowData): boolean {
 
 const logOf = (w: WindowData) => Float64Array.from(w.values as ArrayLike<number>, Math.log);
 
-function compareQuantile(before: WindowData, after: WindowData, conf: number, reference?: { before: WindowData; after: WindowData }, history?: WindowData[]): Comparison {
+function compareQuantile(before: WindowData, after: WindowData, conf: number, reference: { before: WindowData; after: WindowData } | undefined, history: readonly SerialStretch[]): Comparison {
   const nb = before.values.length;
   const na = after.values.length;
   // Within-window centred mid-ranks in time order carry the autocorrelation of latency series.
@@ -410,7 +432,7 @@ function compareQuantile(before: WindowData, after: WindowData, conf: number, re
   const useRef = !!reference && reference.before.values.length > 1 && reference.after.values.length > 1 &&
     allPositive(before) && allPositive(after) && allPositive(reference.before) && allPositive(reference.after);
   if (useRef) segs.push(orderOf(reference!.before).ranks, orderOf(reference!.after).ranks);
-  const shape = serialShape([...segs, ...usableHistory('quantile', history).map((h) => orderOf(h).ranks)], segs.length);
+  const shape = serialShape(segs, history);
   const a = shape.r1;
   const infl = rankInflation(segs, shape);
   // Var(U) ≈ (mn/12)(n·f_after + m·f_before)/(m + n) under within-window dependence (Hoeffding projection).

@@ -234,18 +234,18 @@ export function tQuantile(p: number, df: number): number {
 function tQuantileNewton(p: number, df: number): number {
   const target = 2 * (1 - p); // two-sided tail at the answer
   let lo = 0;
-  let hi = Math.max(1, normQuantile(p) * 4);
-  while (tTwoSided(hi, df) > target) hi *= 2;
-  let x = Math.min(Math.max(normQuantile(p) * (1 + 1 / (2 * df)), lo), hi);
+  let hi = Infinity;
+  let x = hillStart(target, df);
+  if (!(x > 0 && Number.isFinite(x))) x = normQuantile(p) * (1 + 1 / (2 * df));
   const logc = logGamma((df + 1) / 2) - logGamma(df / 2) - 0.5 * Math.log(df * Math.PI);
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 200; i++) {
     const f = tTwoSided(x, df) - target; // decreasing in x
     if (Math.abs(f) < 1e-15) break;
     if (f > 0) lo = x;
     else hi = x;
     const dens = Math.exp(logc - ((df + 1) / 2) * Math.log(1 + (x * x) / df));
     let next = x + f / (2 * dens);
-    if (!(next > lo && next < hi)) next = (lo + hi) / 2;
+    if (!(next > lo && next < hi)) next = Number.isFinite(hi) ? (lo + hi) / 2 : 2 * x;
     if (Math.abs(next - x) < 1e-14 * Math.max(1, x)) {
       x = next;
       break;
@@ -253,6 +253,32 @@ function tQuantileNewton(p: number, df: number): number {
     x = next;
   }
   return x;
+}
+
+/**
+ * Hill's (1970, CACM algorithm 396) approximation of the t quantile with two-sided tail P, the
+ * start of the Newton refinement above (good to about 1e-6, so one or two steps finish it).
+ */
+function hillStart(P: number, df: number): number {
+  if (df === 1) return 1 / Math.tan((P * Math.PI) / 2);
+  if (df === 2) return Math.sqrt(2 / (P * (2 - P)) - 2);
+  const a = 1 / (df - 0.5);
+  const b = 48 / (a * a);
+  let c = ((20700 * a / b - 98) * a - 16) * a + 96.36;
+  const d = ((94.5 / (b + c) - 3) / b + 1) * Math.sqrt((a * Math.PI) / 2) * df;
+  let y = Math.pow(d * P, 2 / df);
+  if ((df < 2.1 && P > 0.5) || y > 0.05 + a) {
+    // Asymptotic inverse expansion about the normal.
+    const x = normQuantile(0.5 * P);
+    y = x * x;
+    if (df < 5) c += 0.3 * (df - 4.5) * (x + 0.6);
+    c = (((0.05 * d * x - 5) * x - 7) * x - 2) * x + b + c;
+    y = (((((0.4 * y + 6.3) * y + 36) * y + 94.5) / c - y - 3) / b + 1) * x;
+    y = Math.expm1(a * y * y);
+  } else {
+    y = ((1 / (((df + 6) / (df * y) - 0.089 * d - 0.822) * (df + 2) * 3) + 0.5 / (df + 4)) * y - 1) * (df + 1) / (df + 2) + 1 / y;
+  }
+  return Math.sqrt(df * y);
 }
 
 /** Binomial probability mass P(X = k), X ~ Bin(n, p), computed in log space. */

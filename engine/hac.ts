@@ -48,6 +48,33 @@ export function prewhitenedNeweyWestSum(r: ArrayLike<number>, a: number, lag: nu
   return s / ((1 - a) * (1 - a));
 }
 
+/**
+ * One history stretch reduced to what serialShape pools from it: its length, its weight (the
+ * length, or 0 when it has no spread) and Σ_t e_t e_{t−lag} / Σ e_t² × length for lags 1..MAX_LAG
+ * (index = lag) of its residuals. Small and independent of the event, so callers can keep it.
+ */
+export interface SerialStretch {
+  length: number;
+  weight: number;
+  r: Float64Array;
+}
+
+/** serialStretch() of a stretch's residuals (mean zero within the stretch); null below 3 values. */
+export function serialStretch(resid: ArrayLike<number>): SerialStretch | null {
+  const n = resid.length;
+  if (n < 3) return null;
+  const r = new Float64Array(MAX_LAG + 1);
+  let g0 = 0;
+  for (let t = 0; t < n; t++) g0 += resid[t] * resid[t];
+  if (g0 === 0) return { length: n, weight: 0, r };
+  for (let lag = 1; lag <= MAX_LAG && lag < n; lag++) {
+    let g = 0;
+    for (let t = lag; t < n; t++) g += resid[t] * resid[t - lag];
+    r[lag] = (g / g0) * n;
+  }
+  return { length: n, weight: n, r };
+}
+
 /** Lags used to fit the decay of the autocorrelations, and the largest decay allowed (φ = 0.9 is a 10-bucket memory). */
 const MAX_LAG = 6;
 /** Longest Bartlett lag of the Newey–West envelope (a quarter of the window, at most this). */
@@ -92,33 +119,36 @@ export interface SerialShape {
  * (n/4) Bartlett estimate. Why not Newey–West alone: with 60 buckets the textbook lag is far
  * too short for ρ ≈ 0.8 (see engine/README.md for the measured rates).
  */
-export function serialShape(segments: ArrayLike<number>[], envelopeSegments = segments.length): SerialShape {
+export function serialShape(segments: ArrayLike<number>[], history: readonly SerialStretch[] = []): SerialShape {
   // Pooled sample autocorrelations r_1..r_K (each window weighted by its length). Lags past the
-  // fitted ones (MAX_LAG) only feed the Bartlett envelope and come from the first
-  // `envelopeSegments` (the compared windows; the noise-model history adds little there).
+  // fitted ones (MAX_LAG) only feed the Bartlett envelope and come from the compared windows;
+  // history stretches arrive already reduced to their lags 1..MAX_LAG (serialStretch).
   let total = 0;
   let k = 0;
   for (const seg of segments) if (seg.length >= 3) { total += seg.length; k++; }
+  for (const h of history) { total += h.length; k++; }
   const nwLag = k ? Math.min(MAX_NW_LAG, Math.floor(total / k / 4)) : 0;
   const lags = Math.max(MAX_LAG, nwLag);
   const r = take(lags + 1);
-  let weight = 0;
   let envelopeWeight = 0;
-  for (let s = 0; s < segments.length; s++) {
-    const seg = segments[s];
+  for (const seg of segments) {
     const n = seg.length;
     if (n < 3) continue;
     let g0 = 0;
     for (let t = 0; t < n; t++) g0 += seg[t] * seg[t];
     if (g0 === 0) continue;
-    const upTo = s < envelopeSegments ? lags : MAX_LAG;
-    for (let lag = 1; lag <= upTo && lag < n; lag++) {
+    for (let lag = 1; lag <= lags && lag < n; lag++) {
       let g = 0;
       for (let t = lag; t < n; t++) g += seg[t] * seg[t - lag];
       r[lag] += (g / g0) * n;
     }
-    weight += n;
-    if (s < envelopeSegments) envelopeWeight += n;
+    envelopeWeight += n;
+  }
+  let weight = envelopeWeight;
+  for (const h of history) {
+    if (h.weight === 0) continue;
+    for (let lag = 1; lag <= MAX_LAG; lag++) r[lag] += h.r[lag];
+    weight += h.weight;
   }
   if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity, phiHi: 0 };
   for (let lag = 1; lag <= lags; lag++) r[lag] /= lag <= MAX_LAG ? weight : envelopeWeight || 1;

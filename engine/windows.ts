@@ -26,14 +26,21 @@ export interface EventWindows {
   /** The same clock windows one week and one day earlier (seasonal baselines). */
   seasonal: { week: { before: TimeWindow; after: TimeWindow }; day: { before: TimeWindow; after: TimeWindow } };
   /**
-   * The stretch just before the before window (HISTORY_WINDOWS of its lengths): never compared,
-   * only read to estimate the series' autocorrelation.
+   * The stretch ahead of the before window (HISTORY_WINDOWS of its lengths, ending at the last
+   * multiple of that length since the epoch at or before the window's start, so events close in
+   * time share it): never compared, only read to estimate the series' autocorrelation.
    */
   history: TimeWindow;
 }
 
 /** How many before-window lengths of earlier data feed the noise model (see engine/README.md). */
 export const HISTORY_WINDOWS = 4;
+
+function historyBefore(from: number, len: number): TimeWindow {
+  if (!(len > 0)) return { from, to: from };
+  const to = Math.floor(from / len) * len;
+  return { from: to - HISTORY_WINDOWS * len, to };
+}
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -127,6 +134,6 @@ export function computeWindows(input: {
       week: { before: shift(before, WEEK), after: shift(after, WEEK) },
       day: { before: shift(before, DAY), after: shift(after, DAY) },
     },
-    history: { from: before.from - HISTORY_WINDOWS * beforeMs, to: before.from },
+    history: historyBefore(before.from, beforeMs),
   };
 }

@@ -73,6 +73,7 @@ const warmEvents = events.slice(0, 20);
 await Promise.all(pool.map((worker) => new Promise((resolve) => { worker.once('message', resolve); worker.postMessage(warmEvents); })));
 const startMs = performance.now() - t;
 t = performance.now();
+const cpu0 = process.cpuUsage();
 const chunk = Math.ceil(EVENTS / WORKERS);
 const results = await Promise.all(
   pool.map(
@@ -85,13 +86,15 @@ const results = await Promise.all(
   ),
 );
 const statsMs = performance.now() - t;
+const cpu1 = process.cpuUsage(cpu0);
+const cpuMs = (cpu1.user + cpu1.system) / 1000;
 const pairs = results.reduce((n, r) => n + r.pairs, 0);
 const verdicts: Record<string, number> = {};
 for (const r of results) for (const [k, v] of Object.entries(r.verdicts)) verdicts[k] = (verdicts[k] ?? 0) + v;
 
 console.log(`read:  ${(readMs / 1000).toFixed(2)} s  (${METRICS} queries, ${((readMs * 1000) / pairs).toFixed(1)} µs per pair)`);
 console.log(`pool:  ${(startMs / 1000).toFixed(2)} s  (starting ${WORKERS} worker threads once and warming each up on ${warmEvents.length} events; a running service pays this at start-up)`);
-console.log(`stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs per pair wall)`);
+console.log(`stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs per pair wall; ${(cpuMs / statsMs).toFixed(2)} cores busy, ${((cpuMs * 1000) / pairs).toFixed(1)} µs CPU per pair)`);
 console.log(`total: ${pairs} pairs in ${((readMs + statsMs) / 1000).toFixed(2)} s = ${Math.round(pairs / ((readMs + statsMs) / 1000))} pairs/s (read + stats; ${Math.round(pairs / ((readMs + startMs + statsMs) / 1000))} pairs/s with the pool start-up)`);
 console.log(`verdicts: ${JSON.stringify(verdicts)}`);
 for (const worker of pool) await worker.terminate();

@@ -21,8 +21,12 @@ describe('computeWindows', () => {
     expect(w.after).toEqual({ from: Date.UTC(2026, 0, 10, 12, 6), to: Date.UTC(2026, 0, 10, 13, 6) });
     expect(w.seasonal.week.before.from).toBe(w.before.from - 7 * 86_400_000);
     expect(w.seasonal.day.after.to).toBe(w.after.to - 86_400_000);
-    // The noise-model history: four before-window lengths just ahead of the before window.
-    expect(w.history).toEqual({ from: Date.UTC(2026, 0, 10, 6, 55), to: Date.UTC(2026, 0, 10, 10, 55) });
+    // The noise-model history: four before-window lengths ahead of the before window, on the
+    // hour grid (the last multiple of 60 min at or before its start), so nearby events share it.
+    expect(w.history).toEqual({ from: Date.UTC(2026, 0, 10, 6, 0), to: Date.UTC(2026, 0, 10, 10, 0) });
+    const later = computeWindows({ time: t + 4 * 60_000, type: 'deployment', stepSeconds: 60 });
+    expect(later.history).toEqual(w.history);
+    expect(computeWindows({ time: t + 50 * 60_000, type: 'deployment', stepSeconds: 60 }).history.to).toBe(Date.UTC(2026, 0, 10, 11, 0));
   });
   it('matches reverse-DNS types and uses the incident defaults', () => {
     expect(knownEventType('dev.opstrails.incident')).toBe('incident');
