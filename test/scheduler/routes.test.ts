@@ -41,8 +41,9 @@ describe('GET /v1/jobs', () => {
     const body = res.json();
     expect(body.items).toHaveLength(5);
     expect(body.next_cursor).toBeNull();
-    // The before window's job also covers the 4 hours ahead of it (the engine's noise model).
-    const before = body.items.find((j: any) => j.window.from === new Date(T - 305 * MIN).toISOString());
+    // The before window's job also covers the engine's noise-model history: the 4 hours up to the
+    // last full hour before the window (06:00–10:00 for a 10:55 window), and the 55 minutes between.
+    const before = body.items.find((j: any) => j.window.from === new Date(T - 360 * MIN).toISOString());
     expect(before).toMatchObject({
       kind: 'window',
       state: 'succeeded',
@@ -51,7 +52,7 @@ describe('GET /v1/jobs', () => {
       series: 'subject=production',
       window: { to: new Date(T - 5 * MIN).toISOString() },
       attempts: 1,
-      points: 300,
+      points: 355,
       requests: 1,
       last_error: null,
     });
@@ -99,6 +100,6 @@ describe('GET /metrics', () => {
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.body).toContain('# TYPE opstrails_scheduler_jobs gauge');
     expect(res.body).toMatch(/opstrails_provider_calls_total\{provider="datadog",outcome="ok"\} 2/);
-    expect(res.body).toMatch(/opstrails_points_written_total\{provider="datadog"\} 430/);
+    expect(res.body).toMatch(/opstrails_points_written_total\{provider="datadog"\} 485/);
   });
 });

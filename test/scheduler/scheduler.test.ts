@@ -44,8 +44,8 @@ describe('planning one event', () => {
     const planned = (await h.scheduler.jobs.list(h.orgId)).sort((a, b) => a.from - b.from || a.run_at - b.run_at);
     expect(planned.map((j) => ({ kind: j.kind, from: j.from - T, to: j.to - T, run_at: j.run_at - T }))).toEqual([
       { kind: 'window', from: -65 * MIN - WEEK, to: 65 * MIN - WEEK, run_at: MIN },
-      // The before window with the 4 hours ahead of it (the engine's noise model).
-      { kind: 'window', from: -305 * MIN, to: -5 * MIN, run_at: MIN },
+      // The before window with the engine's noise-model history ahead of it (4 hours on the hour grid).
+      { kind: 'window', from: -360 * MIN, to: -5 * MIN, run_at: MIN },
       { kind: 'settle', from: -9 * MIN, to: -5 * MIN, run_at: 5 * MIN },
       { kind: 'window', from: 5 * MIN, to: 65 * MIN, run_at: 67 * MIN },
       { kind: 'settle', from: 57 * MIN, to: 65 * MIN, run_at: 75 * MIN },
@@ -53,7 +53,7 @@ describe('planning one event', () => {
     const asked = () => h!.dataRequests().map(askedWindow).map((w) => [w.from - T, w.to - T]);
     expect(asked().sort((a, b) => a[0] - b[0])).toEqual([
       [-65 * MIN - WEEK, 65 * MIN - WEEK],
-      [-305 * MIN, -5 * MIN],
+      [-360 * MIN, -5 * MIN],
     ]);
     expect(ready).toHaveLength(0);
 
@@ -110,15 +110,15 @@ describe('coalescing', () => {
 
     const calls = h.dataRequests().length;
     console.info(`1,000 events in one hour on one Datadog metric: ${calls} provider calls`);
-    // The windows span T-5h05m..T+2h05m (4 hours of noise-model history ahead of the
-    // first before window) and T-65m..T+2h05m a week earlier: a handful of first
+    // The windows span T-6h..T+2h05m (4 hours of noise-model history on the hour grid
+    // ahead of the first before window) and T-65m..T+2h05m a week earlier: a handful of first
     // fetches as the after windows close, plus their late-data passes.
     expect(calls).toBeLessThanOrEqual(20);
     expect(ready.size).toBe(1000);
     // No bucket is stored twice.
-    const points = await h.store.points.read(h.orgId, h.metric.id, 'subject=production', T - 305 * MIN, T + 125 * MIN);
-    expect(points).toHaveLength(430);
-    expect(new Set(points.map((p) => p.ts)).size).toBe(430);
+    const points = await h.store.points.read(h.orgId, h.metric.id, 'subject=production', T - 360 * MIN, T + 125 * MIN);
+    expect(points).toHaveLength(485);
+    expect(new Set(points.map((p) => p.ts)).size).toBe(485);
   });
 
   it('does not fetch again a minute already stored and final', async () => {
@@ -191,21 +191,21 @@ describe('budgets and failures', () => {
         const { from } = askedWindow(req);
         const n = (attemptsByWindow.get(from) ?? 0) + 1;
         attemptsByWindow.set(from, n);
-        return from === T - 305 * MIN && n <= 2 ? datadogFixture('error_503') : timeseriesAnswer(req, baseValue);
+        return from === T - 360 * MIN && n <= 2 ? datadogFixture('error_503') : timeseriesAnswer(req, baseValue);
       },
     });
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
     await h.scheduler.runDue();
-    const job = async () => (await h!.scheduler.jobs.list(h!.orgId, { overlaps: { from: T - 305 * MIN, to: T - 304 * MIN } }))[0];
+    const job = async () => (await h!.scheduler.jobs.list(h!.orgId, { overlaps: { from: T - 360 * MIN, to: T - 359 * MIN } }))[0];
     expect(await job()).toMatchObject({ state: 'queued', attempts: 1, last_error_code: 'unavailable', run_at: T + MIN + 5_000 });
     await runAt(h, T + MIN + 4_999);
-    expect(attemptsByWindow.get(T - 305 * MIN)).toBe(1);
+    expect(attemptsByWindow.get(T - 360 * MIN)).toBe(1);
     await runAt(h, T + MIN + 5_000);
     // Second failure: twice the base (random pinned to 1 = no jitter reduction).
     expect(await job()).toMatchObject({ state: 'queued', attempts: 2, run_at: T + MIN + 15_000 });
     await runAt(h, T + MIN + 15_000);
-    expect(await job()).toMatchObject({ state: 'succeeded', attempts: 3, last_error: null, points: 300 });
-    expect(attemptsByWindow.get(T - 305 * MIN)).toBe(3);
+    expect(await job()).toMatchObject({ state: 'succeeded', attempts: 3, last_error: null, points: 355 });
+    expect(attemptsByWindow.get(T - 360 * MIN)).toBe(3);
   });
 
   it('fails a job after a bounded number of attempts, with its reason, and fails its pending pairs', async () => {
@@ -383,6 +383,6 @@ describe('telemetry', () => {
     expect(text).toMatch(/opstrails_scheduler_jobs\{state="queued"\} 3/);
     expect(text).toMatch(/opstrails_provider_calls_total\{provider="datadog",outcome="ok"\} 2/);
     expect(text).toMatch(/opstrails_provider_call_duration_seconds_count\{provider="datadog",outcome="ok"\} 2/);
-    expect(text).toMatch(/opstrails_points_written_total\{provider="datadog"\} 430/);
+    expect(text).toMatch(/opstrails_points_written_total\{provider="datadog"\} 485/);
   });
 });
