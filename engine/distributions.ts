@@ -219,7 +219,7 @@ export function tCdf(t: number, df: number): number {
 // The engine asks for the same (p, df) several times per comparison (interval, detectable effect).
 let lastQ = { p: NaN, df: NaN, x: NaN };
 
-/** Student t quantile (Newton from the normal start, safeguarded by bisection). */
+/** Student t quantile (Newton from Hill's approximation, safeguarded by bisection). */
 export function tQuantile(p: number, df: number): number {
   if (p <= 0) return -Infinity;
   if (p >= 1) return Infinity;

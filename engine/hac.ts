@@ -48,6 +48,12 @@ export function prewhitenedNeweyWestSum(r: ArrayLike<number>, a: number, lag: nu
   return s / ((1 - a) * (1 - a));
 }
 
+/** Lags used to fit the decay of the autocorrelations, and the largest decay allowed (φ = 0.9 is a 10-bucket memory). */
+const MAX_LAG = 6;
+/** Longest Bartlett lag of the Newey–West envelope (a quarter of the window, at most this). */
+const MAX_NW_LAG = 30;
+const MAX_PHI = 0.9;
+
 /**
  * One history stretch reduced to what serialShape pools from it: its length, its weight (the
  * length, or 0 when it has no spread) and Σ_t e_t e_{t−lag} / Σ e_t² × length for lags 1..MAX_LAG
@@ -74,12 +80,6 @@ export function serialStretch(resid: ArrayLike<number>): SerialStretch | null {
   }
   return { length: n, weight: n, r };
 }
-
-/** Lags used to fit the decay of the autocorrelations, and the largest decay allowed (φ = 0.9 is a 10-bucket memory). */
-const MAX_LAG = 6;
-/** Longest Bartlett lag of the Newey–West envelope (a quarter of the window, at most this). */
-const MAX_NW_LAG = 30;
-const MAX_PHI = 0.9;
 
 /** Variance of one window's mean under autocorrelation. */
 export interface MeanVariance {
@@ -115,8 +115,8 @@ export interface SerialShape {
  * γ_k = γ_1 φ^(k−1)), which covers pure AR(1) gauges and counts whose Poisson noise sits on an
  * autocorrelated rate. Autocorrelations are pooled over the windows; the bias from estimating
  * each window's mean (every γ̂_k is low by about LRV/n) is undone by a fixed-point iteration;
- * φ gets the rest of Kendall's small-sample correction and a cap of 0.9, and the result is floored by a long-lag
- * (n/4) Bartlett estimate. Why not Newey–West alone: with 60 buckets the textbook lag is far
+ * φ gets the rest of Kendall's small-sample correction and a cap of 0.9, and the result is
+ * floored by a long-lag (n/4) Bartlett estimate. Why not Newey–West alone: with 60 buckets the textbook lag is far
  * too short for ρ ≈ 0.8 (see engine/README.md for the measured rates).
  */
 export function serialShape(segments: ArrayLike<number>[], history: readonly SerialStretch[] = []): SerialShape {
@@ -189,8 +189,8 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
 }
 
 /**
- * How well 60 buckets pin the long-run variance (and how high the decay may plausibly be): delta-method variance of lrv = a0 + 2a1/(1 − φ)
- * from the sampling error of the autocorrelations (≈ 1/√N) and of the fitted decay φ (its
+ * How well 60 buckets pin the long-run variance, and how high the decay may plausibly be
+ * (φ + its standard error): delta-method variance of lrv = a0 + 2a1/(1 − φ) from the sampling error of the autocorrelations (≈ 1/√N) and of the fitted decay φ (its
  * effect bounded by the 0.9 cap), turned into Satterthwaite degrees of freedom 2·lrv²/Var.
  * A weak but persistent autocorrelation (overdispersed counts on an AR rate) gets few.
  */

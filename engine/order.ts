@@ -26,7 +26,6 @@ export function selectInPlace(a: Float64Array, l: number, r: number, k: number):
   }
 }
 
-
 /**
  * Sorts `values` (no NaN) in Float64Array#sort order and gives each its centred mid-rank
  * (rank − (n + 1)/2, ties sharing their mean rank), in one merge sort of indices: half the time of

@@ -333,6 +333,7 @@ function toMetricReport(m: Metric, r: MetricResult, latePending: boolean): Metri
       low_counts: r.data_quality.low_counts,
       late_data_pending: latePending,
       autocorrelation: finite(r.data_quality.autocorrelation),
+      history_buckets: r.data_quality.history_buckets,
     },
     minimum_detectable_effect: finite(r.minimum_detectable_effect),
     confounders: r.confounders,

@@ -54,6 +54,8 @@ export interface MetricReport {
     low_counts: boolean;
     late_data_pending: boolean;
     autocorrelation: number | null;
+    /** Buckets of the hours ahead of the before window that fed the noise model (never compared). */
+    history_buckets?: number;
   } | null;
   minimum_detectable_effect: number | null;
   confounders: ReportConfounder[];

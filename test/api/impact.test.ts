@@ -99,6 +99,8 @@ describe('GET /v1/events/{id}/impact', () => {
     expect(errors.test!.q_value).toBeGreaterThanOrEqual(errors.test!.p_value!);
     expect(errors.baseline!.kind).toMatch(/before_window|seasonal_week|seasonal_day/);
     expect(errors.data_quality).toMatchObject({ expected: { before: 60, after: 60 }, missing: { before: 0, after: 0 }, late_data_pending: false });
+    // The scheduler fetched the 4 hours of noise-model history with the before window; the engine used them.
+    expect(errors.data_quality!.history_buckets).toBe(240);
     // The feature flag 50 minutes after the deploy falls in the after window (covering a quarter of it).
     expect(errors.confounders).toEqual([expect.objectContaining({ id: 'flag-1', type: 'feature-flag', window: 'after' })]);
     expect(errors.explanation).toMatch(/rose|increase|\+/i);
