@@ -150,39 +150,75 @@ function selectBetween(xs: Float64Array, ys: Float64Array, lo: number, hi: numbe
   return between[r - 1];
 }
 
+/** A first probe for a k-th pairwise difference and the local density of differences there (counts per unit). */
+export interface PairwiseHint {
+  guess: number;
+  /** d count(d) / dd near the guess, from the same approximation; enables aimed probes. */
+  slope?: number;
+}
+
 /** k-th smallest (1-based) pairwise difference x_i − y_j without materialising the m·n differences. */
-export function kthPairwiseDifference(xs: Float64Array, ys: Float64Array, k: number, guess?: number): number {
+export function kthPairwiseDifference(xs: Float64Array, ys: Float64Array, k: number, hint?: number | PairwiseHint): number {
   const m = xs.length;
   const n = ys.length;
   let lo = xs[0] - ys[n - 1];
   let hi = xs[m - 1] - ys[0];
   if (k <= 1) return lo;
   if (k >= m * n) return hi;
-  let cLo = countAtMost(xs, ys, lo);
+  // Differences equal to the smallest one: the smallest x's ties times the largest y's ties.
+  let tiesX = 1;
+  while (tiesX < m && xs[tiesX] === xs[0]) tiesX++;
+  let tiesY = 1;
+  while (tiesY < n && ys[n - 1 - tiesY] === ys[n - 1]) tiesY++;
+  let cLo = tiesX * tiesY;
   if (cLo >= k) return lo;
   let cHi = m * n;
+  const h = typeof hint === 'number' ? { guess: hint } : hint;
+  // The last probe and the local slope of count(d): aimed probes land next to k.
+  let lastD = NaN;
+  let lastC = NaN;
+  let slope = h?.slope !== undefined && h.slope > 0 && Number.isFinite(h.slope) ? h.slope : NaN;
   // A good first probe (from a normal approximation of the differences) saves most iterations.
-  if (guess !== undefined && guess > lo && guess < hi) {
-    const c = countAtMost(xs, ys, guess);
+  if (h && h.guess > lo && h.guess < hi) {
+    const c = countAtMost(xs, ys, h.guess);
     if (c >= k) {
-      hi = guess;
+      hi = h.guess;
       cHi = c;
       if (c === k) return largestAtMost(xs, ys, hi);
     } else {
-      lo = guess;
+      lo = h.guess;
       cLo = c;
       if (c === k - 1) return smallestAbove(xs, ys, lo);
     }
+    lastD = h.guess;
+    lastC = c;
   }
-  // Invariant: count(lo) < k ≤ count(hi). Interpolate on the count (it is nearly linear in d),
-  // falling back to bisection; stop as soon as a probe holds exactly k − 1 or k differences.
+  // Invariant: count(lo) < k ≤ count(hi). With a slope, aim each probe a third of the gather
+  // size past k on the side still missing, so the bracket closes to ≤ GATHER in a probe or two;
+  // otherwise interpolate on the count (nearly linear in d); bisect every fourth step and when a
+  // probe would leave the bracket; stop as soon as a probe holds exactly k − 1 or k differences.
   for (let it = 0; it < 200; it++) {
     if (cHi - cLo <= GATHER) return selectBetween(xs, ys, lo, hi, k - cLo);
-    let mid = lo + ((hi - lo) * (k - 0.5 - cLo)) / (cHi - cLo);
     const span = hi - lo;
-    if (!(mid > lo + span * 0.02 && mid < hi - span * 0.02) || it % 4 === 3) mid = lo + span / 2;
+    let mid = NaN;
+    if (Number.isFinite(slope) && Number.isFinite(lastD) && it % 4 !== 3) {
+      // An aimed probe lands next to k, which may be next to a bracket end: only keep it inside.
+      const aim = lastC >= k ? k - GATHER / 3 : k + GATHER / 3;
+      mid = lastD + (aim - lastC) / slope;
+      if (!(mid > lo && mid < hi)) mid = NaN;
+    }
+    if (Number.isNaN(mid)) {
+      mid = lo + (span * (k - 0.5 - cLo)) / (cHi - cLo);
+      if (it % 4 === 3 || !(mid > lo + span * 0.02 && mid < hi - span * 0.02)) mid = lo + span / 2;
+    }
     if (mid <= lo || mid >= hi) break;
     const c = countAtMost(xs, ys, mid);
+    if (Number.isFinite(lastD) && c !== lastC && mid !== lastD) {
+      const s = (c - lastC) / (mid - lastD);
+      if (s > 0) slope = s;
+    }
+    lastD = mid;
+    lastC = c;
     if (c >= k) {
       hi = mid;
       cHi = c;
@@ -213,12 +249,13 @@ function sampleVariance(s: Float64Array): number {
 }
 
 /**
- * First probe for the k-th of N pairwise differences from a normal approximation. Only the
- * search's speed depends on it (any probe converges to the same order statistic), so the
- * unrefined normal quantile does.
+ * First probe for the k-th of N pairwise differences from a normal approximation, with the
+ * density of differences there. Only the search's speed depends on them (any probe converges to
+ * the same order statistic), so the unrefined normal quantile does.
  */
-function guessAt(k: number, N: number, centre: number, spread: number): number {
-  return centre + spread * normQuantileApprox(Math.min(Math.max((k - 0.5) / N, 1e-9), 1 - 1e-9));
+function guessAt(k: number, N: number, centre: number, spread: number): PairwiseHint {
+  const z = normQuantileApprox(Math.min(Math.max((k - 0.5) / N, 1e-9), 1 - 1e-9));
+  return { guess: centre + spread * z, slope: spread > 0 ? (N * Math.exp(-0.5 * z * z)) / (spread * Math.sqrt(2 * Math.PI)) : undefined };
 }
 
 function sortedCopy(v: ArrayLike<number>): Float64Array {
@@ -276,7 +313,7 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
   // Normal approximation of the pairwise differences for first probes: centre and spread.
   const centre = quantileOfSorted(xs, 0.5) - quantileOfSorted(ys, 0.5);
   const spread = Math.sqrt(sampleVariance(xs) + sampleVariance(ys));
-  let median = kthPairwiseDifference(xs, ys, half, centre);
+  let median = kthPairwiseDifference(xs, ys, half, guessAt(half, N, centre, spread));
   if (N % 2 === 0) {
     // The next order statistic is the smallest difference above the k-th, unless it is tied.
     const next = countAtMost(xs, ys, median) > half ? median : smallestAbove(xs, ys, median);
