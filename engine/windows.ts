@@ -26,20 +26,27 @@ export interface EventWindows {
   /** The same clock windows one week and one day earlier (seasonal baselines). */
   seasonal: { week: { before: TimeWindow; after: TimeWindow }; day: { before: TimeWindow; after: TimeWindow } };
   /**
-   * The stretch ahead of the before window (HISTORY_WINDOWS of its lengths, ending at the last
+   * The stretch ahead of the before window (historyWindowCount() of its lengths, ending at the last
    * multiple of that length since the epoch at or before the window's start, so events close in
    * time share it): never compared, only read to estimate the series' autocorrelation.
    */
   history: TimeWindow;
 }
 
-/** How many before-window lengths of earlier data feed the noise model (see engine/README.md). */
+/** At most this many before-window lengths of earlier data feed the noise model (see engine/README.md)... */
 export const HISTORY_WINDOWS = 4;
+/** ...and no more of them than it takes to reach this many buckets: long windows need less help. */
+export const HISTORY_BUCKETS = 240;
 
-function historyBefore(from: number, len: number): TimeWindow {
+/** How many before-window lengths of history a window of `buckets` buckets reads: 4 for 60 buckets, 2 for 120, 1 from 240. */
+export function historyWindowCount(buckets: number): number {
+  return Math.min(HISTORY_WINDOWS, Math.max(1, Math.ceil(HISTORY_BUCKETS / Math.max(1, buckets))));
+}
+
+function historyBefore(from: number, len: number, step: number): TimeWindow {
   if (!(len > 0)) return { from, to: from };
   const to = Math.floor(from / len) * len;
-  return { from: to - HISTORY_WINDOWS * len, to };
+  return { from: to - historyWindowCount(len / step) * len, to };
 }
 
 const MIN = 60_000;
@@ -134,6 +141,6 @@ export function computeWindows(input: {
       week: { before: shift(before, WEEK), after: shift(after, WEEK) },
       day: { before: shift(before, DAY), after: shift(after, DAY) },
     },
-    history: historyBefore(before.from, beforeMs),
+    history: historyBefore(before.from, beforeMs, step),
   };
 }

@@ -27,6 +27,11 @@ describe('computeWindows', () => {
     const later = computeWindows({ time: t + 4 * 60_000, type: 'deployment', stepSeconds: 60 });
     expect(later.history).toEqual(w.history);
     expect(computeWindows({ time: t + 50 * 60_000, type: 'deployment', stepSeconds: 60 }).history.to).toBe(Date.UTC(2026, 0, 10, 11, 0));
+    // Longer windows read fewer stretches (about 240 buckets of history, at least one stretch).
+    const span = (w2: { history: { from: number; to: number } }) => (w2.history.to - w2.history.from) / 3_600_000;
+    expect(span(computeWindows({ time: t, type: 'deployment', stepSeconds: 60, metric: { before: '2h' } }))).toBe(4);
+    expect(span(computeWindows({ time: t, type: 'deployment', stepSeconds: 60, metric: { before: '1d' } }))).toBe(24);
+    expect(span(computeWindows({ time: t, type: 'deployment', stepSeconds: 600, metric: { before: '2h' } }))).toBe(8);
   });
   it('matches reverse-DNS types and uses the incident defaults', () => {
     expect(knownEventType('dev.opstrails.incident')).toBe('incident');
