@@ -35,6 +35,15 @@ describe('renderReportPage', () => {
     expect(html).toContain('&lt;b&gt;bold&lt;/b&gt; &amp; more');
   });
 
+  it('says how many earlier buckets fed the noise model, only when some did', () => {
+    const { report, charts } = loadReport('regression');
+    report.metrics[0].data_quality!.history_buckets = 240;
+    if (report.metrics[1].data_quality) report.metrics[1].data_quality.history_buckets = 0;
+    const sections = metricSections(renderReportPage(report, charts));
+    expect(sections[0]).toContain('noise model also from 240 earlier buckets');
+    expect(sections[1]).not.toContain('noise model');
+  });
+
   it('gives every metric a chart with the event marker, inside the gap between its windows', () => {
     const { report, charts } = loadReport('regression');
     const sections = metricSections(renderReportPage(report, charts));
