@@ -158,7 +158,7 @@ export interface PairwiseHint {
 }
 
 /** k-th smallest (1-based) pairwise difference x_i − y_j without materialising the m·n differences. */
-export function kthPairwiseDifference(xs: Float64Array, ys: Float64Array, k: number, hint?: number | PairwiseHint): number {
+export function kthPairwiseDifference(xs: Float64Array, ys: Float64Array, k: number, hint?: PairwiseHint): number {
   const m = xs.length;
   const n = ys.length;
   let lo = xs[0] - ys[n - 1];
@@ -173,24 +173,23 @@ export function kthPairwiseDifference(xs: Float64Array, ys: Float64Array, k: num
   let cLo = tiesX * tiesY;
   if (cLo >= k) return lo;
   let cHi = m * n;
-  const h = typeof hint === 'number' ? { guess: hint } : hint;
   // The last probe and the local slope of count(d): aimed probes land next to k.
   let lastD = NaN;
   let lastC = NaN;
-  let slope = h?.slope !== undefined && h.slope > 0 && Number.isFinite(h.slope) ? h.slope : NaN;
+  let slope = hint?.slope !== undefined && hint.slope > 0 && Number.isFinite(hint.slope) ? hint.slope : NaN;
   // A good first probe (from a normal approximation of the differences) saves most iterations.
-  if (h && h.guess > lo && h.guess < hi) {
-    const c = countAtMost(xs, ys, h.guess);
+  if (hint && hint.guess > lo && hint.guess < hi) {
+    const c = countAtMost(xs, ys, hint.guess);
     if (c >= k) {
-      hi = h.guess;
+      hi = hint.guess;
       cHi = c;
       if (c === k) return largestAtMost(xs, ys, hi);
     } else {
-      lo = h.guess;
+      lo = hint.guess;
       cLo = c;
       if (c === k - 1) return smallestAbove(xs, ys, lo);
     }
-    lastD = h.guess;
+    lastD = hint.guess;
     lastC = c;
   }
   // Invariant: count(lo) < k ≤ count(hi). With a slope, aim each probe a third of the gather
