@@ -75,6 +75,8 @@ describe('the service on the embedded default', () => {
   it('bootstraps a default org once, drains writes on SIGTERM and keeps everything across a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'opstrails-serve-'));
     const first = await start({ DATA_DIR: dataDir });
+    // The key is printed once the scheduler has started too, which can be just after /readyz answers.
+    for (let i = 0; i < 100 && !/otk_/.test(first.stderr.join('')); i++) await new Promise((r) => setTimeout(r, 50));
     const key = /otk_[A-Za-z0-9_-]+/.exec(first.stderr.join(''))?.[0];
     expect(key, 'first start prints an admin key').toBeDefined();
     expect(first.stdout.join('')).not.toContain(key!); // the log stream never carries it
