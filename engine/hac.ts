@@ -55,6 +55,32 @@ const MAX_NW_LAG = 30;
 const MAX_PHI = 0.9;
 
 /**
+ * n·Var(window mean) = γ_0 + 2 Σ_{k=1}^{n−1} (1 − k/n) γ_k; with γ_k = γ_1 φ^(k−1) the γ_1 term
+ * weighs W(φ, n) = Σ_{k=1}^{n−1} (1 − k/n) φ^(k−1), which tends to 1/(1 − φ) for long windows
+ * but is smaller for 60 buckets (4.58 instead of 5 at φ = 0.8): the asymptotic long-run variance
+ * overstates the variance of a 60-bucket mean by up to a tenth.
+ */
+export function arWeight(phi: number, n: number): number {
+  const m = Math.round(n) - 1;
+  if (m < 1) return 0;
+  const pm = phi ** m;
+  const geometric = (1 - pm) / (1 - phi);
+  const weighted = (1 - (m + 1) * pm + m * pm * phi) / ((1 - phi) * (1 - phi));
+  return geometric - weighted / n;
+}
+
+/** dW/dφ of arWeight(). */
+function arWeightSlope(phi: number, n: number): number {
+  let s = 0;
+  let p = 1;
+  for (let k = 2; k < n; k++) {
+    s += (1 - k / n) * (k - 1) * p;
+    p *= phi;
+  }
+  return s;
+}
+
+/**
  * One history stretch reduced to what serialShape pools from it: its length, its weight (the
  * length, or 0 when it has no spread) and Σ_t e_t e_{t−lag} / Σ e_t² × length for lags 1..MAX_LAG
  * (index = lag) of its residuals. Small and independent of the event, so callers can keep it.
@@ -100,12 +126,14 @@ export interface SerialShape {
   phi: number;
   /** Marginal variance over the sample variance (undoes the demeaning bias). */
   c0: number;
-  /** Long-run variance over the sample variance. */
+  /** n × the variance of a window mean (n = the mean window length), over the sample variance: the long-run variance of a window as long as these. */
   lrv: number;
   /** lrv / c0: how much autocorrelation inflates the variance of a mean (≥ 1). */
   inflation: number;
   /** Satterthwaite degrees of freedom of the long-run variance estimate itself (Infinity when no autocorrelation was found). */
   lrvDf: number;
+  /** lrvDf evaluated at φ⁺ (phiHi) when that is fewer: the cautious df (Mann–Whitney, difference-in-differences). */
+  lrvDfHi: number;
   /** Upper end of the plausible decay, φ + its standard error (capped); 0 when no autocorrelation was found. */
   phiHi: number;
 }
@@ -115,8 +143,9 @@ export interface SerialShape {
  * γ_k = γ_1 φ^(k−1)), which covers pure AR(1) gauges and counts whose Poisson noise sits on an
  * autocorrelated rate. Autocorrelations are pooled over the windows; the bias from estimating
  * each window's mean (every γ̂_k is low by about LRV/n) is undone by a fixed-point iteration;
- * φ gets the rest of Kendall's small-sample correction and a cap of 0.9, and the result is
- * floored by a long-lag (n/4) Bartlett estimate. Why not Newey–West alone: with 60 buckets the textbook lag is far
+ * φ gets the rest of Kendall's small-sample correction and a cap of 0.9; the variance of a mean
+ * of n buckets sums the autocovariances with their finite-window weights (arWeight), not the
+ * asymptotic 1/(1 − φ); and the result is floored by a long-lag (n/4) Bartlett estimate. Why not Newey–West alone: with 60 buckets the textbook lag is far
  * too short for ρ ≈ 0.8 (see engine/README.md for the measured rates).
  */
 export function serialShape(segments: ArrayLike<number>[], history: readonly SerialStretch[] = []): SerialShape {
@@ -150,7 +179,7 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
     for (let lag = 1; lag <= MAX_LAG; lag++) r[lag] += h.r[lag];
     weight += h.weight;
   }
-  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity, phiHi: 0 };
+  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity, lrvDfHi: Infinity, phiHi: 0 };
   for (let lag = 1; lag <= lags; lag++) r[lag] /= lag <= MAX_LAG ? weight : envelopeWeight || 1;
   const nBar = total / k;
   let lrv = 1;
@@ -178,20 +207,28 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
     // Marriott–Pope), of which (1 + φ)/n comes from estimating the window mean, already undone
     // above through b; the remaining 2φ/n is the ratio estimator's own bias.
     phi = Math.min(Math.max(phi + (2 * phi) / nBar, 0), MAX_PHI);
-    lrv = Math.max(a0, a0 + (2 * a1) / (1 - phi));
+    lrv = Math.max(a0, a0 + 2 * a1 * arWeight(phi, nBar));
     // Envelope: never below a long-lag Bartlett (Newey–West) estimate of the same residuals.
     let nw = a0;
     for (let lag = 1; lag <= nwLag; lag++) nw += 2 * (1 - lag / (nwLag + 1)) * (r[lag] + b);
     lrv = Math.max(lrv, nw);
   }
   const unc = lrvUncertainty(r, lrv, a0, phi, nBar, total);
-  return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0, lrvDf: unc.df, phiHi: unc.phiHi };
+  // The same uncertainty where the decay is plausibly higher: a φ̂ that came out low by chance
+  // gives both a small variance and an optimistic df; taking the smaller df undoes the second.
+  let lrvDfHi = unc.df;
+  if (unc.phiHi > phi) {
+    const lrvHi = Math.max(a0, a0 + 2 * (r[1] + lrv / nBar) * arWeight(unc.phiHi, nBar));
+    lrvDfHi = Math.min(unc.df, lrvUncertainty(r, lrvHi, a0, unc.phiHi, nBar, total).df);
+  }
+  return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0, lrvDf: unc.df, lrvDfHi, phiHi: unc.phiHi };
 }
 
 /**
  * How well 60 buckets pin the long-run variance, and how high the decay may plausibly be
- * (φ + its standard error): delta-method variance of lrv = a0 + 2a1/(1 − φ) from the sampling error of the autocorrelations (≈ 1/√N) and of the fitted decay φ (its
- * effect bounded by the 0.9 cap), turned into Satterthwaite degrees of freedom 2·lrv²/Var.
+ * (φ + its standard error): delta-method variance of lrv = a0 + 2a1·W(φ, n) from the sampling
+ * error of the autocorrelations (≈ 1/√N) and of the fitted decay φ (its effect bounded by the 0.9
+ * cap), turned into Satterthwaite degrees of freedom 2·lrv²/Var.
  * A weak but persistent autocorrelation (overdispersed counts on an AR rate) gets few.
  */
 function lrvUncertainty(r: Float64Array, lrv: number, a0: number, phi: number, nBar: number, total: number): { df: number; phiHi: number } {
@@ -202,9 +239,9 @@ function lrvUncertainty(r: Float64Array, lrv: number, a0: number, phi: number, n
   let sxx = 0;
   for (let lag = 2; lag <= MAX_LAG; lag++) sxx += (r[lag - 1] + b) ** 2;
   const sePhi = sxx > 0 ? (seR * Math.sqrt(1 + phi * phi)) / Math.sqrt(sxx) : Infinity;
-  const fromA1 = ((2 / (1 - phi)) * seR) ** 2;
-  const lrvMax = a0 + (2 * a1) / (1 - MAX_PHI);
-  const fromPhi = Math.min(((2 * a1) / ((1 - phi) * (1 - phi)) * sePhi) ** 2, (lrvMax - lrv) ** 2);
+  const fromA1 = (2 * arWeight(phi, nBar) * seR) ** 2;
+  const lrvMax = a0 + 2 * a1 * arWeight(MAX_PHI, nBar);
+  const fromPhi = Math.min((2 * a1 * arWeightSlope(phi, nBar) * sePhi) ** 2, (lrvMax - lrv) ** 2);
   return { df: (2 * lrv * lrv) / (fromA1 + fromPhi), phiHi: Math.min(MAX_PHI, phi + sePhi) };
 }
 
