@@ -207,6 +207,9 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
     // Marriott–Pope), of which (1 + φ)/n comes from estimating the window mean, already undone
     // above through b; the remaining 2φ/n is the ratio estimator's own bias.
     phi = Math.min(Math.max(phi + (2 * phi) / nBar, 0), MAX_PHI);
+    // γ_k = γ_1 φ^(k−1) with γ_1 = s·φ·γ_0, s ≤ 1 the autocorrelated share of the variance: a
+    // decay below the lag-1 autocorrelation would make that share exceed the whole.
+    phi = Math.min(Math.max(phi, a1 / a0), MAX_PHI);
     lrv = Math.max(a0, a0 + 2 * a1 * arWeight(phi, nBar));
     // Envelope: never below a long-lag Bartlett (Newey–West) estimate of the same residuals.
     let nw = a0;
