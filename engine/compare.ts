@@ -239,9 +239,8 @@ function finishParts(stats: WindowStat[], shape: SerialShape): Part[] {
 
 /**
  * Degrees of freedom of the t reference: Welch on the effective sizes, but never more than the
- * number of effectively independent stretches of the persistent (AR) component, Σn·(1−φ)/(1+φ),
- * counted at the upper end of φ's plausible range (φ + one standard error): with 60 buckets the
- * long-run variance itself is uncertain, and Welch alone ignores that.
+ * uncertainty of the long-run variance allows (shapeDf): with 60 buckets it is itself uncertain,
+ * and Welch alone ignores that.
  */
 function tDf(parts: Part[], shape: SerialShape | null, totalN: number): number {
   const welch = welchDf(parts);
@@ -250,16 +249,26 @@ function tDf(parts: Part[], shape: SerialShape | null, totalN: number): number {
 }
 
 /**
- * The autocorrelation's share of tDf(): independent persistent stretches, and the long-run
- * variance's own df — counted at φ⁺ for a difference-in-differences, whose four windows all lean
- * on the one inflation estimate (counts at ρ = 0.5 and 0.8 ran 5.3–5.4% false positives with the
- * week baseline on 6,000 null events otherwise; the two-window test is calibrated without it and
- * would lose two points of detection on error ratios).
+ * The df of the variance of the difference, n·Var(mean) = γ_0 × inflation, with the variance
+ * level γ_0 and the inflation estimated separately: 1/df = 1/df(γ_0) + 1/df(inflation), each
+ * counted where the decay is plausibly higher (φ⁺). γ_0 over N buckets of "AR(1) plus white
+ * noise" has N / (1 + 2 s²φ²/(1 − φ²)) − (windows) df (s = the AR share: a pure AR(1) gauge at
+ * φ = 0.8 gets N/4.6, an error ratio whose Poisson noise hides the wandering nearly N).
+ *
+ * A difference-in-differences keeps the older, blunter bound Σn·(1 − φ⁺)/(1 + φ⁺) − windows
+ * (independent stretches of the persistent component): its four windows lean on the one
+ * inflation estimate, and with the split above counts at ρ = 0.8 read 5.5% false positives with
+ * the week baseline (6,000 null events).
  */
 function shapeDf(shape: SerialShape, totalN: number, windows: number): number {
   const ph = shape.phiHi;
-  const persistent = ph > 0 ? (totalN * (1 - ph)) / (1 + ph) - windows : Infinity;
-  return Math.max(1, Math.min(persistent, windows > 2 ? shape.lrvDfHi : shape.lrvDf));
+  if (windows > 2) {
+    const persistent = ph > 0 ? (totalN * (1 - ph)) / (1 + ph) - windows : Infinity;
+    return Math.max(1, Math.min(persistent, shape.lrvDfHi));
+  }
+  const s = shape.share;
+  const level = totalN / (1 + (2 * s * s * ph * ph) / (1 - ph * ph)) - windows;
+  return Math.max(1, 1 / (1 / Math.max(level, 1) + 1 / Math.max(shape.lrvDfHi, 1)));
 }
 
 function tResult(diff: number, parts: Part[], conf: number, df: number): { se: number; df: number; t: number; p: number; lo: number; hi: number } {

@@ -67,14 +67,6 @@ export function arWeight(phi: number, n: number): number {
   return 1 / q - (1 - power(phi, n)) / (n * q * q);
 }
 
-/** dW/dφ of arWeight(). */
-function arWeightSlope(phi: number, n: number): number {
-  if (n <= 1) return 0;
-  const q = 1 - phi;
-  const pn1 = power(phi, n - 1);
-  return (1 + pn1) / (q * q) - (2 * (1 - pn1 * phi)) / (n * q * q * q);
-}
-
 /** xⁿ; by squaring for whole n (window lengths), a tenth of the time of Math.pow in the engine's hot loop. */
 function power(x: number, n: number): number {
   if (!Number.isInteger(n) || n < 0 || n > 4096) return x ** n;
@@ -143,6 +135,8 @@ export interface SerialShape {
   lrvDfHi: number;
   /** Upper end of the plausible decay, φ + its standard error (capped); 0 when no autocorrelation was found. */
   phiHi: number;
+  /** Share s of the marginal variance in the AR component (γ_1 = s·φ·γ_0; 1 for a pure AR(1), small for Poisson counts on a wandering rate). */
+  share: number;
 }
 
 /**
@@ -186,7 +180,7 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
     for (let lag = 1; lag <= MAX_LAG; lag++) r[lag] += h.r[lag];
     weight += h.weight;
   }
-  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity, lrvDfHi: Infinity, phiHi: 0 };
+  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity, lrvDfHi: Infinity, phiHi: 0, share: 0 };
   for (let lag = 1; lag <= lags; lag++) r[lag] /= lag <= MAX_LAG ? weight : envelopeWeight || 1;
   const nBar = total / k;
   let lrv = 1;
@@ -231,15 +225,19 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
     const lrvHi = Math.max(a0, a0 + 2 * (r[1] + lrv / nBar) * arWeight(unc.phiHi, nBar));
     lrvDfHi = Math.min(unc.df, lrvUncertainty(r, lrvHi, a0, unc.phiHi, nBar, total).df);
   }
-  return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0, lrvDf: unc.df, lrvDfHi, phiHi: unc.phiHi };
+  const a1 = r[1] + lrv / nBar;
+  const share = phi > 0 && a1 > 0 ? Math.min(1, a1 / (a0 * phi)) : 0;
+  return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0, lrvDf: unc.df, lrvDfHi, phiHi: unc.phiHi, share };
 }
 
 /**
- * How well 60 buckets pin the long-run variance, and how high the decay may plausibly be
- * (φ + its standard error): delta-method variance of lrv = a0 + 2a1·W(φ, n) from the sampling
- * error of the autocorrelations (≈ 1/√N) and of the fitted decay φ (its effect bounded by the 0.9
- * cap), turned into Satterthwaite degrees of freedom 2·lrv²/Var.
- * A weak but persistent autocorrelation (overdispersed counts on an AR rate) gets few.
+ * How well the buckets pin the long-run variance, and how high the decay may plausibly be
+ * (φ⁺ = φ + its standard error): the variance of lrv = a0 + 2a1·W(φ, n) from the sampling error
+ * of the autocorrelations (≈ 1/√N) and of the fitted decay, the latter taken as half the spread
+ * of lrv between φ − se and φ + se (within 0 and the 0.9 cap) — W is steep and convex near the
+ * cap, where a tangent understates the spread upward and a weak autocorrelation leaves φ vague —
+ * turned into Satterthwaite degrees of freedom 2·lrv²/Var. A weak but persistent autocorrelation
+ * (overdispersed counts on an AR rate) gets few.
  */
 function lrvUncertainty(r: Float64Array, lrv: number, a0: number, phi: number, nBar: number, total: number): { df: number; phiHi: number } {
   const b = lrv / nBar;
@@ -249,10 +247,10 @@ function lrvUncertainty(r: Float64Array, lrv: number, a0: number, phi: number, n
   let sxx = 0;
   for (let lag = 2; lag <= MAX_LAG; lag++) sxx += (r[lag - 1] + b) ** 2;
   const sePhi = sxx > 0 ? (seR * Math.sqrt(1 + phi * phi)) / Math.sqrt(sxx) : Infinity;
+  const phiHi = Math.min(MAX_PHI, phi + sePhi);
   const fromA1 = (2 * arWeight(phi, nBar) * seR) ** 2;
-  const lrvMax = a0 + 2 * a1 * arWeight(MAX_PHI, nBar);
-  const fromPhi = Math.min((2 * a1 * arWeightSlope(phi, nBar) * sePhi) ** 2, (lrvMax - lrv) ** 2);
-  return { df: (2 * lrv * lrv) / (fromA1 + fromPhi), phiHi: Math.min(MAX_PHI, phi + sePhi) };
+  const fromPhi = (a1 * (arWeight(phiHi, nBar) - arWeight(Math.max(phi - sePhi, 0), nBar))) ** 2;
+  return { df: (2 * lrv * lrv) / (fromA1 + fromPhi), phiHi };
 }
 
 /** Variance of a window's mean from its residuals (mean zero) and the metric's serial shape. */
