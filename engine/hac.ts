@@ -218,14 +218,14 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
     lrv = Math.max(lrv, nw);
   }
   const unc = lrvUncertainty(r, lrv, a0, phi, nBar, total);
+  const a1 = r[1] + lrv / nBar;
   // The same uncertainty where the decay is plausibly higher: a φ̂ that came out low by chance
   // gives both a small variance and an optimistic df; taking the smaller df undoes the second.
   let lrvDfHi = unc.df;
   if (unc.phiHi > phi) {
-    const lrvHi = Math.max(a0, a0 + 2 * (r[1] + lrv / nBar) * arWeight(unc.phiHi, nBar));
+    const lrvHi = Math.max(a0, a0 + 2 * a1 * arWeight(unc.phiHi, nBar));
     lrvDfHi = Math.min(unc.df, lrvUncertainty(r, lrvHi, a0, unc.phiHi, nBar, total).df);
   }
-  const a1 = r[1] + lrv / nBar;
   const share = phi > 0 && a1 > 0 ? Math.min(1, a1 / (a0 * phi)) : 0;
   return { r1: r[1], r2: r[2], phi, c0: a0, lrv, inflation: lrv / a0, lrvDf: unc.df, lrvDfHi, phiHi: unc.phiHi, share };
 }
