@@ -271,16 +271,16 @@ export class ImpactService {
   }
 }
 
+/** The fields that name a metric in its report, in the report's order. */
+function metricIdentity(m: Metric): Pick<MetricReport, 'metric_id' | 'name' | 'kind' | 'unit' | 'direction' | 'critical'> {
+  return { metric_id: m.id, name: m.name, kind: m.kind, unit: m.unit, direction: m.direction, critical: m.critical };
+}
+
 /** A metric with no result yet (pending or failed data). */
 function pendingMetric(m: Metric, event: StoredEvent, request: WindowOverrides | undefined, state: PairState): MetricReport {
   const w = computeWindows({ time: event.time, type: event.type, stepSeconds: m.step_seconds, metric: m.windows, request });
   return {
-    metric_id: m.id,
-    name: m.name,
-    kind: m.kind,
-    unit: m.unit,
-    direction: m.direction,
-    critical: m.critical,
+    ...metricIdentity(m),
     status: state === 'failed' ? 'failed' : 'pending',
     verdict: null,
     windows: { before: isoWindow(w.before), after: isoWindow(w.after) },
@@ -302,12 +302,7 @@ function pendingMetric(m: Metric, event: StoredEvent, request: WindowOverrides |
 function toMetricReport(m: Metric, r: MetricResult, latePending: boolean): MetricReport {
   const summary = (s: MetricResult['before']) => ({ n: s.n, mean: finite(s.mean), median: finite(s.median), p95: finite(s.p95), rate: finite(s.rate) });
   return {
-    metric_id: m.id,
-    name: m.name,
-    kind: m.kind,
-    unit: m.unit,
-    direction: m.direction,
-    critical: m.critical,
+    ...metricIdentity(m),
     status: 'ready',
     verdict: r.verdict,
     windows: { before: isoWindow(r.windows.before), after: isoWindow(r.windows.after) },
