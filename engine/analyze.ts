@@ -3,12 +3,13 @@
 // verdicts with a one-sentence explanation.
 import { normQuantile } from './distributions.js';
 import { benjaminiHochberg } from './exact.js';
-import { compareWindows, historyStretch, RANKS, SORTED, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
+import { compareWindows, historyStretch, RANKS, SORTED, SPARSE_TOTAL, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
 import type { SerialStretch } from './hac.js';
 import { cusumOnset, type Onset } from './onset.js';
 import { sortWithRanks } from './order.js';
 import { mark, release, take } from './scratch.js';
-import { computeWindows, knownEventType, toEpochMs, type EventWindows, type TimeWindow, type WindowOverrides } from './windows.js';
+import { addRow, compareCounterfactual, createGrid, fillFromColumns, fillFromWindow } from './counterfactual.js';
+import { computeWindows, knownEventType, MAX_REFERENCE_DAYS, referenceShifts, toEpochMs, type EventWindows, type TimeWindow, type WindowOverrides } from './windows.js';
 
 export type Direction = 'increase_is_bad' | 'decrease_is_bad' | 'either';
 export type MetricVerdict = 'regression' | 'improvement' | 'no_change' | 'inconclusive' | 'insufficient_data';
@@ -35,7 +36,7 @@ export interface MetricInput {
   name?: string;
   kind: MetricKind;
   direction: Direction;
-  /** Practical threshold, relative (default 0.05). */
+  /** Practical threshold, relative (default DEFAULT_THRESHOLDS by kind). */
   threshold?: number;
   critical?: boolean;
   step_seconds: number;
@@ -48,7 +49,16 @@ export interface MetricInput {
    * with one point per bucket (as `ORDER BY ts` returns); other orders are handled, more slowly.
    */
   series?: SeriesColumns;
-  /** Points around the same clock windows one week / one day earlier. */
+  /**
+   * Points of earlier days (any range; the engine reads the same clock windows on each of up to
+   * `reference_days` previous days). Ignored when `series` is given: it should cover them.
+   */
+  references?: Point[];
+  /** How many previous days to look for reference windows in (default and at most MAX_REFERENCE_DAYS). */
+  reference_days?: number;
+  /** IANA time zone in which "the same clock time" is meant (the provider's; default UTC). */
+  time_zone?: string | null;
+  /** Points around the same clock windows one week / one day earlier (single-reference fallback). */
   seasonal?: { week?: Point[]; day?: Point[] };
   /** Per-metric window overrides. */
   windows?: WindowOverrides;
@@ -99,7 +109,16 @@ export interface MetricResult {
   change: { absolute: number | null; relative: number | null; ci: [number, number] | null; ci_absolute: [number, number] | null; confidence: number };
   test: { method: string; statistic: number | null; p_value: number | null; q_value: number | null; df: number | null };
   baseline: {
-    kind: 'before_window' | 'seasonal_week' | 'seasonal_day';
+    kind: 'before_window' | 'reference_days' | 'seasonal_week' | 'seasonal_day';
+    /** reference_days: how many days predicted the after window, each with its weight and its own pre → after change (comparison scale). */
+    reference_days?: number;
+    days?: { day: number; date: string; weight: number; change: number }[];
+    /** Days with data that were not used, and why (another event, missing buckets, far from the others). */
+    skipped_days?: { day: number; reason: string }[];
+    /** Which variance decided the interval: the noise model, or the placebo spread of the reference days. */
+    calibration?: 'model' | 'placebo';
+    placebo?: { se: number; model_se: number; placebos: number; df: number };
+    weekday_adjusted?: boolean;
     reference?: { before: TimeWindow; after: TimeWindow; before_summary: WindowSummary; after_summary: WindowSummary };
     /** Change over the same clock windows in the reference (relative), when seasonal. */
     reference_change?: number | null;
@@ -117,11 +136,17 @@ export interface MetricResult {
     low_counts: boolean;
     autocorrelation: number | null;
     effective_n: { before: number; after: number } | null;
-    /** Buckets before the before window that fed the noise model (autocorrelation) only. */
+    /** Buckets ahead of the before window that were read: with reference days they set today's level (and its noise model); otherwise they fed the noise model (autocorrelation) only. */
     history_buckets: number;
   };
   /** Smallest relative change these windows could detect (80% power at α), when computable. */
   minimum_detectable_effect: number | null;
+  /**
+   * The observed after level (the kind's headline: rate, ratio, median, mean) against the level
+   * expected without the event, with that expectation's interval; observed / expected − 1 is
+   * change.relative.
+   */
+  counterfactual: { observed: number; expected: number; expected_ci: [number, number] | null; relative: number } | null;
   confounders: Confounder[];
   onset: Onset | null;
   explanation: string;
@@ -134,6 +159,13 @@ export interface EventResult {
   explanation: string;
   metrics: MetricResult[];
 }
+
+/**
+ * Practical thresholds (relative) per kind when a metric sets none: a change smaller than this is
+ * not a regression, and no_change needs the whole interval inside ±threshold. Error counts and
+ * rates wander more than latency and gauges: with 5% they could never be called unchanged.
+ */
+export const DEFAULT_THRESHOLDS: Readonly<Record<MetricKind, number>> = { count: 0.1, ratio: 0.2, gauge: 0.05, quantile: 0.05 };
 
 /** Minimums below which a metric is insufficient_data. */
 export const MINIMUMS = { bucketsPerSide: 10, coverage: 0.8, effectiveSamples: 2, totalCount: 1 };
@@ -295,14 +327,47 @@ function headline(kind: MetricKind, s: WindowSummary): number | null {
   return s.mean;
 }
 
-function confoundersFor(event: EngineEvent, t: number, w: EventWindows, others: EngineEvent[]): Confounder[] {
-  const out: Confounder[] = [];
-  for (const o of others) {
+/**
+ * The other events that can touch this event's windows (the same subject, or none on either
+ * side), sorted by time once per analysis: windows on up to 28 reference days ask "any event in
+ * here?" by binary search instead of a scan.
+ */
+interface Others {
+  events: EngineEvent[];
+  times: Float64Array;
+}
+
+function othersOf(event: EngineEvent, list: readonly EngineEvent[]): Others {
+  const kept: { e: EngineEvent; t: number }[] = [];
+  for (const o of list) {
     if (o.id === event.id) continue;
     if (event.subject && o.subject && event.subject !== o.subject) continue;
-    let to: number;
-    try { to = toEpochMs(o.time); } catch { continue; }
-    if (to < w.before.from || to >= w.after.to || to === t) continue;
+    let t: number;
+    try { t = toEpochMs(o.time); } catch { continue; }
+    kept.push({ e: o, t });
+  }
+  kept.sort((a, b) => a.t - b.t);
+  return { events: kept.map((k) => k.e), times: Float64Array.from(kept, (k) => k.t) };
+}
+
+/** Whether another event falls in [from, to). */
+function anyIn(o: Others, w: TimeWindow): boolean {
+  const i = lowerBound(o.times, w.from);
+  return i < o.times.length && o.times[i] < w.to;
+}
+
+/** The latest other event inside [from, to), or null. */
+function lastIn(o: Others, w: TimeWindow): number | null {
+  const i = lowerBound(o.times, w.to) - 1;
+  return i >= 0 && o.times[i] >= w.from ? o.times[i] : null;
+}
+
+function confoundersFor(t: number, w: EventWindows, others: Others): Confounder[] {
+  const out: Confounder[] = [];
+  for (let i = lowerBound(others.times, w.before.from); i < others.times.length && others.times[i] < w.after.to; i++) {
+    const o = others.events[i];
+    const to = others.times[i];
+    if (to === t) continue;
     let window: Confounder['window'];
     let coverage: number;
     if (to < w.before.to) {
@@ -319,17 +384,6 @@ function confoundersFor(event: EngineEvent, t: number, w: EventWindows, others: 
     out.push({ id: o.id, type: o.type, time: new Date(to).toISOString(), subject: o.subject ?? null, window, coverage });
   }
   return out.sort((a, b) => b.coverage - a.coverage);
-}
-
-function eventsIn(others: EngineEvent[], self: EngineEvent, ws: TimeWindow[]): boolean {
-  for (const o of others) {
-    if (o.id === self.id) continue;
-    if (self.subject && o.subject && self.subject !== o.subject) continue;
-    let to: number;
-    try { to = toEpochMs(o.time); } catch { continue; }
-    for (const w of ws) if (to >= w.from && to < w.to) return true;
-  }
-  return false;
 }
 
 /** Verdict from a comparison and its q-value. */
@@ -380,7 +434,7 @@ function analyzeEventIn(input: AnalyzeInput): EventResult {
   const alpha = input.alpha ?? 0.05;
   const conf = 1 - alpha;
   const t = toEpochMs(input.event.time);
-  const others = input.otherEvents ?? [];
+  const others = othersOf(input.event, input.otherEvents ?? []);
   // Metrics without their own window overrides share the windows of their step.
   const byStep = new Map<number, EventWindows>();
   const windowsFor = (stepSeconds: number) => {
@@ -425,7 +479,7 @@ function eventExplanation(verdict: EventVerdict, results: MetricResult[]): strin
   }
 }
 
-function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others: EngineEvent[], conf: number, requestWindows: WindowOverrides | undefined, windowsFor: (stepSeconds: number) => EventWindows): Pending {
+function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others: Others, conf: number, requestWindows: WindowOverrides | undefined, windowsFor: (stepSeconds: number) => EventWindows): Pending {
   const windows = m.windows ? computeWindows({ time: t, type: event.type, stepSeconds: m.step_seconds, metric: m.windows, request: requestWindows }) : windowsFor(m.step_seconds);
   const step = m.step_seconds * 1000;
   const expected = { before: Math.round(windows.before_ms / step), after: Math.round(windows.after_ms / step) };
@@ -433,7 +487,7 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
   const after = m.series ? cutColumns(m.series, windows.after, m.kind) : cut(m.after, windows.after, m.kind);
   const nb = before.data.values.length;
   const na = after.data.values.length;
-  const threshold = m.threshold ?? 0.05;
+  const threshold = m.threshold ?? DEFAULT_THRESHOLDS[m.kind];
   const lowCounts = (m.kind === 'count' || m.kind === 'ratio') && sumOf(before.data.values) + sumOf(after.data.values) < 100;
   const result: MetricResult = {
     metric_id: m.id,
@@ -462,7 +516,8 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
       history_buckets: 0,
     },
     minimum_detectable_effect: null,
-    confounders: confoundersFor(event, t, windows, others),
+    counterfactual: null,
+    confounders: confoundersFor(t, windows, others),
     onset: null,
     explanation: '',
   };
@@ -481,24 +536,256 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
     return pending;
   }
 
-  // Seasonal baseline: a week earlier, else a day earlier; skipped when thin or touched by events.
+  const counterfactual = referenceDays(m, windows, t, others, expected.after, before, after, conf);
+  let cmp: Comparison;
+  let plain: Comparison | null = null;
+  if (counterfactual) {
+    cmp = counterfactual.cmp;
+    result.baseline = counterfactual.baseline;
+    result.data_quality.history_buckets = counterfactual.historyBuckets;
+  } else {
+    const noise = historyStretches(m, windows, others);
+    for (const h of noise) result.data_quality.history_buckets += h.length;
+    ({ cmp, plain } = singleReference(m, windows, others, expected, before, after, conf, noise, result));
+  }
+  pending.cmp = cmp;
+  pending.plain = plain;
+  result.counterfactual = counterfactualOf(m.kind, result.after, cmp);
+  result.data_quality.autocorrelation = cmp.autocorrelation;
+  result.data_quality.effective_n = cmp.n_eff;
+  result.minimum_detectable_effect = mde(cmp, conf);
+  if (!cmp.exact && Math.min(cmp.n_eff.before, cmp.n_eff.after) < MINIMUMS.effectiveSamples) {
+    result.verdict = 'insufficient_data';
+    result.reason = `too few effective samples after autocorrelation (${cmp.n_eff.before.toFixed(1)} before, ${cmp.n_eff.after.toFixed(1)} after; minimum ${MINIMUMS.effectiveSamples})`;
+  }
+  result.change = { absolute: cmp.absolute, relative: cmp.relative, ci: cmp.ci, ci_absolute: cmp.ci_absolute, confidence: conf };
+  result.test = { method: cmp.method, statistic: cmp.statistic, p_value: cmp.p_value, q_value: null, df: cmp.df };
+  return pending;
+}
+
+/** Where a metric's earlier days are read from: its columns (sorted if they are not), or its reference points as columns. */
+function referenceSource(m: MetricInput): SeriesColumns | null {
+  if (m.series && strictlyAscending(m.series.ts)) return m.series;
+  const points: Point[] = m.series
+    ? Array.from({ length: m.series.ts.length }, (_, i) => ({ ts: m.series!.ts[i], value: m.series!.value[i], weight: m.series!.weight?.[i] }))
+    : m.references ?? [];
+  if (!points.length) return null;
+  const byTs = new Map<number, Point>();
+  for (const p of points) byTs.set(p.ts, p);
+  const sorted = [...byTs.values()].sort((a, b) => a.ts - b.ts);
+  return {
+    ts: Float64Array.from(sorted, (p) => p.ts),
+    value: Float64Array.from(sorted, (p) => p.value),
+    weight: m.kind === 'ratio' ? Float64Array.from(sorted, (p) => (p.weight === undefined ? NaN : p.weight)) : undefined,
+  };
+}
+
+/** Whether a column holds any bucket in [from, to). */
+function hasData(c: SeriesColumns, w: TimeWindow): boolean {
+  if (!strictlyAscending(c.ts)) {
+    for (let i = 0; i < c.ts.length; i++) if (c.ts[i] >= w.from && c.ts[i] < w.to) return true;
+    return false;
+  }
+  return lowerBound(c.ts, w.to) > lowerBound(c.ts, w.from);
+}
+
+interface ReferenceOutcome {
+  cmp: Comparison;
+  baseline: MetricResult['baseline'];
+  /** Today's buckets ahead of the before window that set its level (and fed the noise model). */
+  historyBuckets: number;
+}
+
+const COUNTERFACTUAL_METHOD: Record<MetricKind, string> = {
+  count: 'reference_days_log_rate_t',
+  ratio: 'reference_days_log_ratio_of_sums_t',
+  quantile: 'reference_days_log_latency_t',
+  gauge: 'reference_days_mean_t',
+};
+
+/**
+ * The counterfactual from reference days (engine/counterfactual.ts), or null when fewer than
+ * MIN_REFERENCE_DAYS usable days exist (or counts are sparse: the exact test of the plain
+ * comparison is the right one there). Today's pre-event stretch is the history and the before
+ * window, starting after the latest other event in it (a level it changed is not today's level);
+ * a reference day is used when its windows are 80% complete and no other event falls between the
+ * start of its before window and the end of its after window.
+ */
+function referenceDays(m: MetricInput, windows: EventWindows, t: number, others: Others, afterBuckets: number, before: Cut, after: Cut, conf: number): ReferenceOutcome | null {
+  const source = referenceSource(m);
+  if (!source) return null;
+  if ((m.kind === 'count' || m.kind === 'ratio') && sumOf(before.data.values) + sumOf(after.data.values) < SPARSE_TOTAL) return null;
+  const step = m.step_seconds * 1000;
+  let preFrom = windows.pre.from;
+  const earlier = lastIn(others, { from: preFrom, to: windows.before.from });
+  if (earlier !== null) preFrom = Math.ceil((earlier + 1) / step) * step;
+  const pre = { from: preFrom, to: windows.before.to };
+  const preBuckets = Math.round((pre.to - pre.from) / step);
+  // Today (row 0) and each usable reference day on one grid of buckets from the pre-event stretch's start.
+  const grid = createGrid(m.kind, preBuckets, Math.round((windows.after.from - pre.from) / step), afterBuckets);
+  addRow(grid);
+  const todayPresent = m.series && strictlyAscending(m.series.ts)
+    ? fillFromColumns(grid, 0, m.series, pre.from, pre.to, pre.from, step)
+    : fillFromWindow(grid, 0, cut(m.before, pre, m.kind === 'quantile' ? 'gauge' : m.kind), pre.from, step);
+  if (todayPresent < MINIMUMS.bucketsPerSide) return null;
+  fillFromWindow(grid, 0, after, pre.from, step);
+  const days = Math.min(MAX_REFERENCE_DAYS, Math.max(0, Math.floor(m.reference_days ?? MAX_REFERENCE_DAYS)));
+  const shifts = referenceShifts(t, days, m.step_seconds, m.time_zone);
+  const used: number[] = [];
+  const ranges: TimeWindow[] = [];
+  const skipped: { day: number; reason: string }[] = [];
+  shifts.forEach((shift, i) => {
+    const day = i + 1;
+    const origin = pre.from - shift;
+    const rAfter = { from: windows.after.from - shift, to: windows.after.to - shift };
+    if (!hasData(source, { from: origin, to: rAfter.to })) return;
+    if (anyIn(others, { from: windows.before.from - shift, to: rAfter.to })) { skipped.push({ day, reason: 'another event in its windows' }); return; }
+    const row = addRow(grid);
+    const inPre = fillFromColumns(grid, row, source, origin, pre.to - shift, origin, step);
+    const inAfter = fillFromColumns(grid, row, source, rAfter.from, rAfter.to, origin, step);
+    if (inAfter < MINIMUMS.coverage * afterBuckets || inPre < MINIMUMS.coverage * preBuckets) {
+      grid.rows.pop();
+      grid.weights?.pop();
+      skipped.push({ day, reason: `under ${MINIMUMS.coverage * 100}% of buckets present` });
+      return;
+    }
+    used.push(day);
+    ranges.push({ from: origin, to: rAfter.to });
+  });
+  const noise = referenceStretches(m, source, ranges, windows.before_ms, others);
+  const c = compareCounterfactual(m.kind, grid, used, { confLevel: conf }, noise);
+  if (!c) return null;
+  for (const day of c.outliers) skipped.push({ day, reason: 'its own change lay far from the other days\' (an outage or an unlisted event?)' });
+  skipped.sort((x, y) => x.day - y.day);
+  const cmp: Comparison = {
+    method: COUNTERFACTUAL_METHOD[m.kind],
+    statistic: c.se > 0 ? c.diff / c.se : null,
+    p_value: c.p,
+    df: Number.isFinite(c.df) ? c.df : null,
+    absolute: c.absolute,
+    relative: c.relative,
+    ci: c.ci,
+    ci_absolute: c.ci_absolute,
+    se_relative: c.se_relative,
+    autocorrelation: c.autocorrelation,
+    n_eff: c.n_eff,
+    exact: false,
+  };
+  const date = (shift: number) => new Date(t - shift).toISOString().slice(0, 10);
+  let historyBuckets = 0;
+  for (let j = 0; j < Math.round((windows.before.from - pre.from) / step); j++) if (grid.rows[0][j] === grid.rows[0][j]) historyBuckets++;
+  return {
+    cmp,
+    historyBuckets,
+    baseline: {
+      kind: 'reference_days',
+      reference_days: c.days.length,
+      days: c.days.map((d) => ({ day: d.day, date: date(shifts[d.day - 1]), weight: d.weight, change: d.change })),
+      ...(skipped.length ? { skipped_days: skipped } : {}),
+      calibration: c.calibration,
+      placebo: c.placebo,
+      weekday_adjusted: c.weekday_adjusted,
+    },
+  };
+}
+
+/**
+ * The reference days' share of the noise model: their ranges cut into before-window-long stretches
+ * on the fixed clock grid (as the history ahead of the before window is), each demeaned and reduced
+ * to its autocorrelations once per series column (log values for latency, which the
+ * counterfactual compares on the log scale); a stretch holding another event is left out.
+ */
+function referenceStretches(m: MetricInput, source: SeriesColumns, ranges: readonly TimeWindow[], len: number, others: Others): SerialStretch[] {
+  const out: SerialStretch[] = [];
+  if (!(len > 0)) return out;
+  const cache = stretchCacheFor(source, `ref:${m.kind}:${len}`);
+  for (const r of ranges) {
+    for (let from = Math.ceil(r.from / len) * len; from + len <= r.to; from += len) {
+      const w = { from, to: from + len };
+      if (anyIn(others, w)) continue;
+      let s = cache.get(from);
+      if (s === undefined) {
+        s = null;
+        const c = cutColumns(source, w, m.kind === 'quantile' ? 'gauge' : m.kind);
+        if (c.data.values.length >= MINIMUMS.bucketsPerSide) s = m.kind === 'ratio' ? historyStretch(m.kind, c.data) : deseasonalizedStretch(source, m.kind, c, m.step_seconds * 1000);
+        cache.set(from, s);
+      }
+      if (s) out.push(s);
+    }
+  }
+  return out;
+}
+
+/**
+ * The series' mean at each clock bucket of the day over everything the column holds (log values
+ * for latency): the daily rhythm, once per series column (kept while the column lives).
+ */
+const clockProfiles = new WeakMap<object, Map<string, Float64Array>>();
+function clockProfile(source: SeriesColumns, kind: MetricKind, stepMs: number): Float64Array {
+  const key = `${kind}:${stepMs}`;
+  let byKey = clockProfiles.get(source.value as unknown as object);
+  if (!byKey) clockProfiles.set(source.value as unknown as object, (byKey = new Map()));
+  let profile = byKey.get(key);
+  if (profile) return profile;
+  const slots = Math.max(1, Math.round(DAY_MS / stepMs));
+  const sum = new Float64Array(slots);
+  const n = new Float64Array(slots);
+  for (let i = 0; i < source.ts.length; i++) {
+    const v = source.value[i];
+    if (!Number.isFinite(v) || (kind === 'quantile' && !(v > 0))) continue;
+    const j = Math.floor((((source.ts[i] % DAY_MS) + DAY_MS) % DAY_MS) / stepMs) % slots;
+    sum[j] += kind === 'quantile' ? Math.log(v) : v;
+    n[j]++;
+  }
+  profile = new Float64Array(slots);
+  for (let j = 0; j < slots; j++) profile[j] = n[j] > 0 ? sum[j] / n[j] : NaN;
+  byKey.set(key, profile);
+  return profile;
+}
+
+/**
+ * A count, gauge or latency stretch (log values) reduced to its autocorrelations net of the
+ * series' clock profile: a daily ramp moves a series within an hour, and left in, that would read
+ * as persistence (a low-noise gauge moves by more than its noise). Ratios keep their e − R·r
+ * residuals: the ramp moves numerator and denominator together.
+ */
+function deseasonalizedStretch(source: SeriesColumns, kind: MetricKind, c: Cut, stepMs: number): SerialStretch | null {
+  const profile = clockProfile(source, kind, stepMs);
+  const v = c.data.values;
+  const x = take(v.length);
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    if (kind === 'quantile' && !(v[i] > 0)) continue;
+    const p = profile[Math.floor((((c.ts[i] % DAY_MS) + DAY_MS) % DAY_MS) / stepMs) % profile.length];
+    if (!Number.isFinite(p)) continue;
+    x[n++] = (kind === 'quantile' ? Math.log(v[i]) : v[i]) - p;
+  }
+  return historyStretch('gauge', { values: x.subarray(0, n) });
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The single-reference fallback (fewer than MIN_REFERENCE_DAYS reference days): a
+ * difference-in-differences against the same windows a week earlier, else a day earlier, when
+ * complete and free of other events; else the plain before/after comparison.
+ */
+function singleReference(m: MetricInput, windows: EventWindows, others: Others, expected: { before: number; after: number }, before: Cut, after: Cut, conf: number, noise: SerialStretch[], result: MetricResult): { cmp: Comparison; plain: Comparison } {
   let reference: { kind: 'seasonal_week' | 'seasonal_day'; b: Cut; a: Cut; w: { before: TimeWindow; after: TimeWindow } } | null = null;
   const skipped: string[] = [];
+  const source = m.seasonal ? null : referenceSource(m);
   for (const [kind, key] of [['seasonal_week', 'week'], ['seasonal_day', 'day']] as const) {
     const pts = m.seasonal?.[key];
-    if (!pts) continue;
     const w = windows.seasonal[key];
-    const rb = cut(pts, w.before, m.kind);
-    const ra = cut(pts, w.after, m.kind);
+    if (!pts && !(source && hasData(source, { from: w.before.from, to: w.after.to }))) continue;
+    const rb = pts ? cut(pts, w.before, m.kind) : cutColumns(source!, w.before, m.kind);
+    const ra = pts ? cut(pts, w.after, m.kind) : cutColumns(source!, w.after, m.kind);
     const refWhy = insufficiency(m.kind, rb, ra, expected);
     if (refWhy) { skipped.push(`${key}: ${refWhy}`); continue; }
-    if (eventsIn(others, event, [{ from: w.before.from, to: w.after.to }])) { skipped.push(`${key}: another event in the reference windows`); continue; }
+    if (anyIn(others, { from: w.before.from, to: w.after.to })) { skipped.push(`${key}: another event in the reference windows`); continue; }
     reference = { kind, b: rb, a: ra, w };
     break;
   }
-
-  const noise = historyStretches(m, windows, event, others);
-  for (const h of noise) result.data_quality.history_buckets += h.length;
   const plain = compareWindows(m.kind, before.data, after.data, { confLevel: conf, historyStretches: noise });
   let cmp = plain;
   if (reference) {
@@ -514,23 +801,32 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
       };
     } else skipped.push(`${reference.kind}: reference windows unusable for this kind`);
   }
-  if (skipped.length && result.baseline.kind === 'before_window' && m.seasonal) result.baseline.skipped = skipped.join('; ');
-  pending.cmp = cmp;
-  pending.plain = plain;
-  result.data_quality.autocorrelation = cmp.autocorrelation;
-  result.data_quality.effective_n = cmp.n_eff;
-  result.minimum_detectable_effect = mde(cmp, conf);
-  if (!cmp.exact && Math.min(cmp.n_eff.before, cmp.n_eff.after) < MINIMUMS.effectiveSamples) {
-    result.verdict = 'insufficient_data';
-    result.reason = `too few effective samples after autocorrelation (${cmp.n_eff.before.toFixed(1)} before, ${cmp.n_eff.after.toFixed(1)} after; minimum ${MINIMUMS.effectiveSamples})`;
-  }
-  result.change = { absolute: cmp.absolute, relative: cmp.relative, ci: cmp.ci, ci_absolute: cmp.ci_absolute, confidence: conf };
-  result.test = { method: cmp.method, statistic: cmp.statistic, p_value: cmp.p_value, q_value: null, df: cmp.df };
-  return pending;
+  if (skipped.length && result.baseline.kind === 'before_window') result.baseline.skipped = skipped.join('; ');
+  return { cmp, plain };
+}
+
+/** The observed after level against the expected one (observed / (1 + relative)), from a comparison. */
+function counterfactualOf(kind: MetricKind, after: WindowSummary, cmp: Comparison): MetricResult['counterfactual'] {
+  const observed = headline(kind, after);
+  const rel = cmp.relative;
+  if (observed === null || rel === null || !Number.isFinite(rel) || !(1 + rel > 0)) return null;
+  const expected = observed / (1 + rel);
+  const ci = cmp.ci && 1 + cmp.ci[0] > 0 && 1 + cmp.ci[1] > 0 ? ([observed / (1 + cmp.ci[1]), observed / (1 + cmp.ci[0])] as [number, number]) : null;
+  return { observed, expected, expected_ci: ci, relative: rel };
 }
 
 /** Reduced history stretches per series (keyed by its value column, which must not change once passed), kind and length, and stretch start. */
 const stretchCache = new WeakMap<object, Map<string, Map<number, SerialStretch | null>>>();
+
+/** The reduced stretches of one series column for one shape (kind and length), by stretch start. */
+function stretchCacheFor(series: SeriesColumns, shape: string): Map<number, SerialStretch | null> {
+  const column = series.value as unknown as object;
+  let byShape = stretchCache.get(column);
+  if (!byShape) stretchCache.set(column, (byShape = new Map()));
+  let cache = byShape.get(shape);
+  if (!cache) byShape.set(shape, (cache = new Map()));
+  return cache;
+}
 
 /**
  * The noise-model history: the points given in windows.history, cut into stretches of the before
@@ -539,22 +835,14 @@ const stretchCache = new WeakMap<object, Map<string, Map<number, SerialStretch |
  * left out: a level shift inside it would read as autocorrelation. On the grid, events close in
  * time share stretches, and with columnar input each is reduced once.
  */
-function historyStretches(m: MetricInput, windows: EventWindows, event: EngineEvent, others: EngineEvent[]): SerialStretch[] {
+function historyStretches(m: MetricInput, windows: EventWindows, others: Others): SerialStretch[] {
   const len = windows.before_ms;
   const out: SerialStretch[] = [];
   if (!(len > 0)) return out;
-  let cache: Map<number, SerialStretch | null> | undefined;
-  if (m.series) {
-    const column = m.series.value as unknown as object;
-    let byShape = stretchCache.get(column);
-    if (!byShape) stretchCache.set(column, (byShape = new Map()));
-    const shape = `${m.kind}:${len}`;
-    cache = byShape.get(shape);
-    if (!cache) byShape.set(shape, (cache = new Map()));
-  }
+  const cache = m.series ? stretchCacheFor(m.series, `${m.kind}:${len}`) : undefined;
   for (let to = windows.history.to; to - len >= windows.history.from; to -= len) {
     const w = { from: to - len, to };
-    if (eventsIn(others, event, [w])) continue;
+    if (anyIn(others, w)) continue;
     let s = cache?.get(w.from);
     if (s === undefined) {
       const c = m.series ? cutColumns(m.series, w, m.kind) : cut(m.before, w, m.kind);
@@ -594,6 +882,11 @@ function finish(p: Pending, q: number, alpha: number, t: number, typeWord: strin
   if (r.baseline.kind !== 'before_window' && p.plain) {
     const plainVerdict = judge(p.plain, p.plain.p_value, alpha, r.threshold, m.direction);
     r.baseline.explains_change = (plainVerdict === 'regression' || plainVerdict === 'improvement') && verdict !== plainVerdict;
+  } else if (r.baseline.kind === 'reference_days') {
+    // The raw before → after change past the threshold that the reference days account for.
+    const raw = rawChange(r);
+    r.baseline.reference_change = raw;
+    r.baseline.explains_change = raw !== null && Math.abs(raw) >= r.threshold && verdict !== 'regression' && verdict !== 'improvement';
   }
   const heavy = r.confounders.find((c) => c.coverage >= HEAVY_COVERAGE);
   if (heavy && (verdict === 'regression' || verdict === 'improvement')) {
@@ -603,6 +896,18 @@ function finish(p: Pending, q: number, alpha: number, t: number, typeWord: strin
   r.verdict = verdict;
   r.onset = cusumOnset(m.kind, p.before, p.after, t, m.step_seconds);
   r.explanation = explain(r, cmp, typeWord);
+}
+
+/** The plain relative change of the headline values, before window to after window. */
+function rawChange(r: MetricResult): number | null {
+  const b = headline(r.kind, r.before);
+  const a = headline(r.kind, r.after);
+  return b !== null && a !== null && b !== 0 ? a / b - 1 : null;
+}
+
+/** How large a change the interval leaves possible (the farther end), for "could not rule out". */
+function couldNotRuleOut(ci: [number, number] | null): number | null {
+  return ci ? Math.max(Math.abs(ci[0]), Math.abs(ci[1])) : null;
 }
 
 function explain(r: MetricResult, cmp: Comparison, typeWord: string): string {
@@ -616,6 +921,7 @@ function explain(r: MetricResult, cmp: Comparison, typeWord: string): string {
   const q = fmtQ(r.test.q_value);
   const moved = rel === null ? ((cmp.absolute ?? 0) > 0 ? 'rose' : (cmp.absolute ?? 0) < 0 ? 'fell' : 'held') : rel > 0 ? 'rose' : rel < 0 ? 'fell' : 'held';
   let s: string;
+  if (r.baseline.kind === 'reference_days' && r.counterfactual) return explainCounterfactual(r, what, typeWord, ciTxt, relTxt, q);
   switch (r.verdict) {
     case 'regression':
     case 'improvement':
@@ -625,9 +931,35 @@ function explain(r: MetricResult, cmp: Comparison, typeWord: string): string {
       s = `${cap(what)} held: ${b} before, ${a} after (${relTxt}, ${ciTxt}, inside the ±${fmtPct(r.threshold, false)} threshold)${base}; ${q}.`;
       break;
     default:
-      s = `${cap(what)} went from ${b} to ${a} (${relTxt}, ${ciTxt})${base}; ${q}: not enough evidence to call it a change or no change${r.reason ? ` — ${r.reason}` : ''}.`;
+      s = `${cap(what)} went from ${b} to ${a} (${relTxt}, ${ciTxt})${base}; ${q}: ${couldNotRuleOut(cmp.ci) !== null ? `could not rule out a change of up to ±${fmtPct(couldNotRuleOut(cmp.ci) as number, false)}` : 'not enough evidence to call it a change or no change'}${r.reason ? ` — ${r.reason}` : ''}.`;
   }
   if (r.baseline.explains_change) s += ` The same hours a ${r.baseline.kind === 'seasonal_week' ? 'week' : 'day'} earlier moved by ${fmtPct(r.baseline.reference_change ?? 0)}, which explains the raw before/after difference.`;
+  if (r.verdict !== 'no_change') s += onsetSentence(r, typeWord);
+  return s;
+}
+
+/** The explanation against the reference days' prediction: observed after level against the expected one. */
+function explainCounterfactual(r: MetricResult, what: string, typeWord: string, ciTxt: string, relTxt: string, q: string): string {
+  const cf = r.counterfactual!;
+  const obs = fmtNum(cf.observed, r.kind, r.unit);
+  const exp = fmtNum(cf.expected, r.kind, r.unit);
+  const days = `${r.baseline.reference_days} reference days${r.baseline.calibration === 'placebo' ? ', interval widened to their placebo spread' : ''}`;
+  const vs = `${obs} after the ${typeWord} against ${exp} expected from ${days}`;
+  let s: string;
+  switch (r.verdict) {
+    case 'regression':
+    case 'improvement':
+      s = `${cap(what)} ${cf.relative > 0 ? 'rose' : 'fell'}: ${vs} (${relTxt}, ${ciTxt}); ${q}.`;
+      break;
+    case 'no_change':
+      s = `${cap(what)} held: ${vs} (${relTxt}, ${ciTxt}, inside the ±${fmtPct(r.threshold, false)} threshold); ${q}.`;
+      break;
+    default: {
+      const open = couldNotRuleOut(r.change.ci);
+      s = `${cap(what)}: ${vs} (${relTxt}, ${ciTxt}); ${q}: ${open !== null ? `could not rule out a change of up to ±${fmtPct(open, false)}` : 'not enough evidence to call it a change or no change'}${r.reason ? ` — ${r.reason}` : ''}.`;
+    }
+  }
+  if (r.baseline.explains_change) s += ` The raw before/after change (${fmtPct(r.baseline.reference_change ?? 0)}) is the usual pattern of these hours.`;
   if (r.verdict !== 'no_change') s += onsetSentence(r, typeWord);
   return s;
 }

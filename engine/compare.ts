@@ -203,7 +203,7 @@ function residuals(values: ArrayLike<number>, center: number, weights?: ArrayLik
 }
 
 /** The per-window pieces of the large-sample methods (estimate, variance, residuals). */
-interface WindowStat {
+export interface WindowStat {
   est: number;
   resid: Float64Array;
   /** Scale mapping Var(mean of resid) to Var(est). */
@@ -422,6 +422,49 @@ function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts
     autocorrelation: a,
     n_eff: nEff,
     exact: false,
+  };
+}
+
+/** A large-sample difference of two windows' estimates with its autocorrelation-robust standard error. */
+export interface WindowDifference {
+  /** After minus before: log rate, log ratio of sums, or difference of means. */
+  diff: number;
+  se: number;
+  /** Degrees of freedom of the t reference. */
+  df: number;
+  autocorrelation: number;
+  n_eff: { before: number; after: number };
+  /** The variance of each window's estimate (se² is their sum). */
+  variance: { before: number; after: number };
+}
+
+/**
+ * The large-sample core of compareWindows() for windows of any length (the counterfactual compares
+ * a long, seasonally adjusted pre-event stretch with the after window): the estimate on the
+ * comparison scale, the robust variance of each window's estimate, Welch df bounded by the
+ * uncertainty of the long-run variance. Call within a scratch mark (residuals live there).
+ */
+export function windowDifference(kind: 'count' | 'ratio' | 'gauge', before: WindowData, after: WindowData): WindowDifference {
+  return statDifference(windowStat(kind, before), windowStat(kind, after));
+}
+
+/**
+ * windowDifference() on window statistics the caller built (its own estimates and residuals);
+ * `history`: residual stretches of the same series elsewhere (other days), pooled into the
+ * autocorrelation shape only, as the noise-model history is.
+ */
+export function statDifference(before: WindowStat, after: WindowStat, history: readonly SerialStretch[] = []): WindowDifference {
+  const stats = [before, after];
+  const shape = serialShape(stats.map((st) => st.resid), history);
+  const parts = finishParts(stats, shape);
+  const df = tDf(parts, shape, before.resid.length + after.resid.length);
+  return {
+    diff: parts[1].est - parts[0].est,
+    se: Math.sqrt(parts[0].v + parts[1].v),
+    df,
+    autocorrelation: shape.r1,
+    n_eff: { before: parts[0].nEff, after: parts[1].nEff },
+    variance: { before: parts[0].v, after: parts[1].v },
   };
 }
 

@@ -31,6 +31,8 @@ export interface EventWindows {
    * time share it): never compared, only read to estimate the series' autocorrelation.
    */
   history: TimeWindow;
+  /** The history and the before window together (and what lies between them): the stretch that sets today's level for the reference-day counterfactual. */
+  pre: TimeWindow;
 }
 
 /** At most this many before-window lengths of earlier data feed the noise model (see engine/README.md)... */
@@ -130,6 +132,7 @@ export function computeWindows(input: {
   const before = { from: beforeEnd - beforeMs, to: beforeEnd };
   const after = { from: afterStart, to: afterStart + afterMs };
   const shift = (w: TimeWindow, by: number) => ({ from: w.from - by, to: w.to - by });
+  const history = historyBefore(before.from, beforeMs, step);
   return {
     before,
     after,
@@ -141,6 +144,50 @@ export function computeWindows(input: {
       week: { before: shift(before, WEEK), after: shift(after, WEEK) },
       day: { before: shift(before, DAY), after: shift(after, DAY) },
     },
-    history: historyBefore(before.from, beforeMs, step),
+    history,
+    pre: { from: history.from, to: before.to },
   };
+}
+
+/** Reference days the scheduler fetches for an event (the same clock windows on each earlier day). */
+export const REFERENCE_DAYS = 7;
+/** Most reference days the engine reads when they are stored (within retention). */
+export const MAX_REFERENCE_DAYS = 28;
+
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** UTC offset (ms, local − UTC) of an IANA time zone at an instant. */
+export function zoneOffsetMs(ts: number, timeZone: string): number {
+  let f = offsetFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    offsetFormats.set(timeZone, f);
+  }
+  const part: Record<string, number> = {};
+  for (const p of f.formatToParts(ts)) if (p.type !== 'literal') part[p.type] = Number(p.value);
+  const local = Date.UTC(part.year, part.month - 1, part.day, part.hour, part.minute, part.second);
+  return local - Math.floor(ts / 1000) * 1000;
+}
+
+/**
+ * How far back (ms) the same clock time lies on each of the `days` previous days: d × 24 h in
+ * UTC, or, in a time zone, the same local wall-clock time (an hour more or less across a DST
+ * change), rounded to whole steps. Index 0 is one day earlier.
+ */
+export function referenceShifts(time: number, days: number, stepSeconds: number, timeZone?: string | null): number[] {
+  const step = stepSeconds * 1000;
+  const out: number[] = [];
+  const offsetNow = timeZone ? zoneOffsetMs(time, timeZone) : 0;
+  for (let d = 1; d <= days; d++) {
+    let shift = d * DAY;
+    if (timeZone) {
+      // The instant whose local time is ours minus d days: local − offset at that instant.
+      const target = time + offsetNow - d * DAY;
+      const guess = target - offsetNow;
+      const at = target - zoneOffsetMs(guess, timeZone);
+      shift = Math.round((time - at) / step) * step;
+    }
+    out.push(shift);
+  }
+  return out;
 }
