@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ImpactReport, IsoWindow, MetricReport, ReportCharts, ReportStatus } from './report-types.js';
 import { eventVars, seriesKey, type TemplateVars } from '../connectors/template.js';
 import { analyzeEvent, computeWindows, type MetricInput, type MetricResult, type WindowOverrides } from '../engine/index.js';
+import { MAX_REFERENCE_DAYS } from '../engine/windows.js';
 import type { StoredEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
 import type { ImpactPair, PairState, PairWindows } from '../store/jobs.js';
@@ -18,6 +19,24 @@ import { toPairWindows } from './plan.js';
 
 const DAY = 86_400_000;
 const WEEK = 7 * DAY;
+/** How far before the pre-event stretch a report reads: every reference day the engine may use, and an hour for a DST change. */
+const REFERENCE_READ_MS = MAX_REFERENCE_DAYS * DAY + 3_600_000;
+
+type ChartPoint = { ts: number; value: number; weight?: number };
+
+/** Stored columns inside [from, to) as chart points (ratios keep their weight). */
+function pointsIn(c: { ts: Float64Array; value: Float64Array; weight: Float64Array }, kind: Metric['kind'], from: number, to: number): ChartPoint[] {
+  const out: ChartPoint[] = [];
+  for (let i = 0; i < c.ts.length; i++) {
+    if (c.ts[i] < from || c.ts[i] >= to) continue;
+    out.push(kind === 'ratio' && !Number.isNaN(c.weight[i]) ? { ts: c.ts[i], value: c.value[i], weight: c.weight[i] } : { ts: c.ts[i], value: c.value[i] });
+  }
+  return out;
+}
+
+/** Most other events one report reads (28 days of 300 deployments a day). */
+const OTHER_EVENTS_LIMIT = 10_000;
+
 /** How far around its windows other events are looked up as confounders. */
 const CONFOUNDER_MARGIN = 6 * 3_600_000;
 
@@ -157,7 +176,7 @@ export class ImpactService {
       }
       // Ad-hoc windows: what is not stored yet is fetched through the scheduler (its budgets, its coalescing).
       if (request && state === 'ready' && this.opts.fetchWindows) {
-        if (await this.opts.fetchWindows(orgId, metric, vars, toPairWindows(w))) {
+        if (await this.opts.fetchWindows(orgId, metric, vars, toPairWindows(w, event.time, metric.windows.time_zone))) {
           state = 'pending';
           awaiting = `${metric.name}: fetching the requested windows`;
           retryAt = Math.min(retryAt, now + 15_000);
@@ -170,14 +189,12 @@ export class ImpactService {
         continue;
       }
       const series = seriesKey(metric.query, vars);
-      const [around, week, day] = await Promise.all([
-        store.points.read(orgId, metric.id, series, w.history.from, w.after.to),
-        store.points.read(orgId, metric.id, series, w.seasonal.week.before.from, w.seasonal.week.after.to),
-        store.points.read(orgId, metric.id, series, w.seasonal.day.before.from, w.seasonal.day.after.to),
-      ]);
+      // One read, as columns: today's range and every reference day the store still holds (the
+      // engine cuts the same clock windows from it; points past the retention are gone already).
+      const columns = await store.points.readColumns(orgId, metric.id, series, w.pre.from - REFERENCE_READ_MS, w.after.to);
       states.set(metric.id, { state, latePending: now < w.after.to + limits.settleSeconds * 1000, awaiting });
-      // The history ahead of the before window feeds the engine's noise model; the chart starts at the before window.
-      charts[metric.id] = { points: around.filter((p) => p.ts >= w.before.from) };
+      // The history ahead of the before window feeds the engine; the chart starts at the before window.
+      charts[metric.id] = { points: pointsIn(columns, metric.kind, w.before.from, w.after.to) };
       inputs.push({
         id: metric.id,
         name: metric.name,
@@ -187,23 +204,35 @@ export class ImpactService {
         critical: metric.critical,
         step_seconds: metric.step_seconds,
         unit: metric.unit,
-        before: around,
-        after: around,
-        seasonal: { week: week.length > 0 ? week : undefined, day: day.length > 0 ? day : undefined },
+        before: [],
+        after: [],
+        series: columns,
+        time_zone: metric.windows.time_zone ?? null,
         windows: metric.windows,
       });
-      const baseline = (shift: number, pts: StoredPoint[]) => pts.map((p) => ({ ...p, ts: p.ts + shift }));
+      const week = pointsIn(columns, metric.kind, w.seasonal.week.before.from, w.seasonal.week.after.to);
+      const day = pointsIn(columns, metric.kind, w.seasonal.day.before.from, w.seasonal.day.after.to);
+      const baseline = (shift: number, pts: ChartPoint[]) => pts.map((p) => ({ ...p, ts: p.ts + shift }));
       charts[metric.id].baseline = week.length > 0 ? baseline(WEEK, week) : day.length > 0 ? baseline(DAY, day) : undefined;
     }
 
-    const others = (
-      await store.events.range(orgId, { since: eventWindows.before.from - CONFOUNDER_MARGIN, until: eventWindows.after.to + CONFOUNDER_MARGIN }, 1000)
-    )
+    // Other events around today's windows (confounders), and back over the reference days (a day
+    // holding another event is not a reference); read apart so a busy month cannot crowd out today.
+    const near = { since: eventWindows.before.from - CONFOUNDER_MARGIN, until: eventWindows.after.to + CONFOUNDER_MARGIN };
+    const [around, earlier] = await Promise.all([
+      store.events.range(orgId, near, 1000),
+      store.events.range(orgId, { since: eventWindows.pre.from - REFERENCE_READ_MS, until: near.since }, OTHER_EVENTS_LIMIT),
+    ]);
+    const others = [...earlier, ...around]
       .filter((e) => !(e.source === event.source && e.id === event.id))
       .map((e) => ({ id: e.id, type: e.type, time: e.time, subject: e.subject || null }));
     const engineEvent = { id: event.id, type: event.type, time: event.time, subject: event.subject || null };
     const result = analyzeEvent({ event: engineEvent, metrics: inputs, otherEvents: others, alpha: this.opts.alpha, windows: request });
     const byId = new Map(result.metrics.map((r) => [r.metric_id, r]));
+    for (const r of result.metrics) {
+      const cf = r.counterfactual;
+      if (cf && charts[r.metric_id]) charts[r.metric_id].expected = { from: r.windows.after.from, to: r.windows.after.to, value: cf.expected, lo: cf.expected_ci?.[0] ?? null, hi: cf.expected_ci?.[1] ?? null };
+    }
 
     const metricReports = metrics.map((m) => {
       const s = states.get(m.id)!;
@@ -256,7 +285,7 @@ export class ImpactService {
       const deps = { store, connectors, now: this.now };
       const to = Math.min(w.after.to, this.now());
       if (to > w.history.from) await pullMetric(deps, { orgId, metric, from: w.history.from, to, vars });
-      await pullMetric(deps, { orgId, metric, from: w.seasonal.week.before.from, to: w.seasonal.week.after.to, vars });
+      for (const r of toPairWindows(w, event.time, metric.windows.time_zone).references) await pullMetric(deps, { orgId, metric, from: r.from, to: r.to, vars });
     }
   }
 
@@ -289,6 +318,7 @@ function pendingMetric(m: Metric, event: StoredEvent, request: WindowOverrides |
     change: null,
     test: null,
     baseline: null,
+    counterfactual: null,
     threshold: m.threshold,
     data_quality: null,
     minimum_detectable_effect: null,
@@ -320,7 +350,14 @@ function toMetricReport(m: Metric, r: MetricResult, latePending: boolean): Metri
       ...(r.baseline.reference_change !== undefined ? { reference_change: finite(r.baseline.reference_change) } : {}),
       ...(r.baseline.explains_change !== undefined ? { explains_change: r.baseline.explains_change } : {}),
       ...(r.baseline.reference ? { reference: { before: isoWindow(r.baseline.reference.before), after: isoWindow(r.baseline.reference.after) } } : {}),
+      ...(r.baseline.reference_days !== undefined ? { reference_days: r.baseline.reference_days } : {}),
+      ...(r.baseline.days ? { days: r.baseline.days } : {}),
+      ...(r.baseline.skipped_days ? { skipped_days: r.baseline.skipped_days } : {}),
+      ...(r.baseline.calibration ? { calibration: r.baseline.calibration } : {}),
+      ...(r.baseline.placebo ? { placebo: r.baseline.placebo } : {}),
+      ...(r.baseline.weekday_adjusted !== undefined ? { weekday_adjusted: r.baseline.weekday_adjusted } : {}),
     },
+    counterfactual: r.counterfactual,
     threshold: r.threshold,
     data_quality: {
       expected: r.data_quality.expected,

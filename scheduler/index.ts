@@ -20,7 +20,7 @@ import {
 import { appliesTo, type Metric } from '../store/metrics.js';
 import { backoffMs, budgetLimits, ConnectionBudget, type BudgetLimits, type RateLimitState } from './budget.js';
 import type { ConnectorFactory } from './connectors.js';
-import { coalesce, needsFor, pairComplete, pairRanges, pairWindows, touches, union, WEEK, type PlanJob } from './plan.js';
+import { coalesce, needsFor, pairComplete, pairRanges, pairWindows, REFERENCE_REACH_MS, touches, union, type PlanJob } from './plan.js';
 import { pullMetric } from './pull.js';
 import { SchedulerTelemetry } from './telemetry.js';
 
@@ -550,7 +550,7 @@ export class Scheduler {
     const pairs = await this.pairs.forMetric(job.org_id, job.metric_id, {
       series: job.series,
       eventFrom: job.from - MAX_WINDOW_MS,
-      eventTo: job.to + WEEK + MAX_WINDOW_MS,
+      eventTo: job.to + REFERENCE_REACH_MS + MAX_WINDOW_MS,
     });
     return pairs.filter((p) => pairRanges(p.windows).some((r) => r.from < job.to && r.to > job.from));
   }

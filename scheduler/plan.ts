@@ -1,6 +1,6 @@
 // Planning, pure: which windows an event × metric needs, when each minute may be
 // fetched, and how new needs fold into the jobs already planned (coalescing).
-import { computeWindows, type EventWindows } from '../engine/windows.js';
+import { computeWindows, REFERENCE_DAYS, referenceShifts, type EventWindows } from '../engine/windows.js';
 import type { PairWindows, TimeRange } from '../store/jobs.js';
 import type { WindowSpec } from '../store/metrics.js';
 
@@ -47,21 +47,27 @@ export interface CoalesceOptions {
 
 /**
  * The ranges the engine reads for an event × metric: the before window together with the history
- * stretch ahead of it (its noise model), the after window, and the same before/after a week earlier.
+ * stretch ahead of it (today's level and its noise model), the after window, and on each of the
+ * REFERENCE_DAYS previous days the same clock range from the start of that stretch to the end of
+ * the after window (the counterfactual's reference days, in the metric's time zone).
  */
-export function toPairWindows(w: EventWindows): PairWindows {
-  return { before: { from: w.history.from, to: w.before.to }, after: w.after, week_before: w.seasonal.week.before, week_after: w.seasonal.week.after };
+export function toPairWindows(w: EventWindows, time: number, timeZone?: string | null): PairWindows {
+  const shifts = referenceShifts(time, REFERENCE_DAYS, w.step_seconds, timeZone);
+  return { before: { ...w.pre }, after: { ...w.after }, references: shifts.map((s) => ({ from: w.pre.from - s, to: w.after.to - s })) };
 }
 
 /** toPairWindows() for an event and a metric's default windows. */
 export function pairWindows(event: { time: number; type: string }, metric: { step_seconds: number; windows: WindowSpec }): PairWindows {
-  return toPairWindows(computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows }));
+  return toPairWindows(computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows }), event.time, metric.windows.time_zone);
 }
 
-/** The four windows of a pair as a list. */
+/** The ranges of a pair as a list. */
 export function pairRanges(w: PairWindows): TimeRange[] {
-  return [w.before, w.after, w.week_before, w.week_after];
+  return [w.before, w.after, ...w.references];
 }
+
+/** How far before an event its pair's ranges reach (the last reference day, an hour more across a DST change). */
+export const REFERENCE_REACH_MS = REFERENCE_DAYS * 24 * 3600_000 + 3600_000;
 
 /**
  * The needs of a pair: a complete fetch of every window (after the data delay),

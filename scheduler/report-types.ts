@@ -46,7 +46,28 @@ export interface MetricReport {
   after: WindowSummary | null;
   change: { absolute: number | null; relative: number | null; ci: [number, number] | null; confidence: number } | null;
   test: { method: string; statistic: number | null; p_value: number | null; q_value: number | null } | null;
-  baseline: { kind: 'before_window' | 'seasonal_week' | 'seasonal_day'; reference_change?: number | null; explains_change?: boolean; reference?: { before: IsoWindow; after: IsoWindow } } | null;
+  baseline: {
+    /** reference_days: the counterfactual from many earlier days; seasonal_week / seasonal_day: one earlier copy (difference-in-differences); before_window: the plain comparison. */
+    kind: 'before_window' | 'reference_days' | 'seasonal_week' | 'seasonal_day';
+    /** The raw before → after change (reference_days) or the reference's own change (seasonal_*). */
+    reference_change?: number | null;
+    explains_change?: boolean;
+    reference?: { before: IsoWindow; after: IsoWindow };
+    /** reference_days: how many days predicted the after window. */
+    reference_days?: number;
+    /** reference_days: each day used (date in UTC), its weight in the prediction and its own pre → after change (log scale, or units for gauges). */
+    days?: { day: number; date: string; weight: number; change: number }[];
+    /** Days with data that were left out, and why. */
+    skipped_days?: { day: number; reason: string }[];
+    /** Which variance decided the interval: the noise model, or the placebo events' spread (wider). */
+    calibration?: 'model' | 'placebo';
+    /** Standard errors of the change from the placebo events and from the noise model, how many placebos, their df. */
+    placebo?: { se: number; model_se: number; placebos: number; df: number };
+    /** The same weekday's references moved the prediction (two or more weeks stored). */
+    weekday_adjusted?: boolean;
+  } | null;
+  /** The observed after level (rate, ratio, median, mean) against the level expected without the event, with the expectation's interval. */
+  counterfactual: { observed: number; expected: number; expected_ci: [number, number] | null; relative: number } | null;
   threshold: number;
   data_quality: {
     expected: { before: number; after: number };
@@ -54,7 +75,7 @@ export interface MetricReport {
     low_counts: boolean;
     late_data_pending: boolean;
     autocorrelation: number | null;
-    /** Buckets of the hours ahead of the before window that fed the noise model (never compared). */
+    /** Buckets ahead of the before window that were read: with reference days they set today's level (and its noise model); otherwise they fed the noise model only, never compared. */
     history_buckets?: number;
   } | null;
   minimum_detectable_effect: number | null;
@@ -90,6 +111,8 @@ export interface MetricChart {
   points: { ts: number; value: number; weight?: number }[];
   /** The reference series (one week or one day earlier), with ts already shifted to this event's clock. */
   baseline?: { ts: number; value: number; weight?: number }[];
+  /** The expected after level and its interval (the counterfactual), drawn as a band over the after window. */
+  expected?: { from: number; to: number; value: number; lo: number | null; hi: number | null };
 }
 
 /** Chart data by metric id. */

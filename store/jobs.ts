@@ -46,12 +46,18 @@ export interface TimeRange {
   to: number;
 }
 
-/** The windows of an event × metric that the engine reads. */
+/** The ranges of an event × metric that the engine reads: the pre-event stretch (noise-model history and before window), the after window, and each reference day's same clock range. */
 export interface PairWindows {
   before: TimeRange;
   after: TimeRange;
-  week_before: TimeRange;
-  week_after: TimeRange;
+  references: TimeRange[];
+}
+
+/** Pairs stored before reference days carried one week-earlier before/after pair instead. */
+function pairWindowsOf(json: string): PairWindows {
+  const w = JSON.parse(json) as PairWindows & { week_before?: TimeRange; week_after?: TimeRange };
+  if (w.references) return w;
+  return { before: w.before, after: w.after, references: [w.week_before, w.week_after].filter((r): r is TimeRange => r !== undefined) };
 }
 
 export type PairState = 'pending' | 'ready' | 'failed';
@@ -511,7 +517,7 @@ function fromPairRow(r: PairRow): ImpactPair {
     series: r.series,
     event_type: r.event_type,
     event_time: Number(r.t),
-    windows: JSON.parse(r.windows),
+    windows: pairWindowsOf(r.windows),
     state: r.state,
     revision: Number(r.revision),
     ready_at: r.ready === null ? null : Number(r.ready),

@@ -17,6 +17,8 @@ export interface WindowSpec {
   before?: string;
   after?: string;
   gap?: string;
+  /** IANA time zone whose clock the reference days follow (the provider's; default UTC). */
+  time_zone?: string;
 }
 
 export interface MetricDefinition {

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { seriesKey, type TemplateVars } from '../../connectors/template.js';
 import type { ConnectorModule } from '../../connectors/types.js';
+import { DEFAULT_THRESHOLDS } from '../../engine/index.js';
 import { parseDuration } from '../../engine/windows.js';
 import type { ConnectorFactory } from '../../scheduler/connectors.js';
 import { fetchMetricSeries } from '../../scheduler/pull.js';
@@ -26,6 +27,16 @@ const duration = z.string().refine((s) => {
   }
 }, 'a positive duration: ISO 8601 (PT1H) or short form (60m, 2h, 1d)');
 
+/** An IANA time zone the runtime knows (the clock of the reference days). */
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'an IANA time zone such as Europe/Berlin');
+
 const definition = z.object({
   connection_id: z.string().min(1, 'required'),
   name: z.string().trim().min(1, 'required').max(200),
@@ -34,13 +45,14 @@ const definition = z.object({
   direction: z.enum(['increase_is_bad', 'decrease_is_bad', 'either']),
   unit: z.string().max(50).nullable().default(null),
   step_seconds: z.number().int().min(1).max(86_400).default(60),
-  threshold: z.number().positive().max(100).default(0.05),
+  /** Relative; absent: the kind's default (DEFAULT_THRESHOLDS). */
+  threshold: z.number().positive().max(100).optional(),
   critical: z.boolean().default(false),
   applies_to: z
     .object({ subjects: z.array(z.string().min(1)).optional(), types: z.array(z.string().min(1)).optional() })
     .strict()
     .default({}),
-  windows: z.object({ before: duration.optional(), after: duration.optional(), gap: duration.optional() }).strict().default({}),
+  windows: z.object({ before: duration.optional(), after: duration.optional(), gap: duration.optional(), time_zone: timeZone.optional() }).strict().default({}),
 });
 const createBody = definition.strict();
 const patchBody = definition.partial().strict();
@@ -81,7 +93,8 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
 
   app.post('/v1/metrics', { onRequest: app.authenticate, config: doc('Create a metric: a saved query on a connection', 'admin', { body: createBody, responses: { 201: { description: 'created', schema: metric } } }) }, async (req, reply) => {
     const orgId = requireOrg(req, 'admin');
-    const def = await validate(orgId, parseOr400(createBody, req.body, 'metric'));
+    const body = parseOr400(createBody, req.body, 'metric');
+    const def = await validate(orgId, { ...body, threshold: body.threshold ?? DEFAULT_THRESHOLDS[body.kind] });
     return reply.code(201).send(view(await store.metrics.create(orgId, def)));
   });
 

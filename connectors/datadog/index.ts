@@ -34,7 +34,8 @@ export const DATADOG_MAX_POINTS = 1_500;
 /** A metric every org has, for the check's application-key probe. */
 const CHECK_QUERY = 'avg:datadog.estimated_usage.hosts{*}';
 
-const LIMITS: ConnectorLimits = {
+/** What the scheduler plans with (also read by bench/fetch). */
+export const DATADOG_LIMITS: ConnectorLimits = {
   maxPointsPerCall: DATADOG_MAX_POINTS,
   // Datadog stores metrics at 1 s at best, but queries roll up to ≥ 1 s buckets; 10 s is the agent's flush.
   minStepSeconds: 10,
@@ -59,7 +60,7 @@ function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, 
     deps.hostPolicy,
   );
   const root = apiRoot(base);
-  const limits: ConnectorLimits = { ...LIMITS, timeoutMs: deps.timeoutMs ?? LIMITS.timeoutMs };
+  const limits: ConnectorLimits = { ...DATADOG_LIMITS, timeoutMs: deps.timeoutMs ?? DATADOG_LIMITS.timeoutMs };
 
   /** A fresh client configuration per call: its own transport state and abort signal, never shared. */
   const configure = (state: CallState, signal?: AbortSignal) =>

@@ -188,7 +188,17 @@ describe('metrics on the synthetic provider', () => {
       windows: { before: '90m', after: 'PT30M' },
     });
     expect(res.statusCode, res.body).toBe(201);
-    expect(res.json()).toMatchObject({ step_seconds: 60, threshold: 0.05, critical: false, unit: null, windows: { before: '90m', after: 'PT30M' } });
+    // No threshold given: the kind's default (engine DEFAULT_THRESHOLDS; 10% for counts).
+    expect(res.json()).toMatchObject({ step_seconds: 60, threshold: 0.1, critical: false, unit: null, windows: { before: '90m', after: 'PT30M' } });
+    const defaults: Record<string, number> = { count: 0.1, ratio: 0.2, gauge: 0.05, quantile: 0.05 };
+    for (const [kind, threshold] of Object.entries(defaults)) {
+      const made = await call('POST', '/v1/metrics', { connection_id: connectionId, name: `default ${kind}`, kind, query: { shape: kind }, direction: 'either' });
+      expect(made.statusCode, made.body).toBe(201);
+      expect(made.json().threshold).toBe(threshold);
+    }
+    // A threshold given is kept, whatever the kind's default.
+    const own = await call('POST', '/v1/metrics', { connection_id: connectionId, name: 'own threshold', kind: 'ratio', query: { shape: 'ratio' }, direction: 'either', threshold: 0.03 });
+    expect(own.json().threshold).toBe(0.03);
 
     const bad = await call('POST', '/v1/metrics', {
       connection_id: connectionId,

@@ -87,26 +87,72 @@ describe('GET /v1/events/{id}/impact', () => {
     expect(report.windows.gap).toBe('PT5M');
     expect(report.windows.baseline.week.before.from).toBe(iso(T - 65 * MIN - 7 * 24 * HOUR));
     const errors = report.metrics.find((m) => m.metric_id === metricIds.errors)!;
-    expect(errors).toMatchObject({ name: 'Checkout errors', kind: 'count', unit: 'errors/min', direction: 'increase_is_bad', critical: true, status: 'ready', threshold: 0.05 });
+    // No metric sets a threshold: each gets its kind's default (counts 10%, latency and gauges 5%).
+    expect(errors).toMatchObject({ name: 'Checkout errors', kind: 'count', unit: 'errors/min', direction: 'increase_is_bad', critical: true, status: 'ready', threshold: 0.1 });
+    expect(report.metrics.map((m) => [m.metric_id, m.threshold])).toEqual([
+      [metricIds.errors, 0.1],
+      [metricIds.latency, 0.05],
+      [metricIds.cpu, 0.05],
+      [metricIds.sparse, 0.1],
+    ]);
     expect(errors.before!.n).toBe(60);
     expect(errors.after!.n).toBe(60);
     expect(errors.after!.rate! / errors.before!.rate!).toBeGreaterThan(1.45);
     expect(errors.change!.relative).toBeGreaterThan(0.45);
     expect(errors.change!.ci![0]).toBeGreaterThan(0.05);
     expect(errors.change!.confidence).toBe(0.95);
-    expect(errors.test!.method).toBeTruthy();
+    expect(errors.test!.method).toBe('reference_days_log_rate_t');
     expect(errors.test!.p_value).toBeLessThan(0.001);
     expect(errors.test!.q_value).toBeGreaterThanOrEqual(errors.test!.p_value!);
-    expect(errors.baseline!.kind).toMatch(/before_window|seasonal_week|seasonal_day/);
+    // The scheduler fetched the same clock range on each of the 7 previous days (no other event on
+    // them): the after window is compared with what they predict from today's pre-event level.
+    const baseline = errors.baseline!;
+    expect(baseline).toMatchObject({ kind: 'reference_days', reference_days: 7, explains_change: false, weekday_adjusted: false });
+    expect(baseline.skipped_days).toBeUndefined();
+    expect(baseline.days!.map((d) => [d.day, d.date])).toEqual([1, 2, 3, 4, 5, 6, 7].map((d) => [d, iso(T - d * 24 * HOUR).slice(0, 10)]));
+    // Equal weights over the days kept; each day's own change is the noise of an unchanged series.
+    for (const d of baseline.days!) expect(d.weight).toBeCloseTo(1 / 7, 12);
+    for (const d of baseline.days!) expect(Math.abs(d.change)).toBeLessThan(0.05);
+    // reference_change is the raw before → after change, which the prediction does not explain away here.
+    expect(baseline.reference_change).toBeCloseTo(errors.after!.rate! / errors.before!.rate! - 1, 10);
+    // Placebo events: two earlier ones today and three on each reference day; their spread, wider
+    // than the noise model's, set the interval.
+    expect(baseline.calibration).toBe('placebo');
+    expect(baseline.placebo!.placebos).toBe(2 + 3 * 7);
+    expect(baseline.placebo!.se).toBeGreaterThan(baseline.placebo!.model_se);
+    expect(baseline.placebo!.df).toBeGreaterThanOrEqual(2);
+    // The counterfactual: the observed after rate against the one expected without the deployment;
+    // observed / expected − 1 is the reported change, and the interval maps over likewise.
+    const cf = errors.counterfactual!;
+    expect(cf.observed).toBe(errors.after!.rate);
+    expect(cf.relative).toBe(errors.change!.relative);
+    expect(cf.expected).toBeCloseTo(cf.observed / (1 + cf.relative), 9);
+    expect(cf.expected_ci![0]).toBeCloseTo(cf.observed / (1 + errors.change!.ci![1]), 9);
+    expect(cf.expected_ci![1]).toBeCloseTo(cf.observed / (1 + errors.change!.ci![0]), 9);
+    expect(cf.expected_ci![0]).toBeLessThan(cf.expected);
+    expect(cf.expected_ci![1]).toBeGreaterThan(cf.expected);
+    // Without the +60% the rate would have stayed near its base of 300 a minute.
+    expect(Math.abs(cf.expected / 300 - 1)).toBeLessThan(0.05);
+    expect(errors.explanation).toContain('expected from 7 reference days');
     expect(errors.data_quality).toMatchObject({ expected: { before: 60, after: 60 }, missing: { before: 0, after: 0 }, late_data_pending: false });
-    // The scheduler fetched the 4 hours of noise-model history with the before window; the engine used them.
-    expect(errors.data_quality!.history_buckets).toBe(240);
+    // Today's buckets ahead of the before window that the engine read: the 4 hours of noise-model
+    // history (T-6h..T-2h) and the 55 minutes between it and the before window, all fetched with the
+    // before window as one pre-event stretch.
+    expect(errors.data_quality!.history_buckets).toBe(240 + 55);
     // The feature flag 50 minutes after the deploy falls in the after window (covering a quarter of it).
     expect(errors.confounders).toEqual([expect.objectContaining({ id: 'flag-1', type: 'feature-flag', window: 'after' })]);
     expect(errors.explanation).toMatch(/rose|increase|\+/i);
     const latency = report.metrics.find((m) => m.metric_id === metricIds.latency)!;
     expect(latency.before!.median).toBeGreaterThan(latency.after!.median!);
     expect(latency.before!.p95).not.toBeNull();
+    expect(latency.baseline!.kind).toBe('reference_days');
+    expect(latency.counterfactual!.relative).toBe(latency.change!.relative);
+    expect(latency.counterfactual!.expected).toBeCloseTo(latency.counterfactual!.observed / (1 + latency.counterfactual!.relative), 9);
+    // Refunds miss 60% of their buckets: insufficient data before any baseline is tried, so no expected level.
+    const sparse = report.metrics.find((m) => m.metric_id === metricIds.sparse)!;
+    expect(sparse.reason).toMatch(/under 80% of buckets present/);
+    expect(sparse.baseline!.kind).toBe('before_window');
+    expect(sparse.counterfactual).toBeNull();
   });
 
   it('answers ETag and 304 for If-None-Match, and the HTML page for people', async () => {

@@ -7,6 +7,8 @@ import { schedulerEvents } from '../../scheduler/index.js';
 import { coalesce, needsFor, pairWindows, satisfiedBy, subtract, union, unmet, type Need, type PlanJob } from '../../scheduler/plan.js';
 
 const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
 
 const job = (from: number, to: number, extra: Partial<PlanJob> = {}): PlanJob => ({
   kind: 'window',
@@ -41,8 +43,34 @@ describe('interval helpers', () => {
 
   it('needs a late-data pass only when the provider settles after its data delay', () => {
     const w = pairWindows({ time: 0, type: 'deployment' }, { step_seconds: 60, windows: {} });
-    expect(needsFor(w, { dataDelaySeconds: 120, settleSeconds: 600 })).toHaveLength(8);
-    expect(needsFor(w, { dataDelaySeconds: 0, settleSeconds: 0 })).toHaveLength(4);
+    // Deployment at 00:00: before window 22:55–23:55 with 4 hours of noise-model history up to the
+    // last full hour before it (18:00–22:00), so the pre-event stretch is 18:00–23:55; the after
+    // window 00:05–01:05; and on each of the 7 previous days the same clock range 18:00–01:05.
+    const pre = { from: -360 * MIN, to: -5 * MIN };
+    const after = { from: 5 * MIN, to: 65 * MIN };
+    const references = [1, 2, 3, 4, 5, 6, 7].map((d) => ({ from: pre.from - d * DAY, to: after.to - d * DAY }));
+    expect(w).toEqual({ before: pre, after, references });
+    const ranges = [pre, after, ...references];
+    expect(needsFor(w, { dataDelaySeconds: 120, settleSeconds: 600 })).toEqual([
+      ...ranges.map((range) => ({ range, delayMs: 120_000 })),
+      ...ranges.map((range) => ({ range, delayMs: 600_000, final: true })),
+    ]);
+    expect(needsFor(w, { dataDelaySeconds: 0, settleSeconds: 0 })).toEqual(ranges.map((range) => ({ range, delayMs: 0 })));
+  });
+
+  it('follows the metric\'s wall clock across a DST change for the reference days', () => {
+    // Europe/Berlin leaves summer time on 2026-10-25 (03:00 CEST → 02:00 CET). A deployment at
+    // 13:00 CET on the 26th (12:00 UTC) compares with 13:00 local on each earlier day: 24 hours
+    // back on the 25th (already CET, 12:00 UTC), d × 24 hours + 1 hour back on the 24th and
+    // earlier (CEST, 11:00 UTC). Without a time zone every day is d × 24 hours back.
+    const t = Date.UTC(2026, 9, 26, 12, 0);
+    const utc = pairWindows({ time: t, type: 'deployment' }, { step_seconds: 60, windows: {} });
+    const berlin = pairWindows({ time: t, type: 'deployment' }, { step_seconds: 60, windows: { time_zone: 'Europe/Berlin' } });
+    expect(berlin.before).toEqual(utc.before);
+    expect(berlin.after).toEqual(utc.after);
+    const shifts = [1, 2, 3, 4, 5, 6, 7].map((d) => d * DAY + (d >= 2 ? HOUR : 0));
+    expect(berlin.references).toEqual(shifts.map((s) => ({ from: utc.before.from - s, to: utc.after.to - s })));
+    expect(utc.references).toEqual([1, 2, 3, 4, 5, 6, 7].map((d) => ({ from: utc.before.from - d * DAY, to: utc.after.to - d * DAY })));
   });
 });
 

@@ -7,7 +7,17 @@ import { testApp, type TestApp, bearer } from '../support/app.js';
 import { deployment, harness, type Harness } from './support.js';
 
 const MIN = 60_000;
+const DAY = 24 * 60 * MIN;
 const T = Date.parse('2026-11-02T12:00:00Z');
+/**
+ * One deployment at T, planned at T+1m: done are its pre-event stretch (T-6h..T-5m: the before
+ * window and the noise-model history ahead of it) and the same clock range T-6h..T+65m on each of
+ * the 7 previous days (the reference days); queued are the stretch's late-data pass, the after
+ * window and its late-data pass.
+ */
+const SUCCEEDED = 8;
+const QUEUED = 3;
+const JOBS = SUCCEEDED + QUEUED;
 
 let t: TestApp;
 let h: Harness;
@@ -39,7 +49,7 @@ describe('GET /v1/jobs', () => {
     const res = await get('/v1/jobs');
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body.items).toHaveLength(5);
+    expect(body.items).toHaveLength(JOBS);
     expect(body.next_cursor).toBeNull();
     // The before window's job also covers the engine's noise-model history: the 4 hours up to the
     // last full hour before the window (06:00–10:00 for a 10:55 window), and the 55 minutes between.
@@ -56,30 +66,39 @@ describe('GET /v1/jobs', () => {
       requests: 1,
       last_error: null,
     });
+    // Each reference day in one job of its own (they lie 16h55m apart).
+    const references = body.items.filter((j: any) => Date.parse(j.window.to) <= T - 360 * MIN);
+    expect(references.map((j: any) => [j.window.from, j.window.to, j.state, j.points]).sort()).toEqual(
+      [1, 2, 3, 4, 5, 6, 7].map((d) => [new Date(T - 360 * MIN - d * DAY).toISOString(), new Date(T + 65 * MIN - d * DAY).toISOString(), 'succeeded', 425]).sort(),
+    );
   });
 
   it('filters by state, connection, metric and event', async () => {
-    expect((await get('/v1/jobs?state=succeeded')).json().items).toHaveLength(2);
-    expect((await get('/v1/jobs?state=queued')).json().items).toHaveLength(3);
-    expect((await get(`/v1/jobs?connection=${h.connectionId}`)).json().items).toHaveLength(5);
+    expect((await get('/v1/jobs?state=succeeded')).json().items).toHaveLength(SUCCEEDED);
+    expect((await get('/v1/jobs?state=queued')).json().items).toHaveLength(QUEUED);
+    expect((await get(`/v1/jobs?connection=${h.connectionId}`)).json().items).toHaveLength(JOBS);
     expect((await get('/v1/jobs?connection=con_nope')).json().items).toHaveLength(0);
-    expect((await get(`/v1/jobs?metric=${h.metric.id}&state=queued`)).json().items).toHaveLength(3);
-    expect((await get('/v1/jobs?event=d1')).json().items).toHaveLength(5);
-    expect((await get('/v1/jobs?event=d1&source=ci/pipeline')).json().items).toHaveLength(5);
+    expect((await get(`/v1/jobs?metric=${h.metric.id}&state=queued`)).json().items).toHaveLength(QUEUED);
+    expect((await get('/v1/jobs?event=d1')).json().items).toHaveLength(JOBS);
+    expect((await get('/v1/jobs?event=d1&source=ci/pipeline')).json().items).toHaveLength(JOBS);
     expect((await get('/v1/jobs?event=unknown')).json().items).toHaveLength(0);
   });
 
   it('pages with cursors without repeating or losing a job', async () => {
     const seen: string[] = [];
     let url = '/v1/jobs?limit=2';
-    for (let i = 0; i < 5; i++) {
+    let pages = 0;
+    for (let i = 0; i < JOBS; i++) {
       const body = (await get(url)).json();
+      pages++;
       seen.push(...body.items.map((j: any) => j.id));
       if (!body.next_cursor) break;
       url = `/v1/jobs?limit=2&cursor=${body.next_cursor}`;
     }
-    expect(seen).toHaveLength(5);
-    expect(new Set(seen).size).toBe(5);
+    // 11 jobs, 2 a page: 6 pages, the last with one job and no cursor.
+    expect(pages).toBe(Math.ceil(JOBS / 2));
+    expect(seen).toHaveLength(JOBS);
+    expect(new Set(seen).size).toBe(JOBS);
   });
 
   it('answers problem+json for bad filters and cursors, 401 without a key, and nothing of another org', async () => {
@@ -99,7 +118,8 @@ describe('GET /metrics', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.body).toContain('# TYPE opstrails_scheduler_jobs gauge');
-    expect(res.body).toMatch(/opstrails_provider_calls_total\{provider="datadog",outcome="ok"\} 2/);
-    expect(res.body).toMatch(/opstrails_points_written_total\{provider="datadog"\} 485/);
+    // One call per succeeded job; 355 points for the pre-event stretch and 425 for each reference day.
+    expect(res.body).toMatch(/opstrails_provider_calls_total\{provider="datadog",outcome="ok"\} 8\n/);
+    expect(res.body).toMatch(/opstrails_points_written_total\{provider="datadog"\} 3330\n/);
   });
 });
