@@ -1,6 +1,7 @@
 // The before/after chart of one metric as inline SVG: shaded windows and gap, the observed
-// series, the seasonal reference (dashed), the event and every overlapping event as labelled
-// vertical lines, UTC time and unit-labelled value axes, and a <title>/<desc> saying it in words.
+// series, the seasonal reference (dashed), the expected after level as a band with a dashed line,
+// the event and every overlapping event as labelled vertical lines, UTC time and unit-labelled
+// value axes, and a <title>/<desc> saying it in words.
 import { esc, fmtClock, fmtValue, headline } from './html.js';
 import type { MetricChart, MetricReport } from './types.js';
 
@@ -18,6 +19,7 @@ export const COLORS = {
   baseline: '#4b5563',
   event: '#111827',
   confounder: '#7e22ce',
+  expected: '#0f766e',
   before: '#dbeafe',
   after: '#ffedd5',
   gap: '#e5e7eb',
@@ -47,6 +49,35 @@ export interface ChartContext {
 function yOf(kind: MetricReport['kind'], p: { value: number; weight?: number }): number | null {
   if (kind === 'ratio') return p.weight && p.weight > 0 ? p.value / p.weight : null;
   return Number.isFinite(p.value) ? p.value : null;
+}
+
+/** Opacity of the expected band's fill (light enough for the window labels and the series over it). */
+const EXPECTED_FILL_OPACITY = 0.18;
+
+type Expected = { from: number; to: number; value: number; lo: number | null; hi: number | null };
+
+/**
+ * The chart's expected band, when it has a finite level. Its numbers are the report's headline
+ * units (count: mean per bucket, ratio: a fraction, quantile: median, gauge: mean), which are
+ * what yOf() plots per bucket (counts as they are, ratios as value / weight), so they are drawn
+ * as they come: dividing a ratio's level by a weight again would put it off the axis.
+ */
+function expectedOf(chart: MetricChart | undefined): Expected | null {
+  const e = chart?.expected;
+  if (!e || !Number.isFinite(e.value) || !Number.isFinite(e.from) || !Number.isFinite(e.to) || !(e.to > e.from)) return null;
+  const end = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
+  const lo = end(e.lo);
+  const hi = end(e.hi);
+  // An interval is drawn only whole and around its level.
+  return lo !== null && hi !== null && lo <= e.value && e.value <= hi ? { ...e, lo, hi } : { ...e, lo: null, hi: null };
+}
+
+/** What the expected level was predicted from, for the legend. */
+function expectedSource(metric: MetricReport): string {
+  const kind = metric.baseline?.kind;
+  if (kind === 'reference_days') return 'reference days';
+  if (kind === 'seasonal_week' || kind === 'seasonal_day') return `the same hours a ${kind === 'seasonal_day' ? 'day' : 'week'} earlier`;
+  return 'the before level';
 }
 
 /** About `count` round ticks covering [lo, hi]. */
@@ -110,11 +141,14 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
       .sort((a, b) => a.ts - b.ts);
   const series = toPlot(chart?.points);
   const baseline = toPlot(chart?.baseline);
+  const expected = expectedOf(chart);
 
   const tsAll = [...series, ...baseline].map((p) => p.ts);
   const xFrom = Math.min(before.from, ...tsAll);
   const xTo = Math.max(after.to, ...tsAll.map((t) => t + 60_000));
-  const levels = [headline(kind, metric.before), headline(kind, metric.after)].filter((v): v is number => v !== null && Number.isFinite(v));
+  // The expected band is in the plotted units (expectedOf), so it widens the same value axis.
+  const levels = [headline(kind, metric.before), headline(kind, metric.after), expected?.value ?? null, expected?.lo ?? null, expected?.hi ?? null]
+    .filter((v): v is number => v !== null && Number.isFinite(v));
   const ys = [...series, ...baseline].map((p) => p.y).concat(levels);
   let yLo = ys.length ? Math.min(...ys) : 0;
   const yHi = ys.length ? Math.max(...ys) : 1;
@@ -131,16 +165,25 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
   const id = `chart-${ctx.index}`;
   const parts: string[] = [];
 
-  // Windows and gap, labelled inside the plot.
+  // Windows and gap, labelled inside the plot (the labels after the expected band, so it never covers them).
+  const labels: string[] = [];
   const band = (from: number, to: number, fill: string, cls: string, label: string) => {
     const x = sx(Math.max(from, xFrom));
     const w = Math.max(0, sx(Math.min(to, xTo)) - x);
     parts.push(`<rect class="${cls}" x="${f1(x)}" y="${PLOT.y0}" width="${f1(w)}" height="${PLOT.y1 - PLOT.y0}" fill="${fill}"/>`);
-    if (label && w > label.length * CHAR_W) parts.push(`<text x="${f1(x + w / 2)}" y="${PLOT.y0 + 13}" text-anchor="middle" font-size="11" fill="${COLORS.text}">${label}</text>`);
+    if (label && w > label.length * CHAR_W) labels.push(`<text x="${f1(x + w / 2)}" y="${PLOT.y0 + 13}" text-anchor="middle" font-size="11" fill="${COLORS.text}">${label}</text>`);
   };
   band(before.from, before.to, COLORS.before, 'window-before', 'before window');
   band(before.to, after.from, COLORS.gap, 'window-gap', after.from - before.to > 8 * 60_000 ? 'gap' : '');
   band(after.from, after.to, COLORS.after, 'window-after', 'after window');
+
+  // The expected interval under the series (its level line is drawn over it, below).
+  const ex = expected && { x0: sx(Math.max(expected.from, xFrom)), x1: sx(Math.min(expected.to, xTo)) };
+  if (expected && ex && expected.lo !== null && expected.hi !== null) {
+    const top = sy(expected.hi);
+    parts.push(`<rect class="expected-band" x="${f1(ex.x0)}" y="${f1(top)}" width="${f1(Math.max(0, ex.x1 - ex.x0))}" height="${f1(Math.max(0.5, sy(expected.lo) - top))}" fill="${COLORS.expected}" fill-opacity="${EXPECTED_FILL_OPACITY}"/>`);
+  }
+  parts.push(...labels);
 
   // Grid and value axis.
   for (const v of yTicks) {
@@ -182,6 +225,10 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
   } else {
     parts.push(`<text class="no-data" x="${f1((PLOT.x0 + PLOT.x1) / 2)}" y="${f1((PLOT.y0 + PLOT.y1) / 2)}" text-anchor="middle" font-size="13" fill="${COLORS.text}">No data points yet</text>`);
   }
+  if (expected && ex) {
+    const y = f1(sy(expected.value));
+    parts.push(`<line class="expected-line" x1="${f1(ex.x0)}" x2="${f1(ex.x1)}" y1="${y}" y2="${y}" stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"/>`);
+  }
   level(before, headline(kind, metric.before), 'before');
   level(after, headline(kind, metric.after), 'after');
 
@@ -216,10 +263,10 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
   return `<figure class="chart">
 <svg role="img" aria-labelledby="${id}-title ${id}-desc" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">
 <title id="${id}-title">${esc(title)}</title>
-<desc id="${id}-desc">${esc(describe(metric, series, baseline.length > 0, ctx))}</desc>
+<desc id="${id}-desc">${esc(describe(metric, series, baseline.length > 0, ctx, expected))}</desc>
 ${parts.join('\n')}
 </svg>
-${legend(metric, baseline.length > 0)}
+${legend(metric, baseline.length > 0, expected)}
 </figure>`;
 }
 
@@ -228,7 +275,7 @@ function short(s: string, max: number): string {
 }
 
 /** The chart in words, for screen readers (and print captions). */
-export function describe(metric: MetricReport, series: { ts: number; y: number }[], hasBaseline: boolean, ctx: ChartContext): string {
+export function describe(metric: MetricReport, series: { ts: number; y: number }[], hasBaseline: boolean, ctx: ChartContext, expected: Expected | null = null): string {
   const kind = metric.kind;
   const b = metric.windows.before;
   const a = metric.windows.after;
@@ -243,13 +290,18 @@ export function describe(metric: MetricReport, series: { ts: number; y: number }
       : `After window ${clock(a.from)} to ${clock(a.to)}: not complete yet.`,
   );
   if (hasBaseline) s.push('A dashed line shows the same hours one ' + (metric.baseline?.kind === 'seasonal_day' ? 'day' : 'week') + ' earlier.');
+  if (expected) {
+    const level = metric.change ? `${Math.round(metric.change.confidence * 100)}% ` : '';
+    const ci = expected.lo !== null && expected.hi !== null ? `, its ${level}interval ${fmtValue(expected.lo, kind, metric.unit)} to ${fmtValue(expected.hi, kind, metric.unit)} shaded` : '';
+    s.push(`Over the after window, a dashed line marks the level expected from ${expectedSource(metric)}: ${fmtValue(expected.value, kind, metric.unit)}${ci}.`);
+  }
   if (metric.confounders.length) {
     s.push(`Other events marked: ${metric.confounders.map((c) => `${c.type} ${c.id} at ${fmtClock(Date.parse(c.time))}`).join('; ')}.`);
   }
   return s.join(' ');
 }
 
-function legend(metric: MetricReport, hasBaseline: boolean): string {
+function legend(metric: MetricReport, hasBaseline: boolean, expected: Expected | null): string {
   const swatch = (inner: string) => `<svg aria-hidden="true" viewBox="0 0 28 12">${inner}</svg>`;
   const items = [
     `<li>${swatch(`<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.series}" stroke-width="2"/><circle cx="14" cy="6" r="2" fill="${COLORS.series}"/>`)}observed, per minute</li>`,
@@ -257,6 +309,10 @@ function legend(metric: MetricReport, hasBaseline: boolean): string {
   ];
   if (hasBaseline) {
     items.push(`<li>${swatch(`<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.baseline}" stroke-width="1.6" stroke-dasharray="5 4"/>`)}same hours a ${metric.baseline?.kind === 'seasonal_day' ? 'day' : 'week'} earlier</li>`);
+  }
+  if (expected) {
+    const fill = expected.lo !== null ? `<rect y="1" width="28" height="10" fill="${COLORS.expected}" fill-opacity="${EXPECTED_FILL_OPACITY}"/>` : '';
+    items.push(`<li class="legend-expected">${swatch(`${fill}<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"/>`)}expected (${expectedSource(metric)})</li>`);
   }
   items.push(`<li>${swatch(`<line x1="14" x2="14" y1="0" y2="12" stroke="${COLORS.event}" stroke-width="2"/>`)}this event</li>`);
   if (metric.confounders.length) {

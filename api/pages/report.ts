@@ -86,26 +86,75 @@ function change(m: MetricReport): string {
   return `${fmtPct(m.change.relative)}${ci}`;
 }
 
+/** A figure with its unit as HTML that never breaks inside ("58.1 errors/min"), so a table cell may wrap between figures. */
+const figure = (text: string) => esc(text).replace(/ /g, '&nbsp;');
+
 function beforeAfter(m: MetricReport): string {
   const b = fmtValue(headline(m.kind, m.before), m.kind, m.unit);
   const a = m.after ? fmtValue(headline(m.kind, m.after), m.kind, m.unit) : 'pending';
-  return `${esc(b)} → ${esc(a)}`;
+  return `${figure(b)} → ${figure(a)}`;
+}
+
+/** "320–360 ms": both ends in the page's number format, the unit once (shares keep their % on each end). */
+function fmtRange(lo: number, hi: number, kind: MetricReport['kind'], unit: string | null): string {
+  const end = (x: number) => fmtValue(x, kind, kind === 'ratio' ? unit : null);
+  return `${end(lo)}–${end(hi)}${kind !== 'ratio' && unit ? ` ${unit}` : ''}`;
+}
+
+/** The interval of the expected after level, "95% 320–360 ms", or null without one. */
+function expectedInterval(m: MetricReport): string | null {
+  const ci = m.counterfactual?.expected_ci;
+  if (!ci) return null;
+  const level = m.change ? `${Math.round(m.change.confidence * 100)}% ` : '';
+  return `${level}${fmtRange(ci[0], ci[1], m.kind, m.unit)}`;
+}
+
+/** The table's expected after level (HTML): the level, its interval muted and free to wrap. */
+function expectedCell(m: MetricReport): string {
+  const cf = m.counterfactual;
+  if (!cf) return m.status === 'pending' ? 'pending' : 'n/a';
+  const ci = expectedInterval(m);
+  return `${figure(fmtValue(cf.expected, m.kind, m.unit))}${ci ? ` <span class="muted">(${esc(ci)})</span>` : ''}`;
+}
+
+/**
+ * The counterfactual in one line, all three figures from the same object so they agree:
+ * "312 ms after vs 340 ms expected (95% 320–360 ms), −8.2%" (relative = observed / expected − 1).
+ */
+function afterVsExpected(m: MetricReport): string | null {
+  const cf = m.counterfactual;
+  if (!cf) return null;
+  const ci = expectedInterval(m);
+  return `${fmtValue(cf.observed, m.kind, m.unit)} after vs ${fmtValue(cf.expected, m.kind, m.unit)} expected${ci ? ` (${ci})` : ''}, ${fmtPct(cf.relative)}`;
+}
+
+/** Table order: regressions, then improvements, then the rest; critical metrics first within each. */
+function tableRank(m: MetricReport): number {
+  const verdict = m.status === 'pending' ? null : m.verdict;
+  const group = verdict === 'regression' ? 0 : verdict === 'improvement' ? 1 : 2;
+  return group * 2 + (m.critical ? 0 : 1);
+}
+
+/** The metrics with their index in the report (their section's id), in table order; ties keep the report's order. */
+function tableOrder(metrics: MetricReport[]): { m: MetricReport; i: number }[] {
+  return metrics.map((m, i) => ({ m, i })).sort((a, b) => tableRank(a.m) - tableRank(b.m) || a.i - b.i);
 }
 
 function metricsTable(report: ImpactReport): string {
-  const rows = report.metrics.map(
-    (m, i) => `<tr>
+  const rows = tableOrder(report.metrics).map(
+    ({ m, i }) => `<tr>
 <th scope="row"><a href="#metric-${i}">${esc(m.name)}</a></th>
 <td>${m.critical ? 'critical' : '<span class="muted">no</span>'}</td>
 <td>${badge(m.status === 'pending' ? null : m.verdict)}</td>
-<td class="num">${beforeAfter(m)}</td>
+<td>${beforeAfter(m)}</td>
+<td>${expectedCell(m)}</td>
 <td>${change(m)}</td>
 <td class="num">${fmtP(m.test?.q_value)}</td>
 </tr>`,
   );
   return `<table>
-<caption class="sr-only">Verdict and change of each metric</caption>
-<thead><tr><th scope="col">Metric</th><th scope="col">Critical</th><th scope="col">Verdict</th><th scope="col">Before → after</th><th scope="col">Relative change</th><th scope="col">q-value</th></tr></thead>
+<caption class="sr-only">Verdict and change of each metric, regressions first</caption>
+<thead><tr><th scope="col">Metric</th><th scope="col">Critical</th><th scope="col">Verdict</th><th scope="col">Before → after</th><th scope="col">Expected after</th><th scope="col">Relative change</th><th scope="col">q-value</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
@@ -120,15 +169,10 @@ function metricDetails(m: MetricReport): string {
     const stat = m.test.statistic !== null && Number.isFinite(m.test.statistic) ? `, statistic ${Number(m.test.statistic.toPrecision(3))}` : '';
     facts.push(['Test', `<code>${esc(m.test.method)}</code>${stat}, p ${fmtP(m.test.p_value)}, q ${fmtP(m.test.q_value)} (Benjamini–Hochberg across this event's metrics)`]);
   }
+  const vs = afterVsExpected(m);
+  if (vs) facts.push(['After vs expected', `<span class="counterfactual">${esc(vs)}</span>`]);
   facts.push(['Threshold', `±${fmtPct(m.threshold, false)} relative (smaller changes count as no change)`]);
-  if (m.baseline) {
-    const seasonal = m.baseline.kind !== 'before_window';
-    const span = m.baseline.kind === 'seasonal_day' ? 'day' : 'week';
-    let text = seasonal ? `the same hours a ${span} earlier (difference in differences)` : 'the before window';
-    if (seasonal && m.baseline.reference_change != null) text += `; those hours moved by ${fmtPct(m.baseline.reference_change)}`;
-    if (m.baseline.explains_change) text += ', which explains the raw before/after difference';
-    facts.push(['Baseline', text]);
-  }
+  if (m.baseline) facts.push(['Baseline', m.baseline.kind === 'reference_days' ? referenceDaysText(m.baseline) : singleBaselineText(m.baseline)]);
   if (m.data_quality) {
     const q = m.data_quality;
     const notes = [`missing buckets: ${q.missing.before} of ${q.expected.before} before, ${q.missing.after} of ${q.expected.after} after`];
@@ -153,6 +197,49 @@ function metricDetails(m: MetricReport): string {
     : 'none';
   facts.push(['Other events', conf]);
   return `<dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
+}
+
+type Baseline = NonNullable<MetricReport['baseline']>;
+
+/** The plain before window, or one earlier copy of the same hours (difference in differences). */
+function singleBaselineText(b: Baseline): string {
+  const seasonal = b.kind !== 'before_window';
+  const span = b.kind === 'seasonal_day' ? 'day' : 'week';
+  let text = seasonal ? `the same hours a ${span} earlier (difference in differences)` : 'the before window';
+  if (seasonal && b.reference_change != null) text += `; those hours moved by ${fmtPct(b.reference_change)}`;
+  if (b.explains_change) text += ', which explains the raw before/after difference';
+  return text;
+}
+
+/** "3 days earlier": how reference days are named (their number counts back from the event). */
+const daysEarlier = (day: number) => `${day} day${day === 1 ? '' : 's'} earlier`;
+
+/**
+ * The counterfactual from reference days: how many, what widened or shaped the prediction, the
+ * raw before → after change it replaces (and whether that was just the usual pattern of these
+ * hours), and which days were left out and why.
+ */
+function referenceDaysText(b: Baseline): string {
+  const n = b.reference_days ?? b.days?.length ?? 0;
+  const dates = (b.days ?? []).map((d) => d.date).sort();
+  const span = dates.length > 1 ? ` (${esc(dates[0])} to ${esc(dates[dates.length - 1])})` : '';
+  const notes = [`predicted from ${n} reference day${n === 1 ? '' : 's'}${span}, the same hours scaled to today's level before the event`];
+  if (b.calibration === 'placebo') notes.push(`interval widened to the placebo spread${b.placebo ? ` (${b.placebo.placebos} placebo events)` : ''}`);
+  if (b.weekday_adjusted) notes.push('weekday pattern used');
+  if (b.reference_change != null) {
+    notes.push(`the raw before → after change was ${fmtPct(b.reference_change)}${b.explains_change ? ', the usual pattern of these hours rather than the event' : ''}`);
+  }
+  if (b.skipped_days?.length) notes.push(`left out: ${b.skipped_days.map((d) => `${daysEarlier(d.day)} (${esc(d.reason)})`).join(', ')}`);
+  return notes.join('; ');
+}
+
+/** The footer's sentence on what a relative change compares, for the baselines this report used. */
+function relativeChangeNote(report: ImpactReport): string {
+  const kinds = new Set(report.metrics.map((m) => m.baseline?.kind));
+  const seasonal = kinds.has('seasonal_week') || kinds.has('seasonal_day');
+  const seasonalNote = ' (or, with a seasonal baseline, the change beyond the same hours a week or day earlier)';
+  if (!kinds.has('reference_days')) return `Relative changes are after versus before${seasonal ? seasonalNote : ''}`;
+  return `Relative changes are the observed after level versus the level expected without the event: predicted from reference days (the same hours on earlier days) where they were used, else the before level${seasonal ? seasonalNote : ''}`;
 }
 
 function statusSection(report: ImpactReport): string {
@@ -222,7 +309,7 @@ ${statusSection(report)}
 ${report.metrics.length ? metricsTable(report) : '<p>No metrics apply to this event.</p>'}
 </section>
 ${sections.join('\n')}
-<footer><p>All times are UTC. Relative changes are after versus before${report.metrics.some((m) => m.baseline && m.baseline.kind !== 'before_window') ? ' (or, with a seasonal baseline, the change beyond the same hours a week or day earlier)' : ''}; q-values are adjusted for the number of metrics.</p></footer>
+<footer><p>All times are UTC. ${relativeChangeNote(report)}; q-values are adjusted for the number of metrics.</p></footer>
 </main>
 </body>
 </html>
