@@ -563,6 +563,30 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
   return pending;
 }
 
+/** A column's log values (NaN where not positive), once per value column: Math.log per bucket and reference day would cost more than the rest of the grid. */
+const logColumns = new WeakMap<object, SeriesColumns>();
+function logColumn(c: SeriesColumns): SeriesColumns {
+  let l = logColumns.get(c.value as unknown as object);
+  if (!l) {
+    const v = new Float64Array(c.value.length);
+    for (let i = 0; i < v.length; i++) v[i] = c.value[i] > 0 ? Math.log(c.value[i]) : NaN;
+    logColumns.set(c.value as unknown as object, (l = { ts: c.ts, value: v }));
+  }
+  return l;
+}
+
+/** YYYY-MM-DD of an instant (UTC), remembered per day: reports name up to 28 reference days each. */
+const utcDates = new Map<number, string>();
+function utcDate(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  let s = utcDates.get(day);
+  if (s === undefined) {
+    if (utcDates.size > 4096) utcDates.clear();
+    utcDates.set(day, (s = new Date(day * DAY_MS).toISOString().slice(0, 10)));
+  }
+  return s;
+}
+
 /** Where a metric's earlier days are read from: its columns (sorted if they are not), or its reference points as columns. */
 function referenceSource(m: MetricInput): SeriesColumns | null {
   if (m.series && strictlyAscending(m.series.ts)) return m.series;
@@ -624,8 +648,11 @@ function referenceDays(m: MetricInput, windows: EventWindows, t: number, others:
   // Today (row 0) and each usable reference day on one grid of buckets from the pre-event stretch's start.
   const grid = createGrid(m.kind, preBuckets, Math.round((windows.after.from - pre.from) / step), afterBuckets);
   addRow(grid);
+  // Latency goes on the grid as logs, taken once per column.
+  const logged = m.kind === 'quantile';
+  const columns = logged ? logColumn(source) : source;
   const todayPresent = m.series && strictlyAscending(m.series.ts)
-    ? fillFromColumns(grid, 0, m.series, pre.from, pre.to, pre.from, step)
+    ? fillFromColumns(grid, 0, columns, pre.from, pre.to, pre.from, step, logged)
     : fillFromWindow(grid, 0, cut(m.before, pre, m.kind === 'quantile' ? 'gauge' : m.kind), pre.from, step);
   if (todayPresent < MINIMUMS.bucketsPerSide) return null;
   fillFromWindow(grid, 0, after, pre.from, step);
@@ -641,8 +668,8 @@ function referenceDays(m: MetricInput, windows: EventWindows, t: number, others:
     if (!hasData(source, { from: origin, to: rAfter.to })) return;
     if (anyIn(others, { from: windows.before.from - shift, to: rAfter.to })) { skipped.push({ day, reason: 'another event in its windows' }); return; }
     const row = addRow(grid);
-    const inPre = fillFromColumns(grid, row, source, origin, pre.to - shift, origin, step);
-    const inAfter = fillFromColumns(grid, row, source, rAfter.from, rAfter.to, origin, step);
+    const inPre = fillFromColumns(grid, row, columns, origin, pre.to - shift, origin, step, logged);
+    const inAfter = fillFromColumns(grid, row, columns, rAfter.from, rAfter.to, origin, step, logged);
     if (inAfter < MINIMUMS.coverage * afterBuckets || inPre < MINIMUMS.coverage * preBuckets) {
       grid.rows.pop();
       grid.weights?.pop();
@@ -671,7 +698,7 @@ function referenceDays(m: MetricInput, windows: EventWindows, t: number, others:
     n_eff: c.n_eff,
     exact: false,
   };
-  const date = (shift: number) => new Date(t - shift).toISOString().slice(0, 10);
+  const date = (shift: number) => utcDate(t - shift);
   let historyBuckets = 0;
   for (let j = 0; j < Math.round((windows.before.from - pre.from) / step); j++) if (grid.rows[0][j] === grid.rows[0][j]) historyBuckets++;
   return {

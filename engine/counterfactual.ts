@@ -98,16 +98,45 @@ export function fillFromWindow(g: Grid, i: number, w: TimedWindow, origin: numbe
 /**
  * Writes the buckets of ascending columns inside [from, to) into row `i`, with the filter of the
  * window cut (finite values; for ratios a finite, non-negative weight; positive latency): one
- * binary search and one pass, no cut. Returns how many it wrote.
+ * binary search and one pass, no cut. `logged`: the column already holds log values (latency,
+ * NaN where not positive), as logColumn() keeps them. Returns how many it wrote.
  */
-export function fillFromColumns(g: Grid, i: number, c: { ts: ArrayLike<number>; value: ArrayLike<number>; weight?: ArrayLike<number> }, from: number, to: number, origin: number, stepMs: number): number {
+export function fillFromColumns(g: Grid, i: number, c: { ts: ArrayLike<number>; value: ArrayLike<number>; weight?: ArrayLike<number> }, from: number, to: number, origin: number, stepMs: number, logged = false): number {
   const lo = lowerBound(c.ts, from);
   const hi = lowerBound(c.ts, to);
   if (hi <= lo) return 0;
   const first = Math.round((c.ts[lo] - origin) / stepMs);
-  const contiguous = Math.round((c.ts[hi - 1] - origin) / stepMs) - first === hi - 1 - lo;
+  const contiguous = Math.round((c.ts[hi - 1] - origin) / stepMs) - first === hi - 1 - lo && first >= 0 && first + (hi - lo) <= g.n;
+  if (!contiguous || (g.log && !logged) || (g.weights && !c.weight)) {
+    let present = 0;
+    for (let k = lo; k < hi; k++) present += put(g, i, contiguous ? first + k - lo : Math.round((c.ts[k] - origin) / stepMs), c.value[k], c.weight ? c.weight[k] : NaN);
+    return present;
+  }
+  // The common case (no gaps in the stored buckets): a straight copy of the finite ones.
+  const row = g.rows[i];
+  const value = c.value;
   let present = 0;
-  for (let k = lo; k < hi; k++) present += put(g, i, contiguous ? first + k - lo : Math.round((c.ts[k] - origin) / stepMs), c.value[k], c.weight ? c.weight[k] : NaN);
+  if (g.weights) {
+    const wrow = g.weights[i];
+    const weight = c.weight as ArrayLike<number>;
+    for (let k = lo, j = first; k < hi; k++, j++) {
+      const v = value[k];
+      const q = weight[k];
+      if (v - v === 0 && q - q === 0 && q >= 0) {
+        row[j] = v;
+        wrow[j] = q;
+        present++;
+      }
+    }
+    return present;
+  }
+  for (let k = lo, j = first; k < hi; k++, j++) {
+    const v = value[k];
+    if (v - v === 0) {
+      row[j] = v;
+      present++;
+    }
+  }
   return present;
 }
 
@@ -146,21 +175,33 @@ interface Profile {
 
 /** Rows 1.. of the grid are the reference days; `weights` are theirs. */
 function profileOf(g: Grid, weights: readonly number[]): Profile {
-  const p: Profile = { num: take(g.n), den: take(g.n), wsum: take(g.n) };
+  const n = g.n;
+  const num = take(n);
+  const den = take(n);
+  const wsum = take(n);
   for (let i = 0; i < weights.length; i++) {
     const c = weights[i];
     if (!(c > 0)) continue;
     const row = g.rows[i + 1];
     const wrow = g.weights?.[i + 1];
-    for (let j = 0; j < g.n; j++) {
-      const v = row[j];
-      if (v !== v) continue;
-      p.num[j] += c * v;
-      if (wrow) p.den[j] += c * wrow[j];
-      p.wsum[j] += c;
+    if (wrow) {
+      for (let j = 0; j < n; j++) {
+        const v = row[j];
+        if (v !== v) continue;
+        num[j] += c * v;
+        den[j] += c * wrow[j];
+        wsum[j] += c;
+      }
+    } else {
+      for (let j = 0; j < n; j++) {
+        const v = row[j];
+        if (v !== v) continue;
+        num[j] += c * v;
+        wsum[j] += c;
+      }
     }
   }
-  return p;
+  return { num, den, wsum };
 }
 
 /**
@@ -242,22 +283,26 @@ interface Sums {
 function sumsOf(kind: MetricKind, g: Grid, p: Profile, days: number): Sums {
   const a: Float64Array[] = [];
   const b: Float64Array[] = [];
+  const n = g.n;
+  const adjust = kind === 'gauge' || kind === 'quantile';
+  // The profile's mean per position (NaN where no reference day has the bucket).
+  const mean = take(n);
+  for (let j = 0; j < n; j++) mean[j] = adjust ? (p.wsum[j] > 0 ? p.num[j] / p.wsum[j] : NaN) : 0;
   for (let i = 0; i < days; i++) {
     const row = g.rows[i];
     const wrow = g.weights?.[i];
-    const sa = take(g.n + 1);
-    const sb = take(g.n + 1);
-    const adjust = kind === 'gauge' || kind === 'quantile';
-    for (let j = 0; j < g.n; j++) {
-      let x = 0;
-      let y = 0;
-      const v = row[j];
-      if (v === v && (!adjust || p.wsum[j] > 0)) {
-        x = adjust ? v - p.num[j] / p.wsum[j] : v;
-        y = wrow ? wrow[j] : 1;
+    const sa = take(n + 1);
+    const sb = take(n + 1);
+    let x = 0;
+    let y = 0;
+    for (let j = 0; j < n; j++) {
+      const v = row[j] - mean[j];
+      if (v === v) {
+        x += v;
+        y += wrow ? wrow[j] : 1;
       }
-      sa[j + 1] = sa[j] + x;
-      sb[j + 1] = sb[j] + y;
+      sa[j + 1] = x;
+      sb[j + 1] = y;
     }
     a.push(sa);
     b.push(sb);
