@@ -1,7 +1,10 @@
 // Impact throughput: every (event, metric) pair of a stored data set, read from
 // ClickHouse and analysed by the engine. Prints pairs/s and where the time goes.
+// Every event has 7 reference days stored (the engine's counterfactual reads them all).
 // Run: npx tsx bench/impact/run.ts [events=2000] [metrics=50] [workers=2]
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -11,7 +14,8 @@ import { chTime } from '../../store/migrations.js';
 
 const [EVENTS = 2000, METRICS = 50, WORKERS = Math.min(2, availableParallelism())] = process.argv.slice(2).map(Number);
 const STEP = 60_000;
-const DAYS = 7;
+/** A week of reference days before the day the events fall on, and that day. */
+const DAYS = 8;
 const T0 = Date.UTC(2026, 9, 1);
 const T1 = T0 + DAYS * 86_400_000;
 const KINDS = ['count', 'ratio', 'gauge', 'quantile'] as const;
@@ -19,7 +23,8 @@ const KINDS = ['count', 'ratio', 'gauge', 'quantile'] as const;
 const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'opstrails-bench-impact-')), database: 'bench' });
 const org = 'org_bench';
 
-// The data set: METRICS metrics of a week of one-minute points, EVENTS events spread over the week.
+// The data set: METRICS metrics of eight days of one-minute points, EVENTS events spread over the
+// last day (from 06:00 on, so each has its 5 hours of pre-event stretch that day and 7 reference days).
 let t = performance.now();
 for (let m = 0; m < METRICS; m++) {
   const kind = KINDS[m % KINDS.length];
@@ -35,7 +40,7 @@ const events = Array.from({ length: EVENTS }, (_, i) => ({
   id: `e${i}`,
   type: 'deployment',
   subject: 'production',
-  time: T0 + 86_400_000 + Math.floor(((T1 - T0 - 2 * 86_400_000) * i) / EVENTS),
+  time: T1 - 18 * 3_600_000 + Math.floor((16 * 3_600_000 * i) / EVENTS),
 }));
 // Merge the bulk load now: the timed read sees settled parts, as a store that has been running does.
 await store.backend.command(`OPTIMIZE TABLE ${store.database}.metric_points FINAL`);
@@ -78,7 +83,7 @@ const chunk = Math.ceil(EVENTS / WORKERS);
 const results = await Promise.all(
   pool.map(
     (worker, w) =>
-      new Promise<{ pairs: number; verdicts: Record<string, number> }>((resolve, reject) => {
+      new Promise<{ pairs: number; verdicts: Record<string, number>; baselines: Record<string, number> }>((resolve, reject) => {
         worker.once('message', resolve);
         worker.once('error', reject);
         worker.postMessage(events.slice(w * chunk, (w + 1) * chunk));
@@ -90,12 +95,22 @@ const cpu1 = process.cpuUsage(cpu0);
 const cpuMs = (cpu1.user + cpu1.system) / 1000;
 const pairs = results.reduce((n, r) => n + r.pairs, 0);
 const verdicts: Record<string, number> = {};
+const baselines: Record<string, number> = {};
 for (const r of results) for (const [k, v] of Object.entries(r.verdicts)) verdicts[k] = (verdicts[k] ?? 0) + v;
+for (const r of results) for (const [k, v] of Object.entries(r.baselines)) baselines[k] = (baselines[k] ?? 0) + v;
 
 console.log(`read:  ${(readMs / 1000).toFixed(2)} s  (${METRICS} queries, ${((readMs * 1000) / pairs).toFixed(1)} µs per pair)`);
 console.log(`pool:  ${(startMs / 1000).toFixed(2)} s  (starting ${WORKERS} worker threads once and warming each up on ${warmEvents.length} events; a running service pays this at start-up)`);
 console.log(`stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs per pair wall; ${(cpuMs / statsMs).toFixed(2)} cores busy, ${((cpuMs * 1000) / pairs).toFixed(1)} µs CPU per pair)`);
 console.log(`total: ${pairs} pairs in ${((readMs + statsMs) / 1000).toFixed(2)} s = ${Math.round(pairs / ((readMs + statsMs) / 1000))} pairs/s (read + stats; ${Math.round(pairs / ((readMs + startMs + statsMs) / 1000))} pairs/s with the pool start-up)`);
 console.log(`verdicts: ${JSON.stringify(verdicts)}`);
+console.log(`baselines: ${JSON.stringify(baselines)} (reference_days = the counterfactual from 7 reference days)`);
 for (const worker of pool) await worker.terminate();
 await store.close();
+
+// The same run's yardstick: a plain pandas + SciPy script (Mann–Whitney per pair, one process).
+const python = '/usr/bin/python3';
+const script = fileURLToPath(new URL('./pandas_scipy.py', import.meta.url));
+const yardstick = spawnSync(python, [script, '10000', String(METRICS)], { encoding: 'utf8' });
+if (yardstick.status === 0) console.log(`pandas + SciPy (Mann–Whitney per pair, 1 process): ${yardstick.stdout.trim()}`);
+else console.log(`pandas + SciPy line skipped: ${existsSync(python) ? (yardstick.stderr || '').trim().split('\n').pop() : 'no /usr/bin/python3'} (apt-get install python3-pandas python3-scipy)`);

@@ -5,9 +5,10 @@ import { analyzeEvent, type MetricInput } from '../../engine/index.js';
 interface Columns { ts: Float64Array; value: Float64Array; weight: Float64Array }
 const { columns, kinds } = workerData as { columns: Columns[]; kinds: readonly string[] };
 
-/** Analyse a slice of events; reply with the number of pairs and the verdict counts. */
+/** Analyse a slice of events; reply with the number of pairs and the verdict and baseline counts. */
 function analyse(events: { id: string; type: string; subject: string; time: number }[]) {
   const verdicts: Record<string, number> = {};
+  const baselines: Record<string, number> = {};
   let pairs = 0;
   for (const event of events) {
     // The engine cuts each window from the ascending columns by binary search: no point objects.
@@ -22,10 +23,13 @@ function analyse(events: { id: string; type: string; subject: string; time: numb
       series: c,
     }));
     const result = analyzeEvent({ event, metrics });
-    for (const r of result.metrics) verdicts[r.verdict] = (verdicts[r.verdict] ?? 0) + 1;
+    for (const r of result.metrics) {
+      verdicts[r.verdict] = (verdicts[r.verdict] ?? 0) + 1;
+      baselines[r.baseline.kind] = (baselines[r.baseline.kind] ?? 0) + 1;
+    }
     pairs += metrics.length;
   }
-  return { pairs, verdicts };
+  return { pairs, verdicts, baselines };
 }
 
 // A long-lived pool: say ready once loaded, then analyse what arrives.
