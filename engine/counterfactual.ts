@@ -109,7 +109,7 @@ export function fillFromColumns(g: Grid, i: number, c: { ts: ArrayLike<number>; 
   const contiguous = Math.round((c.ts[hi - 1] - origin) / stepMs) - first === hi - 1 - lo && first >= 0 && first + (hi - lo) <= g.n;
   if (!contiguous || (g.log && !logged) || (g.weights && !c.weight)) {
     let present = 0;
-    for (let k = lo; k < hi; k++) present += put(g, i, contiguous ? first + k - lo : Math.round((c.ts[k] - origin) / stepMs), c.value[k], c.weight ? c.weight[k] : NaN);
+    for (let k = lo; k < hi; k++) present += put(g, i, contiguous ? first + k - lo : Math.round((c.ts[k] - origin) / stepMs), c.value[k], c.weight ? c.weight[k] : NaN, logged);
     return present;
   }
   // The common case (no gaps in the stored buckets): a straight copy of the finite ones.
@@ -140,14 +140,14 @@ export function fillFromColumns(g: Grid, i: number, c: { ts: ArrayLike<number>; 
   return present;
 }
 
-/** One bucket into a row, if it passes the cut's filter; 1 when written. */
-function put(g: Grid, i: number, j: number, v: number, q: number): number {
+/** One bucket into a row, if it passes the cut's filter (`logged`: v is a log value already); 1 when written. */
+function put(g: Grid, i: number, j: number, v: number, q: number, logged = false): number {
   if (j < 0 || j >= g.n || !Number.isFinite(v)) return 0;
   if (g.weights) {
     if (!(Number.isFinite(q) && q >= 0)) return 0;
     g.weights[i][j] = q;
   }
-  if (g.log) {
+  if (g.log && !logged) {
     if (!(v > 0)) return 0;
     g.rows[i][j] = Math.log(v);
   } else g.rows[i][j] = v;

@@ -180,6 +180,22 @@ describe('reference-day counterfactual', () => {
     expect(r.explanation).toMatch(/placebo spread/);
   });
 
+  it('compares latency on the log scale, gaps in the stored buckets included', () => {
+    const full = gauge({ level: rhythm, seed: 31, sd: 0.03 });
+    // Drop every 17th bucket: reference days and today then have gaps at different clock times.
+    const keep = Array.from(full.ts, (_, i) => i % 17 !== 5);
+    const series = { ts: full.ts.filter((_, i) => keep[i]), value: full.value.filter((_, i) => keep[i]) };
+    const held = analyze(series, { kind: 'quantile' });
+    expect(held.test.method).toBe('reference_days_log_latency_t');
+    expect(held.baseline.reference_days).toBe(7);
+    expect(Math.abs(held.change.relative!)).toBeLessThan(0.02);
+    expect(held.verdict).toBe('no_change');
+    // The same series as points gives the same answer (the column and point paths agree).
+    const points = Array.from(series.ts, (ts, i) => ({ ts, value: series.value[i] }));
+    const viaPoints = analyze({ ts: new Float64Array(), value: new Float64Array() }, { kind: 'quantile', series: undefined, before: points, after: points, references: points });
+    expect(viaPoints.change.relative).toBeCloseTo(held.change.relative!, 12);
+  });
+
   it('works for counts and ratios on their log scale', () => {
     const z = noise(21);
     const ts: number[] = [];
