@@ -3,7 +3,7 @@
 // normalized series and typed errors.
 import type { z } from 'zod';
 
-/** Kinds of metric the engine understands (see API.md). */
+/** Kinds of metric the engine understands (engine/README.md, "Methods per kind"). */
 export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
 
 /** One bucket of a normalized series: `ts` is epoch ms at the bucket start, aligned to the step. */

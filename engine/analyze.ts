@@ -6,7 +6,7 @@ import { benjaminiHochberg } from './exact.js';
 import { compareWindows, historyStretch, RANKS, SORTED, SPARSE_TOTAL, summarize, type Comparison, type MetricKind, type WindowData, type WindowSummary } from './compare.js';
 import type { SerialStretch } from './hac.js';
 import { cusumOnset, type Onset } from './onset.js';
-import { sortWithRanks } from './order.js';
+import { lowerBound, sortWithRanks } from './order.js';
 import { mark, release, take } from './scratch.js';
 import { addRow, compareCounterfactual, createGrid, fillFromColumns, fillFromWindow } from './counterfactual.js';
 import { computeWindows, knownEventType, MAX_REFERENCE_DAYS, referenceShifts, toEpochMs, type EventWindows, type TimeWindow, type WindowOverrides } from './windows.js';
@@ -227,18 +227,6 @@ function strictlyAscending(ts: ArrayLike<number>): boolean {
     ascendingColumns.set(key, ok);
   }
   return ok;
-}
-
-/** Index of the first element >= x in an ascending column. */
-function lowerBound(ts: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** cut() on columns: same points kept, found by binary search when the column is ascending. */

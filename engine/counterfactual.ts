@@ -4,6 +4,7 @@
 import { tQuantile, tTwoSided } from './distributions.js';
 import { statDifference, type MetricKind, type WindowData, type WindowStat } from './compare.js';
 import type { SerialStretch } from './hac.js';
+import { lowerBound } from './order.js';
 import { take } from './scratch.js';
 
 /** One window's kept buckets and their start times (epoch ms, ascending). */
@@ -152,18 +153,6 @@ function put(g: Grid, i: number, j: number, v: number, q: number, logged = false
     g.rows[i][j] = Math.log(v);
   } else g.rows[i][j] = v;
   return 1;
-}
-
-/** Index of the first element ≥ x of an ascending column. */
-function lowerBound(ts: ArrayLike<number>, x: number): number {
-  let lo = 0;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** The reference profile: per position, the weighted mean of the reference rows present there (numerator and, for ratios, denominator). */

@@ -70,3 +70,15 @@ export function sortWithRanks(values: ArrayLike<number>): { sorted: Float64Array
   release(at);
   return { sorted, ranks };
 }
+
+/** Index of the first element ≥ x of an ascending column (its length when there is none). */
+export function lowerBound(ts: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -329,6 +329,22 @@ function pendingMetric(m: Metric, event: StoredEvent, request: WindowOverrides |
   };
 }
 
+/** The baseline of a metric's result as the report carries it (windows as ISO instants; fields present only when set). */
+export function reportBaseline(b: MetricResult['baseline']): NonNullable<MetricReport['baseline']> {
+  return {
+    kind: b.kind,
+    ...(b.reference_change !== undefined ? { reference_change: finite(b.reference_change) } : {}),
+    ...(b.explains_change !== undefined ? { explains_change: b.explains_change } : {}),
+    ...(b.reference ? { reference: { before: isoWindow(b.reference.before), after: isoWindow(b.reference.after) } } : {}),
+    ...(b.reference_days !== undefined ? { reference_days: b.reference_days } : {}),
+    ...(b.days ? { days: b.days } : {}),
+    ...(b.skipped_days ? { skipped_days: b.skipped_days } : {}),
+    ...(b.calibration ? { calibration: b.calibration } : {}),
+    ...(b.placebo ? { placebo: b.placebo } : {}),
+    ...(b.weekday_adjusted !== undefined ? { weekday_adjusted: b.weekday_adjusted } : {}),
+  };
+}
+
 function toMetricReport(m: Metric, r: MetricResult, latePending: boolean): MetricReport {
   const summary = (s: MetricResult['before']) => ({ n: s.n, mean: finite(s.mean), median: finite(s.median), p95: finite(s.p95), rate: finite(s.rate) });
   return {
@@ -345,18 +361,7 @@ function toMetricReport(m: Metric, r: MetricResult, latePending: boolean): Metri
       confidence: r.change.confidence,
     },
     test: { method: r.test.method, statistic: finite(r.test.statistic), p_value: finite(r.test.p_value), q_value: finite(r.test.q_value) },
-    baseline: {
-      kind: r.baseline.kind,
-      ...(r.baseline.reference_change !== undefined ? { reference_change: finite(r.baseline.reference_change) } : {}),
-      ...(r.baseline.explains_change !== undefined ? { explains_change: r.baseline.explains_change } : {}),
-      ...(r.baseline.reference ? { reference: { before: isoWindow(r.baseline.reference.before), after: isoWindow(r.baseline.reference.after) } } : {}),
-      ...(r.baseline.reference_days !== undefined ? { reference_days: r.baseline.reference_days } : {}),
-      ...(r.baseline.days ? { days: r.baseline.days } : {}),
-      ...(r.baseline.skipped_days ? { skipped_days: r.baseline.skipped_days } : {}),
-      ...(r.baseline.calibration ? { calibration: r.baseline.calibration } : {}),
-      ...(r.baseline.placebo ? { placebo: r.baseline.placebo } : {}),
-      ...(r.baseline.weekday_adjusted !== undefined ? { weekday_adjusted: r.baseline.weekday_adjusted } : {}),
-    },
+    baseline: reportBaseline(r.baseline),
     counterfactual: r.counterfactual,
     threshold: r.threshold,
     data_quality: {

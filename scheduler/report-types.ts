@@ -1,5 +1,6 @@
 // The impact report as the API serves it (JSON) and as the pages render it.
-// Shapes follow API.md; instants are ISO 8601 strings.
+// Instants are ISO 8601 strings; the engine's own result types (engine/analyze.ts) are reused where the report carries them as they are.
+import type { MetricResult } from '../engine/index.js';
 import type { CloudEvent } from '../store/events.js';
 
 export type ReportStatus = 'pending' | 'ready' | 'partial' | 'failed';
@@ -46,28 +47,13 @@ export interface MetricReport {
   after: WindowSummary | null;
   change: { absolute: number | null; relative: number | null; ci: [number, number] | null; confidence: number } | null;
   test: { method: string; statistic: number | null; p_value: number | null; q_value: number | null } | null;
-  baseline: {
-    /** reference_days: the counterfactual from many earlier days; seasonal_week / seasonal_day: one earlier copy (difference-in-differences); before_window: the plain comparison. */
-    kind: 'before_window' | 'reference_days' | 'seasonal_week' | 'seasonal_day';
-    /** The raw before → after change (reference_days) or the reference's own change (seasonal_*). */
-    reference_change?: number | null;
-    explains_change?: boolean;
-    reference?: { before: IsoWindow; after: IsoWindow };
-    /** reference_days: how many days predicted the after window. */
-    reference_days?: number;
-    /** reference_days: each day used (date in UTC), its weight in the prediction and its own pre → after change (log scale, or units for gauges). */
-    days?: { day: number; date: string; weight: number; change: number }[];
-    /** Days with data that were left out, and why. */
-    skipped_days?: { day: number; reason: string }[];
-    /** Which variance decided the interval: the noise model, or the placebo events' spread (wider). */
-    calibration?: 'model' | 'placebo';
-    /** Standard errors of the change from the placebo events and from the noise model, how many placebos, their df. */
-    placebo?: { se: number; model_se: number; placebos: number; df: number };
-    /** The same weekday's references moved the prediction (two or more weeks stored). */
-    weekday_adjusted?: boolean;
-  } | null;
+  /**
+   * The engine's baseline (engine/analyze.ts MetricResult: kind, the reference days used and
+   * skipped, the calibration, …) with a single-reference window pair as ISO instants.
+   */
+  baseline: (Omit<MetricResult['baseline'], 'reference'> & { reference?: { before: IsoWindow; after: IsoWindow } }) | null;
   /** The observed after level (rate, ratio, median, mean) against the level expected without the event, with the expectation's interval. */
-  counterfactual: { observed: number; expected: number; expected_ci: [number, number] | null; relative: number } | null;
+  counterfactual: MetricResult['counterfactual'];
   threshold: number;
   data_quality: {
     expected: { before: number; after: number };

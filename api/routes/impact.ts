@@ -66,7 +66,7 @@ function notModified(req: FastifyRequest, reply: FastifyReply, etag: string): bo
 
 export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOptions) {
   const { store, impact } = opts;
-  const reportDoc = { type: 'object', description: 'ImpactReport: see API.md (event, status, verdict, computed_at, windows, metrics[])' };
+  const reportDoc = { type: 'object', description: 'ImpactReport: event, status, verdict, computed_at, explanation, windows, metrics[] (each with verdict, before/after summaries, change, counterfactual, test, baseline, threshold, data_quality, minimum_detectable_effect, confounders, onset, reason, explanation; the fields are described in scheduler/report-types.ts and engine/README.md)' };
 
   app.get<{ Params: { id: string } }>(
     '/v1/events/:id/impact',
