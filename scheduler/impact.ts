@@ -11,7 +11,6 @@ import type { StoredEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
 import type { ImpactPair, PairState, PairWindows } from '../store/jobs.js';
 import { appliesTo, type Metric } from '../store/metrics.js';
-import type { StoredPoint } from '../store/points.js';
 import type { StoredReport } from '../store/reports.js';
 import type { ConnectorFactory } from './connectors.js';
 import { pullMetric } from './pull.js';

@@ -1,6 +1,6 @@
 // The impact report as the API serves it (JSON) and as the pages render it.
 // Instants are ISO 8601 strings; the engine's own result types (engine/analyze.ts) are reused where the report carries them as they are.
-import type { MetricResult } from '../engine/index.js';
+import type { Confounder, MetricResult } from '../engine/index.js';
 import type { CloudEvent } from '../store/events.js';
 
 export type ReportStatus = 'pending' | 'ready' | 'partial' | 'failed';
@@ -21,16 +21,8 @@ export interface WindowSummary {
   rate: number | null;
 }
 
-export interface ReportConfounder {
-  id: string;
-  type: string;
-  time: string;
-  subject: string | null;
-  /** Which of this event's windows it falls in. */
-  window: 'before' | 'after' | 'gap';
-  /** Share of that window it can touch (0..1). */
-  coverage: number;
-}
+/** Another event that overlaps this event's windows, as the engine lists it. */
+export type ReportConfounder = Confounder;
 
 export interface MetricReport {
   metric_id: string;

@@ -1,0 +1,75 @@
+// The other events of an analysis: sorted once, asked "any event in this window?" by binary
+// search, and listed as confounders of today's windows.
+import type { EngineEvent } from './analyze.js';
+import { lowerBound } from './order.js';
+import { toEpochMs, type EventWindows, type TimeWindow } from './windows.js';
+
+export interface Confounder {
+  id: string;
+  type: string;
+  time: string;
+  subject: string | null;
+  /** Which of our windows it falls in. */
+  window: 'before' | 'after' | 'gap';
+  /** Share of that window after the other event (how much of it the other event can touch). */
+  coverage: number;
+}
+
+/**
+ * The other events that can touch this event's windows (the same subject, or none on either
+ * side), sorted by time once per analysis: windows on up to 28 reference days ask "any event in
+ * here?" by binary search instead of a scan.
+ */
+export interface Others {
+  events: EngineEvent[];
+  times: Float64Array;
+}
+
+export function othersOf(event: EngineEvent, list: readonly EngineEvent[]): Others {
+  const kept: { e: EngineEvent; t: number }[] = [];
+  for (const o of list) {
+    if (o.id === event.id) continue;
+    if (event.subject && o.subject && event.subject !== o.subject) continue;
+    let t: number;
+    try { t = toEpochMs(o.time); } catch { continue; }
+    kept.push({ e: o, t });
+  }
+  kept.sort((a, b) => a.t - b.t);
+  return { events: kept.map((k) => k.e), times: Float64Array.from(kept, (k) => k.t) };
+}
+
+/** Whether another event falls in [from, to). */
+export function anyIn(o: Others, w: TimeWindow): boolean {
+  const i = lowerBound(o.times, w.from);
+  return i < o.times.length && o.times[i] < w.to;
+}
+
+/** The latest other event inside [from, to), or null. */
+export function lastIn(o: Others, w: TimeWindow): number | null {
+  const i = lowerBound(o.times, w.to) - 1;
+  return i >= 0 && o.times[i] >= w.from ? o.times[i] : null;
+}
+
+export function confoundersFor(t: number, w: EventWindows, others: Others): Confounder[] {
+  const out: Confounder[] = [];
+  for (let i = lowerBound(others.times, w.before.from); i < others.times.length && others.times[i] < w.after.to; i++) {
+    const o = others.events[i];
+    const to = others.times[i];
+    if (to === t) continue;
+    let window: Confounder['window'];
+    let coverage: number;
+    if (to < w.before.to) {
+      window = 'before';
+      coverage = (w.before.to - to) / (w.before.to - w.before.from);
+    } else if (to >= w.after.from) {
+      window = 'after';
+      coverage = (w.after.to - to) / (w.after.to - w.after.from);
+    } else {
+      // Between the windows (in the gap): it touches the whole after window.
+      window = 'gap';
+      coverage = 1;
+    }
+    out.push({ id: o.id, type: o.type, time: new Date(to).toISOString(), subject: o.subject ?? null, window, coverage });
+  }
+  return out.sort((a, b) => b.coverage - a.coverage);
+}
