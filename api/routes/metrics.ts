@@ -112,7 +112,9 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     const orgId = requireOrg(req, 'admin');
     const patch = parseOr400(patchBody, req.body, 'metric update');
     const { id: _id, org_id: _org, created_at: _c, updated_at: _u, ...current } = await found(orgId, req.params.id);
-    const def = await validate(orgId, { ...current, ...patch } as MetricDefinition);
+    // A new kind without a new threshold: a threshold that was the old kind's default becomes the new kind's.
+    const threshold = patch.threshold ?? (patch.kind && patch.kind !== current.kind && current.threshold === DEFAULT_THRESHOLDS[current.kind] ? DEFAULT_THRESHOLDS[patch.kind] : current.threshold);
+    const def = await validate(orgId, { ...current, ...patch, threshold } as MetricDefinition);
     return view((await store.metrics.update(orgId, req.params.id, def))!);
   });
 

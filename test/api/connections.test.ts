@@ -199,6 +199,13 @@ describe('metrics on the synthetic provider', () => {
     // A threshold given is kept, whatever the kind's default.
     const own = await call('POST', '/v1/metrics', { connection_id: connectionId, name: 'own threshold', kind: 'ratio', query: { shape: 'ratio' }, direction: 'either', threshold: 0.03 });
     expect(own.json().threshold).toBe(0.03);
+    // Changing the kind moves a default threshold to the new kind's default, and keeps a chosen one.
+    const countDefault = await call('POST', '/v1/metrics', { connection_id: connectionId, name: 'becomes a ratio', kind: 'count', query: { shape: 'count' }, direction: 'either' });
+    const toRatio = await call('PATCH', `/v1/metrics/${countDefault.json().id}`, { kind: 'ratio', query: { shape: 'ratio' } });
+    expect(toRatio.statusCode, toRatio.body).toBe(200);
+    expect(toRatio.json()).toMatchObject({ kind: 'ratio', threshold: 0.2 });
+    const ownToGauge = await call('PATCH', `/v1/metrics/${own.json().id}`, { kind: 'gauge', query: { shape: 'gauge' } });
+    expect(ownToGauge.json()).toMatchObject({ kind: 'gauge', threshold: 0.03 });
 
     const bad = await call('POST', '/v1/metrics', {
       connection_id: connectionId,
