@@ -179,7 +179,7 @@ function metricDetails(m: MetricReport): string {
     if (q.low_counts) notes.push('low counts');
     if (q.late_data_pending) notes.push('late data still expected');
     if (q.autocorrelation !== null && Number.isFinite(q.autocorrelation)) notes.push(`lag-1 autocorrelation ${q.autocorrelation.toFixed(2)}`);
-    if (q.history_buckets) notes.push(`noise model also from ${q.history_buckets} earlier buckets`);
+    if (q.history_buckets) notes.push(m.baseline?.kind === 'reference_days' ? `today's level from ${q.history_buckets} earlier buckets and the before window` : `noise model also from ${q.history_buckets} earlier buckets`);
     facts.push(['Data quality', notes.join('; ')]);
   }
   if (m.minimum_detectable_effect !== null && Number.isFinite(m.minimum_detectable_effect)) {

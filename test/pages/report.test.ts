@@ -65,13 +65,23 @@ describe('renderReportPage', () => {
     expect(html).toContain('&lt;b&gt;bold&lt;/b&gt; &amp; more');
   });
 
-  it('says how many earlier buckets fed the noise model, only when some did', () => {
+  it('says what the earlier buckets were for, only when some were read', () => {
     const { report, charts } = loadReport('regression');
+    // Without reference days they fed the noise model only.
+    report.metrics[0].baseline = { kind: 'before_window' };
     report.metrics[0].data_quality!.history_buckets = 240;
     if (report.metrics[1].data_quality) report.metrics[1].data_quality.history_buckets = 0;
     const sections = metricSections(renderReportPage(report, charts));
     expect(sections[0]).toContain('noise model also from 240 earlier buckets');
     expect(sections[1]).not.toContain('noise model');
+    expect(sections[1]).not.toContain("today's level from");
+    // With reference days they set today's level (they are compared), and the note says so.
+    const withDays = loadReport('regression');
+    expect(withDays.report.metrics[0].baseline!.kind).toBe('reference_days');
+    withDays.report.metrics[0].data_quality!.history_buckets = 295;
+    const first = metricSections(renderReportPage(withDays.report, withDays.charts))[0];
+    expect(first).toContain("today's level from 295 earlier buckets and the before window");
+    expect(first).not.toContain('noise model also');
   });
 
   it('gives every metric a chart with the event marker, inside the gap between its windows', () => {
