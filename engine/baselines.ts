@@ -3,7 +3,8 @@
 // noise-model history of the plain comparison.
 import type { MetricInput, MetricResult } from './analyze.js';
 import { compareWindows, historyStretch, SPARSE_TOTAL, summarize, type Comparison, type MetricKind } from './compare.js';
-import { addRow, compareCounterfactual, createGrid, fillFromColumns, fillFromWindow } from './counterfactual.js';
+import { compareCounterfactual } from './counterfactual.js';
+import { addRow, createGrid, fillFromColumns, fillFromWindow } from './grid.js';
 import { cut, cutColumns, insufficiency, MINIMUMS, strictlyAscending, sumOf, type Cut, type Point, type SeriesColumns } from './cut.js';
 import type { SerialStretch } from './hac.js';
 import { lowerBound } from './order.js';

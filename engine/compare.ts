@@ -439,19 +439,12 @@ export interface WindowDifference {
 }
 
 /**
- * The large-sample core of compareWindows() for windows of any length (the counterfactual compares
- * a long, seasonally adjusted pre-event stretch with the after window): the estimate on the
- * comparison scale, the robust variance of each window's estimate, Welch df bounded by the
- * uncertainty of the long-run variance. Call within a scratch mark (residuals live there).
- */
-export function windowDifference(kind: 'count' | 'ratio' | 'gauge', before: WindowData, after: WindowData): WindowDifference {
-  return statDifference(windowStat(kind, before), windowStat(kind, after));
-}
-
-/**
- * windowDifference() on window statistics the caller built (its own estimates and residuals);
- * `history`: residual stretches of the same series elsewhere (other days), pooled into the
- * autocorrelation shape only, as the noise-model history is.
+ * The large-sample core of compareWindows() on window statistics the caller built (its own
+ * estimates and residuals, windows of any length: the counterfactual compares a long, seasonally
+ * adjusted pre-event stretch with the after window): the difference, the robust variance of each
+ * window's estimate, Welch df bounded by the uncertainty of the long-run variance. `history`:
+ * residual stretches of the same series elsewhere (other days), pooled into the autocorrelation
+ * shape only. Call within a scratch mark (residuals live there).
  */
 export function statDifference(before: WindowStat, after: WindowStat, history: readonly SerialStretch[] = []): WindowDifference {
   const stats = [before, after];

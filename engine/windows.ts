@@ -28,7 +28,8 @@ export interface EventWindows {
   /**
    * The stretch ahead of the before window (historyWindowCount() of its lengths, ending at the last
    * multiple of that length since the epoch at or before the window's start, so events close in
-   * time share it): never compared, only read to estimate the series' autocorrelation.
+   * time share it). The plain comparison only reads it for the series' autocorrelation; with
+   * reference days it is part of `pre`, which sets today's level.
    */
   history: TimeWindow;
   /** The history and the before window together (and what lies between them): the stretch that sets today's level for the reference-day counterfactual. */
@@ -155,9 +156,22 @@ export const REFERENCE_DAYS = 7;
 export const MAX_REFERENCE_DAYS = 28;
 
 const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+/** Offsets by zone and quarter hour: zones change offset on a whole or half hour, and a report asks 28 days × every metric. */
+const offsets = new Map<string, number>();
+const QUARTER_HOUR = 15 * MIN;
 
 /** UTC offset (ms, local − UTC) of an IANA time zone at an instant. */
 export function zoneOffsetMs(ts: number, timeZone: string): number {
+  const key = `${timeZone}@${Math.floor(ts / QUARTER_HOUR)}`;
+  let known = offsets.get(key);
+  if (known === undefined) {
+    if (offsets.size > 10_000) offsets.clear();
+    offsets.set(key, (known = zoneOffsetAt(ts, timeZone)));
+  }
+  return known;
+}
+
+function zoneOffsetAt(ts: number, timeZone: string): number {
   let f = offsetFormats.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
