@@ -2,13 +2,12 @@
 // resource), with one problem+json error handler and redacted JSON logs.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { ConnectorFactory } from '../scheduler/connectors.js';
-import { ImpactService } from '../scheduler/impact.js';
+import type { ConnectorFactory } from '../scheduler/connectors.js';
+import type { ImpactService } from '../scheduler/impact.js';
 import { schedulerEvents, type Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/index.js';
-import { PairRepository } from '../store/jobs.js';
 import { authPlugin } from './auth.js';
 import { errorHandler, sendProblem } from './errors.js';
 import { openApiCollector, type RouteDoc } from './openapi.js';
@@ -21,27 +20,25 @@ import { orgRoutes } from './routes/orgs.js';
 import { pageRoutes } from './routes/pages.js';
 import { telemetryRoutes } from './routes/telemetry.js';
 
-export interface AppOptions {
+/** What the app serves; createRuntime (runtime.ts) builds it, the app builds nothing. */
+export interface AppDeps {
   store: Store;
-  rootKey?: string;
-  logLevel?: string;
-  /** Live connectors for stored connections (shared with the scheduler); built from the options below when absent. */
-  connectors?: ConnectorFactory;
-  /** Hosts beyond the providers' official ones that connections may use (OPSTRAILS_ALLOWED_PROVIDER_HOSTS). */
-  allowedProviderHosts?: readonly string[];
-  /** The fetch scheduler (plans on ingest, serves /v1/jobs and connection health); absent in API-only tests. */
-  scheduler?: Scheduler;
-  /** Computes and stores impact reports (shared with the scheduler's onPairReady); built here when absent. */
-  impact?: ImpactService;
-  /** Prometheus registry served at /metrics. */
+  /** Live connectors for stored connections (shared with the scheduler). */
+  connectors: ConnectorFactory;
+  /** The fetch scheduler: plans on ingest, serves /v1/jobs and connection health. */
+  scheduler: Scheduler;
+  /** Computes and stores impact reports. */
+  impact: ImpactService;
+  /** The service's logger (createLogger below). */
+  logger: FastifyBaseLogger;
+  now: () => number;
+  /** Prometheus registry served at /metrics (absent: no /metrics route). */
   registry?: Registry;
-  /** Tests only: let connections point at any host (local replay servers). */
-  allowAnyProviderHost?: boolean;
-  /** The logger (shared with the scheduler); built from logLevel / logStream when absent. */
-  logger?: FastifyBaseLogger;
-  /** Where JSON log lines go (stdout by default; tests capture them). */
-  logStream?: { write(line: string): void };
-  now?: () => number;
+}
+
+export interface AppOptions {
+  /** The operator's key (creates orgs); none: no root access. */
+  rootKey?: string;
 }
 
 /** Paths and keys that never reach a log line. */
@@ -68,15 +65,16 @@ declare module 'fastify' {
 export const BODY_LIMIT = 1024 * 1024;
 
 /** The service's JSON logger: pino with secrets redacted. */
-export function createLogger(level = 'info', stream?: { write(line: string): void }): FastifyBaseLogger {
+export function createLogger(level = 'info', stream?: { write(line: string): void }): Logger {
   const options = { level, redact: { paths: REDACT, censor: '[redacted]' } };
   return stream ? pino(options, stream) : pino(options);
 }
 
 /** Build the app (not listening). */
-export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const { store, connectors, scheduler, impact } = deps;
   const app = Fastify({
-    loggerInstance: opts.logger ?? createLogger(opts.logLevel, opts.logStream),
+    loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -99,46 +97,32 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const openapi = openApiCollector(app, { title: 'OpsTrails Impact API', version: '1' });
   app.decorate('openapi', openapi);
-  await app.register(authPlugin, { store: opts.store, rootKey: opts.rootKey, now: opts.now });
+  await app.register(authPlugin, { store, rootKey: opts.rootKey, now: deps.now });
   app.get('/openapi.json', async () => openapi());
 
   const health = (summary: string) => ({ doc: { tag: 'health', scope: null, summary, responses: { 200: { description: 'ok' }, 503: { description: 'not ready' } } } as RouteDoc });
   app.get('/healthz', { config: health('The process is up') }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: health('The store answers and its migrations are applied') }, async (_req, reply) => {
-    const ready = await opts.store.ready();
+    const ready = await store.ready();
     if (!ready) return sendProblem(reply, 503, 'the store is not reachable or its migrations are not applied');
     return { status: 'ready' };
   });
 
-  const connectors =
-    opts.connectors ??
-    new ConnectorFactory(opts.store, {
-      fetch: globalThis.fetch,
-      now: opts.now ?? Date.now,
-      logger: app.log.child({ component: 'connector' }),
-      hostPolicy: { allowedHosts: opts.allowedProviderHosts ?? [], allowAnyHost: opts.allowAnyProviderHost },
-    });
-
-  const { scheduler } = opts;
-  const pairs = scheduler?.pairs ?? new PairRepository(opts.store.backend, opts.store.database);
-  const impact =
-    opts.impact ?? new ImpactService({ store: opts.store, connectors, pairsOfEvent: (o, s, i) => pairs.forEventId(o, i, s), now: opts.now });
-
   await app.register(eventRoutes, {
-    store: opts.store,
-    onStored: scheduler && ((orgId, events, result) => scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted, Date.now()))),
+    store,
+    onStored: (orgId, events, result) => scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted, Date.now())),
   });
-  await app.register(orgRoutes, { store: opts.store });
+  await app.register(orgRoutes, { store });
   await app.register(connectionRoutes, {
-    store: opts.store,
+    store,
     connectors,
-    health: scheduler && ((o, c) => scheduler.health(o, c)),
-    onChecked: scheduler && ((o, c, ok) => void scheduler.onConnectionChecked(o, c, ok)),
+    health: (o, c) => scheduler.health(o, c),
+    onChecked: (o, c, ok) => void scheduler.onConnectionChecked(o, c, ok),
   });
-  await app.register(metricRoutes, { store: opts.store, connectors });
-  await app.register(impactRoutes, { store: opts.store, impact, refetch: (o, e) => impact.refetch(o, e) });
-  if (scheduler) await app.register(jobRoutes, { store: opts.store, scheduler });
-  if (opts.registry) await app.register(telemetryRoutes, { registry: opts.registry });
+  await app.register(metricRoutes, { store, connectors });
+  await app.register(impactRoutes, { store, impact, refetch: (o, e) => impact.refetch(o, e) });
+  await app.register(jobRoutes, { store, scheduler });
+  if (deps.registry) await app.register(telemetryRoutes, { registry: deps.registry });
   // Closing waits for report computations already under way.
   app.addHook('onClose', async () => impact.idle());
   await app.register(pageRoutes, { openapi });

@@ -1,18 +1,14 @@
 // `opstrails-impact backfill --metric ID --from ISO --to ISO [--connection ID] [--org ID]`:
 // pull a metric's history into the store with the scheduler's budgets, a progress
 // bar, and resumable progress (Ctrl-C, or a crash, then the same command continues).
-import { mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { destination, pino } from 'pino';
-import type { Logger } from '../connectors/types.js';
 import { runBackfill, type BackfillProgress } from '../scheduler/backfill.js';
-import { ConnectorFactory } from '../scheduler/connectors.js';
-import type { Scheduler } from '../scheduler/index.js';
-import { openStore, type Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 import type { Metric } from '../store/metrics.js';
 import { loadConfig } from './config.js';
-import { secretBoxFor } from './serve.js';
+import { configuredRuntime } from './serve.js';
 
 export const BACKFILL_USAGE = `usage: opstrails-impact backfill --metric ID --from ISO --to ISO [--connection ID] [--org ID]
                                 [--subject S] [--version V] [--service S]
@@ -62,15 +58,9 @@ export async function backfill(argv: string[], env: NodeJS.ProcessEnv = process.
   if (to <= from) return usageError('--to must be after --from');
 
   const config = loadConfig(env);
-  if (!config.CLICKHOUSE_URL) mkdirSync(config.DATA_DIR, { recursive: true });
-  const store = await openStore({
-    secretBox: secretBoxFor(config),
-    clickhouseUrl: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
-    dataDir: config.DATA_DIR,
-  });
+  const logger = pino({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL }, destination(2));
+  const runtime = await configuredRuntime(config, { logger });
+  const { store } = runtime;
   const interrupted = new AbortController();
   const onSignal = () => interrupted.abort();
   process.once('SIGINT', onSignal);
@@ -81,20 +71,11 @@ export async function backfill(argv: string[], env: NodeJS.ProcessEnv = process.
     const metrics = await pickMetrics(store, orgId, args.metric, args.connection);
     if (typeof metrics === 'string') return fail(metrics);
 
-    const logger: Logger = pino({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL }, destination(2));
-    let current: Scheduler | undefined;
-    const connectors = new ConnectorFactory(store, {
-      fetch: globalThis.fetch,
-      now: Date.now,
-      logger,
-      hostPolicy: { allowedHosts: config.OPSTRAILS_ALLOWED_PROVIDER_HOSTS },
-      onRateLimit: (id, info) => current?.onRateLimit(id, info),
-    });
     let failed = 0;
     for (const metric of metrics) {
       const bar = progressBar(metric);
       const result = await runBackfill(
-        { store, connectors, logger, bind: (s) => (current = s), onProgress: bar.update, signal: interrupted.signal },
+        { ...runtime, onProgress: bar.update, signal: interrupted.signal },
         { orgId, metric, from, to, vars: { subject: args.subject, version: args.version, service: args.service } },
       );
       bar.stop();
@@ -113,7 +94,7 @@ export async function backfill(argv: string[], env: NodeJS.ProcessEnv = process.
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await store.close();
+    await runtime.close();
   }
 }
 

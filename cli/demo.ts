@@ -1,33 +1,28 @@
 // `opstrails-impact demo` (npm run demo): on the embedded default, create a
 // synthetic (testdata) connection, four metrics and a week of deployments —
 // some with an injected change — pull the week's points, then serve.
-import { mkdirSync } from 'node:fs';
-import { buildApp } from '../api/app.js';
-import { ConnectorFactory } from '../scheduler/connectors.js';
-import { ImpactService } from '../scheduler/impact.js';
-import { Scheduler } from '../scheduler/index.js';
-import { openStore } from '../store/index.js';
+import { buildApp, createLogger } from '../api/app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { bootstrapDefaultOrg, secretBoxFor, serve } from './serve.js';
+import { bootstrapDefaultOrg, configuredRuntime, serve } from './serve.js';
 import { HOUR, loadDemo } from './demo-data.js';
 
 export async function demo(): Promise<void> {
   const config = loadConfig();
   if (config.CLICKHOUSE_URL) throw new ConfigError('the demo runs on the embedded default: unset CLICKHOUSE_URL');
-  mkdirSync(config.DATA_DIR, { recursive: true });
-  let store;
+  let runtime;
   try {
-    store = await openStore({ database: config.CLICKHOUSE_DATABASE, dataDir: config.DATA_DIR, secretBox: secretBoxFor(config) });
+    runtime = await configuredRuntime(config, { logger: createLogger('warn'), scheduler: { catchUpHours: 0 } });
   } catch (err) {
-    throw new Error(`cannot open ${config.DATA_DIR} (is the service running on it? stop it first): ${(err as Error).message}`);
+    throw new Error(`cannot open ${config.DATA_DIR} (is the service running on it? stop it first): ${(err as Error).message}`, { cause: err });
   }
+  const { store } = runtime;
   await bootstrapDefaultOrg(store, { ...config, OPSTRAILS_ROOT_KEY: undefined });
   const org = (await store.backend.query<{ org_id: string }>(
     `SELECT org_id FROM ${store.database}.orgs FINAL WHERE name = 'default' ORDER BY created_at LIMIT 1`,
   ))[0];
   if (!org) throw new Error('no "default" org in this data directory');
   const key = await store.keys.create(org.org_id, 'demo', ['admin']);
-  const app = await buildApp({ store, logLevel: 'warn' });
+  const app = await buildApp(runtime);
   const api = async (method: 'POST' | 'GET', url: string, payload?: object, contentType = 'application/json') => {
     const res = await app.inject({ method, url, headers: { authorization: `Bearer ${key.key}`, 'content-type': contentType }, payload: payload === undefined ? undefined : JSON.stringify(payload) });
     if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
@@ -37,20 +32,13 @@ export async function demo(): Promise<void> {
   const now = Date.now();
   const { deploys, created } = await loadDemo(api, now);
 
-  // The scheduler plans and pulls every window the reports need (all closed: the
-  // week is past), then the reports are computed as their pairs become ready.
-  const silent = { debug() {}, info() {}, warn() {}, error() {} };
-  const connectors = new ConnectorFactory(store, { fetch: globalThis.fetch, now: Date.now, logger: silent, hostPolicy: { allowedHosts: [] } });
-  const impact = new ImpactService({ store, connectors, pairsOfEvent: (o, s, i) => scheduler.pairs.forEventId(o, i, s) });
-  const scheduler: Scheduler = new Scheduler({ store, connectors, logger: silent, onPairReady: impact.onPairReady, catchUpHours: 0 });
-  const stored = await store.events.list(org.org_id, { source: 'demo/ci' }, 1000);
-  scheduler.onEventsStored(org.org_id, stored.map((e) => ({ source: e.source, id: e.id, type: e.type, subject: e.subject, time: e.time, event: e.event })));
-  await scheduler.runDue();
-  await impact.idle();
-  await scheduler.stop();
+  // Ingest planned every window the reports need (all closed: the week is past);
+  // the scheduler pulls them and the reports are computed as their pairs become ready.
+  await runtime.scheduler.runDue();
+  await runtime.impact.idle();
   const timeline = await store.reports.timeline(org.org_id, {}, 1000);
   await app.close();
-  await store.close();
+  await runtime.close();
 
   const base = `http://${config.HOST}:${config.PORT}`;
   const pick = (verdict: string) => timeline.find((r) => r.verdict === verdict);

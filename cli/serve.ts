@@ -1,14 +1,11 @@
-// `opstrails-impact serve`: open the store (embedded chDB by default), apply
-// migrations, bootstrap a default org on a fresh embedded install, listen,
+// `opstrails-impact serve`: build the runtime (the store on embedded chDB by
+// default, migrated at open), bootstrap a default org on a fresh embedded install, listen,
 // and drain in-flight requests and pending writes on SIGTERM/SIGINT.
 import { mkdirSync } from 'node:fs';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp, createLogger } from '../api/app.js';
-import { ConnectorFactory } from '../scheduler/connectors.js';
-import { ImpactService } from '../scheduler/impact.js';
-import { Scheduler } from '../scheduler/index.js';
-import { PairRepository } from '../store/jobs.js';
-import { openStore, type Store } from '../store/index.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
+import type { Store, StoreOptions } from '../store/index.js';
 import { SecretBox } from '../store/secrets.js';
 import { ConfigError, type Config } from './config.js';
 
@@ -30,53 +27,42 @@ export async function bootstrapDefaultOrg(store: Store, config: Config): Promise
   return key.key;
 }
 
-export async function serve(config: Config): Promise<void> {
+/** How the configured store opens: a ClickHouse server when CLICKHOUSE_URL is set, else embedded chDB in DATA_DIR. */
+export function storeOptions(config: Config): StoreOptions {
   if (!config.CLICKHOUSE_URL) mkdirSync(config.DATA_DIR, { recursive: true });
-  const secretBox = secretBoxFor(config);
-  const store = await openStore({
-    secretBox,
+  return {
+    secretBox: secretBoxFor(config),
     clickhouseUrl: config.CLICKHOUSE_URL,
     username: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
     database: config.CLICKHOUSE_DATABASE,
     dataDir: config.DATA_DIR,
+  };
+}
+
+/** The service's runtime as the configuration describes it (`more` adds a registry, scheduler tuning, ...). */
+export async function configuredRuntime(config: Config, more: Partial<RuntimeOptions> = {}): Promise<Runtime> {
+  return createRuntime({
+    store: storeOptions(config),
+    logger: createLogger(config.LOG_LEVEL),
+    hostPolicy: { allowedHosts: config.OPSTRAILS_ALLOWED_PROVIDER_HOSTS },
+    ...more,
   });
-  const adminKey = await bootstrapDefaultOrg(store, config);
-  const logger = createLogger(config.LOG_LEVEL);
+}
+
+export async function serve(config: Config): Promise<void> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  // The factory reports rate-limit headers to the scheduler, which needs the factory: tie the knot late.
-  let scheduler: Scheduler | undefined;
-  const connectors = new ConnectorFactory(store, {
-    fetch: globalThis.fetch,
-    now: Date.now,
-    logger: logger.child({ component: 'connector' }),
-    hostPolicy: { allowedHosts: config.OPSTRAILS_ALLOWED_PROVIDER_HOSTS },
-    onRateLimit: (id, info) => scheduler?.onRateLimit(id, info),
-  });
-  const pairs = new PairRepository(store.backend, store.database);
-  const impact = new ImpactService({
-    store,
-    connectors,
-    pairsOfEvent: (o, s, i) => pairs.forEventId(o, i, s),
-    fetchWindows: (o, m, v, w) => scheduler!.fetchWindows(o, m, v, w),
-  });
-  scheduler = new Scheduler({ store, connectors, logger: logger.child({ component: 'scheduler' }), registry, onPairReady: impact.onPairReady });
-  const app = await buildApp({
-    store,
-    logger,
-    rootKey: config.OPSTRAILS_ROOT_KEY,
-    connectors,
-    scheduler,
-    impact,
-    registry,
-  });
+  const runtime = await configuredRuntime(config, { registry });
+  const { store } = runtime;
+  const adminKey = await bootstrapDefaultOrg(store, config);
+  const app = await buildApp(runtime, { rootKey: config.OPSTRAILS_ROOT_KEY });
   app.log.info(
     { backend: config.CLICKHOUSE_URL ? 'clickhouse-server' : 'chdb', data_dir: config.CLICKHOUSE_URL ? undefined : config.DATA_DIR, migrations_applied: store.appliedMigrations },
     'store ready',
   );
   await app.listen({ port: config.PORT, host: config.HOST });
-  await scheduler.start();
+  await runtime.start();
   const base = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
   if (adminKey) {
     // Printed once, to the terminal only (never to the log stream).
@@ -91,9 +77,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     app.log.info({ signal }, 'shutting down: draining requests, fetches and pending writes');
     await app.close();
-    await scheduler!.stop();
-    await impact.idle();
-    await store.close();
+    await runtime.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -36,8 +36,6 @@ export interface BackfillDeps {
   logger: Logger;
   now?: () => number;
   budgets?: (orgId: string, connectionId: string) => Partial<BudgetLimits> | undefined;
-  /** Told of the scheduler running the backfill (route the connection's rate-limit headers to it). */
-  bind?: (scheduler: Scheduler) => void;
   onProgress?: (progress: BackfillProgress) => void;
   /** Aborting stops the backfill; unfinished chunks stay queued for a rerun. */
   signal?: AbortSignal;
@@ -76,16 +74,15 @@ export async function runBackfill(deps: BackfillDeps, req: BackfillRequest): Pro
       deps.onProgress?.({ ...progress, job });
     },
   });
-  deps.bind?.(scheduler);
 
-  let jobs = await scheduler.jobs.list(req.orgId, { backfillId: id });
+  let jobs = await deps.store.jobs.list(req.orgId, { backfillId: id });
   if (jobs.length === 0) {
     // Chunks of the connector's point cap: one provider call each (two for a ratio).
     const chunkMs = Math.max(1, live.connector.limits.maxPointsPerCall) * req.metric.step_seconds * 1000;
     const at = now();
     for (let start = from; start < to; start += chunkMs) {
       jobs.push(
-        scheduler.jobs.draft({
+        deps.store.jobs.draft({
           org_id: req.orgId,
           connection_id: req.metric.connection_id,
           metric_id: req.metric.id,
@@ -100,14 +97,14 @@ export async function runBackfill(deps: BackfillDeps, req: BackfillRequest): Pro
         }),
       );
     }
-    await scheduler.jobs.save(jobs);
+    await deps.store.jobs.save(jobs);
   } else {
     // A rerun: chunks that failed or waited on a broken connection get a fresh start.
     const retry = jobs.filter((j) => j.state === 'failed' || j.state === 'blocked');
     for (const j of retry) Object.assign(j, { state: 'queued', attempts: 0, run_at: now() });
-    await scheduler.jobs.save(retry);
+    await deps.store.jobs.save(retry);
     await scheduler.resume();
-    jobs = await scheduler.jobs.list(req.orgId, { backfillId: id });
+    jobs = await deps.store.jobs.list(req.orgId, { backfillId: id });
   }
   const progress: BackfillProgress = {
     id,
@@ -122,14 +119,14 @@ export async function runBackfill(deps: BackfillDeps, req: BackfillRequest): Pro
   while (!deps.signal?.aborted) {
     await Promise.race([scheduler.runDue(), stopped]);
     if (deps.signal?.aborted) break;
-    const open = await scheduler.jobs.list(req.orgId, { backfillId: id, states: ['queued', 'running'] });
+    const open = await deps.store.jobs.list(req.orgId, { backfillId: id, states: ['queued', 'running'] });
     if (open.length === 0) break;
     // Waiting on a backoff or a provider's rate limit.
     const wait = Math.max(50, Math.min(...open.map((j) => j.run_at)) - now());
     await Promise.race([new Promise((r) => setTimeout(r, Math.min(wait, 60_000))), stopped]);
   }
   await scheduler.stop();
-  const final = await scheduler.jobs.list(req.orgId, { backfillId: id });
+  const final = await deps.store.jobs.list(req.orgId, { backfillId: id });
   progress.failed = final.filter((j) => j.state === 'failed' || j.state === 'blocked').length;
   return progress;
 }

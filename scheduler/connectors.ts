@@ -12,8 +12,6 @@ export interface ConnectorRuntime {
   now: () => number;
   logger: Logger;
   hostPolicy: HostPolicy;
-  /** Rate-limit headers seen for a connection (the scheduler's budgets listen here). */
-  onRateLimit?: (connectionId: string, info: RateLimitInfo) => void;
   /** Per-connection timeout overrides, ms. */
   timeoutMs?: (connectionId: string) => number | undefined;
 }
@@ -24,8 +22,12 @@ export interface LiveConnection {
   connector: Connector;
 }
 
+/** Told of the rate-limit headers of a connection's answers. */
+export type RateLimitListener = (connectionId: string, info: RateLimitInfo) => void;
+
 export class ConnectorFactory {
   private readonly cache = new Map<string, { version: string; live: LiveConnection }>();
+  private readonly rateLimitListeners = new Set<RateLimitListener>();
 
   constructor(
     private readonly store: Store,
@@ -59,10 +61,18 @@ export class ConnectorFactory {
       now: this.runtime.now,
       logger: scrubbingLogger(this.runtime.logger, scrub),
       hostPolicy: this.runtime.hostPolicy,
-      onRateLimit: this.runtime.onRateLimit && ((info) => this.runtime.onRateLimit!(connectionId, info)),
+      onRateLimit: (info) => {
+        for (const listener of this.rateLimitListeners) listener(connectionId, info);
+      },
       timeoutMs: this.runtime.timeoutMs?.(connectionId),
     };
     return scrubbingConnector(module.create(parsedConfig.data, parsedSecrets.data, deps), scrub);
+  }
+
+  /** Listen to every connection's rate-limit headers (a scheduler's budgets); returns the unsubscribe. */
+  listenRateLimits(listener: RateLimitListener): () => void {
+    this.rateLimitListeners.add(listener);
+    return () => void this.rateLimitListeners.delete(listener);
   }
 
   /** Forget a connection's instance (after an update or delete). */

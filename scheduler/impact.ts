@@ -50,8 +50,6 @@ export interface ComputedReport {
 export interface ImpactServiceOptions {
   store: Store;
   connectors: ConnectorFactory;
-  /** Pair states of an event (the scheduler's impact_pairs). */
-  pairsOfEvent: (orgId: string, source: string, id: string) => Promise<ImpactPair[]>;
   /** Ask the scheduler to fetch ad-hoc windows; resolves true while a fetch is still outstanding. */
   fetchWindows?: (orgId: string, metric: Metric, vars: TemplateVars, windows: PairWindows) => Promise<boolean>;
   now?: () => number;
@@ -152,7 +150,7 @@ export class ImpactService {
     const { store } = this.opts;
     const now = this.now();
     const metrics = (await store.metrics.list(orgId)).filter((m) => appliesTo(m, { type: event.type, subject: event.subject }));
-    const pairs = new Map((await this.opts.pairsOfEvent(orgId, event.source, event.id)).map((p) => [p.metric_id, p]));
+    const pairs = new Map((await this.opts.store.pairs.forEventId(orgId, event.id, event.source)).map((p) => [p.metric_id, p]));
     const vars = eventVars(event.event);
     const eventWindows = computeWindows({ time: event.time, type: event.type, stepSeconds: 60, request });
 

@@ -7,8 +7,8 @@ import { ConnectorError, type ConnectorLimits, type Logger, type RateLimitInfo }
 import type { CloudEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
 import {
-  JobRepository,
-  PairRepository,
+  type JobRepository,
+  type PairRepository,
   type FetchJob,
   type ImpactPair,
   type JobCursor,
@@ -96,8 +96,8 @@ const MAX_WINDOW_MS = 7 * 24 * 3600_000;
 const OPEN_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'blocked'];
 
 export class Scheduler {
-  readonly jobs: JobRepository;
-  readonly pairs: PairRepository;
+  private readonly jobs: JobRepository;
+  private readonly pairs: PairRepository;
   private readonly store: Store;
   private readonly connectors: ConnectorFactory;
   private readonly logger: Logger;
@@ -115,22 +115,30 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private stopping = false;
+  private unlisten: (() => void) | undefined;
 
   constructor(private readonly opts: SchedulerOptions) {
     this.store = opts.store;
     this.connectors = opts.connectors;
     this.logger = opts.logger;
     this.now = opts.now ?? Date.now;
-    this.jobs = new JobRepository(opts.store.backend, opts.store.database, this.now);
-    this.pairs = new PairRepository(opts.store.backend, opts.store.database, this.now);
+    this.jobs = opts.store.jobs;
+    this.pairs = opts.store.pairs;
     this.telemetry = new SchedulerTelemetry(opts.registry, this.jobs);
     this.kinds = opts.kinds ?? ['window', 'settle'];
+    this.listen();
+  }
+
+  /** Take the connections' rate-limit headers into this scheduler's budgets (until stop()). */
+  private listen(): void {
+    this.unlisten ??= this.connectors.listenRateLimits((id, info) => this.onRateLimit(id, info));
   }
 
   /** Resume persisted jobs (running ones were cut by a crash or stop), plan events a crash left unplanned, start the loop. */
   async start(): Promise<void> {
     if (this.started) return;
     this.stopping = false;
+    this.listen();
     await this.resume();
     const hours = this.opts.catchUpHours ?? 48;
     if (hours > 0 && this.kinds.includes('window')) {
@@ -146,6 +154,8 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopping = true;
     this.started = false;
+    this.unlisten?.();
+    this.unlisten = undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.ticking?.catch(() => undefined);
@@ -182,8 +192,8 @@ export class Scheduler {
     return blocked.length;
   }
 
-  /** Rate-limit headers of a connection's last answer (wire ConnectorRuntime.onRateLimit here). */
-  onRateLimit(connectionId: string, info: RateLimitInfo): void {
+  /** Rate-limit headers of a connection's last answer (the connector factory tells every listening scheduler). */
+  private onRateLimit(connectionId: string, info: RateLimitInfo): void {
     this.budgets.get(connectionId)?.observe(info);
   }
 
@@ -577,8 +587,8 @@ export class Scheduler {
     const updated = [...first, ...bumped];
     if (updated.length === 0) return;
     await this.pairs.save(updated);
-    for (const p of first) this.telemetry.pairReady('first');
-    for (const p of bumped) this.telemetry.pairReady('revision');
+    for (let i = 0; i < first.length; i++) this.telemetry.pairReady('first');
+    for (let i = 0; i < bumped.length; i++) this.telemetry.pairReady('revision');
     for (const p of updated) {
       try {
         await this.opts.onPairReady?.(p);

@@ -1,10 +1,11 @@
 // The store: one backend (embedded chDB or a ClickHouse server), migrated at
-// open, and the repositories every other layer uses.
+// open, and every repository the other layers use.
 import { randomBytes } from 'node:crypto';
 import { identifier, type Backend } from './backend.js';
 import { openChdb } from './chdb.js';
 import { ConnectionRepository } from './connections.js';
 import { EventRepository } from './events.js';
+import { JobRepository, PairRepository } from './jobs.js';
 import { MetricRepository } from './metrics.js';
 import { PointRepository } from './points.js';
 import { ReportRepository } from './reports.js';
@@ -36,6 +37,10 @@ export class Store {
   readonly metrics: MetricRepository;
   readonly points: PointRepository;
   readonly reports: ReportRepository;
+  /** The scheduler's fetch jobs. */
+  readonly jobs: JobRepository;
+  /** The scheduler's (event, metric) pairs and their readiness. */
+  readonly pairs: PairRepository;
 
   constructor(
     readonly backend: Backend,
@@ -52,6 +57,8 @@ export class Store {
     this.metrics = new MetricRepository(backend, database, now);
     this.points = new PointRepository(backend, database);
     this.reports = new ReportRepository(backend, database);
+    this.jobs = new JobRepository(backend, database, now);
+    this.pairs = new PairRepository(backend, database, now);
   }
 
   /** True when the backend answers and the schema is current. */

@@ -4,14 +4,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp } from '../../api/app.js';
-import { openStore } from '../../store/index.js';
+import { buildApp, createLogger } from '../../api/app.js';
+import { createRuntime } from '../../runtime.js';
 
 const [rounds = 5, batchesPerRound = 20, concurrency = 4] = process.argv.slice(2).map(Number);
 const BATCH = 1000;
 
-const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'opstrails-bench-')), database: 'bench' });
-const app = await buildApp({ store, rootKey: 'bench-root-key-0123456789abcdef', logLevel: 'warn' });
+const runtime = await createRuntime({
+  store: { dataDir: mkdtempSync(join(tmpdir(), 'opstrails-bench-')), database: 'bench' },
+  logger: createLogger('warn'),
+});
+const app = await buildApp(runtime, { rootKey: 'bench-root-key-0123456789abcdef' });
 const base = await app.listen({ port: 0, host: '127.0.0.1' });
 const org = await (
   await fetch(`${base}/v1/orgs`, {
@@ -56,6 +59,6 @@ for (let round = 0; round < rounds; round++) {
 }
 const sorted = [...rates].sort((a, b) => a - b);
 console.log(`median: ${Math.round(sorted[Math.floor(sorted.length / 2)])} events/s accepted (batches of ${BATCH}, ${concurrency} concurrent clients, embedded chDB)`);
-console.log(`stored: ${await store.events.count(org.org.id)} events`);
+console.log(`stored: ${await runtime.store.events.count(org.org.id)} events`);
 await app.close();
-await store.close();
+await runtime.close();

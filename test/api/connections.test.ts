@@ -1,7 +1,8 @@
 // Providers, connections and metrics through the real app, the real store and
 // real HTTP to a local server standing in for each provider.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../api/app.js';
+import { buildApp, createLogger } from '../../api/app.js';
+import { createRuntime } from '../../runtime.js';
 import type { FastifyInstance } from 'fastify';
 import { startReplay, type Replay } from '../support/replay.js';
 import { testStore } from '../support/store.js';
@@ -21,7 +22,12 @@ beforeAll(async () => {
     status: 401,
     body: { error: `bad credentials: ${JSON.stringify(req.headers)} ${req.body}`, detail: req.headers.authorization ?? '' },
   }));
-  app = await buildApp({ store, rootKey: ROOT, logLevel: 'debug', allowAnyProviderHost: true, logStream: { write: (l) => void logs.push(l) } });
+  const runtime = await createRuntime({
+    store,
+    logger: createLogger('debug', { write: (l) => void logs.push(l) }),
+    hostPolicy: { allowedHosts: [], allowAnyHost: true },
+  });
+  app = await buildApp(runtime, { rootKey: ROOT });
   const res = await app.inject({ method: 'POST', url: '/v1/orgs', headers: { authorization: `Bearer ${ROOT}` }, payload: { name: 'c', plan: 'pro' } });
   key = res.json().admin_key;
 });
@@ -134,7 +140,8 @@ describe('connection validation', () => {
     expect(dd.body).not.toContain('k-123456');
 
     // A strict app (production policy): a host that is neither official nor allowed is refused.
-    const strict = await buildApp({ store, rootKey: ROOT, logLevel: 'silent', allowedProviderHosts: ['sentry.internal.example'] });
+    const production = await createRuntime({ store, logger: createLogger('silent'), hostPolicy: { allowedHosts: ['sentry.internal.example'] } });
+    const strict = await buildApp(production, { rootKey: ROOT });
     const foreign = await strict.inject({
       method: 'POST',
       url: '/v1/connections',

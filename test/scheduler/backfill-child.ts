@@ -3,15 +3,13 @@
 // real command; `verify` reports what the store holds. Run with `node --import tsx`.
 import { backfill } from '../../cli/backfill.js';
 import { loadConfig } from '../../cli/config.js';
-import { secretBoxFor } from '../../cli/serve.js';
+import { storeOptions } from '../../cli/serve.js';
 import { openStore } from '../../store/index.js';
-import { JobRepository } from '../../store/jobs.js';
 
 const [mode, ...args] = process.argv.slice(2);
 
 async function open() {
-  const config = loadConfig();
-  return openStore({ secretBox: secretBoxFor(config), database: config.CLICKHOUSE_DATABASE, dataDir: config.DATA_DIR });
+  return openStore(storeOptions(loadConfig()));
 }
 
 async function main(): Promise<number> {
@@ -50,7 +48,7 @@ async function main(): Promise<number> {
                 (SELECT count() FROM ${store.database}.metric_points WHERE org_id = {org:String} AND metric_id = {metric:String}) AS raw`,
         { org: orgId, metric: metricId },
       );
-      const jobs = await new JobRepository(store.backend, store.database).list(orgId, { kind: 'backfill' });
+      const jobs = await store.jobs.list(orgId, { kind: 'backfill' });
       process.stdout.write(JSON.stringify({ points: Number(row.n), distinct: Number(row.distinct), raw: Number(row.raw), jobs: jobs.map((j) => j.state) }) + '\n');
       return 0;
     }

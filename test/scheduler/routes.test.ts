@@ -1,7 +1,6 @@
 // GET /v1/jobs and GET /metrics through the real app (auth, problem+json, cursors)
 // over a scheduler that ran one event's fetches against a replayed Datadog.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobRoutes } from '../../api/routes/jobs.js';
 import { telemetryRoutes } from '../../api/routes/telemetry.js';
 import { testApp, type TestApp, bearer } from '../support/app.js';
 import { deployment, harness, type Harness } from './support.js';
@@ -31,14 +30,12 @@ beforeAll(async () => {
   key = (await t.store.keys.create(org.id, 'reader', ['read'])).key;
   otherKey = (await t.store.keys.create(other.id, 'reader', ['read'])).key;
   h = await harness({ start: T + MIN, store: t.store, orgId: org.id });
-  await t.app.register(jobRoutes, { store: t.store, scheduler: h.scheduler });
   await t.app.register(telemetryRoutes, { registry: h.registry });
   h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
   await h.scheduler.runDue();
 });
 afterAll(async () => {
-  await h.scheduler.stop();
-  await h.replay.close();
+  await h.close();
   await t.close();
 });
 

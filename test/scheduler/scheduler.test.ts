@@ -29,7 +29,7 @@ afterEach(async () => {
 /** Step the clock from job to job until nothing is queued (or `until`). */
 async function drain(hx: Harness, until = Infinity): Promise<void> {
   for (let i = 0; i < 500; i++) {
-    const queued = await hx.scheduler.jobs.list(hx.orgId, { states: ['queued'] });
+    const queued = await hx.store.jobs.list(hx.orgId, { states: ['queued'] });
     if (queued.length === 0) return;
     const next = Math.min(...queued.map((j) => j.run_at));
     if (next > until) return;
@@ -57,7 +57,7 @@ describe('planning one event', () => {
       after: { from: T + 5 * MIN, to: T + 65 * MIN },
       references: [1, 2, 3, 4, 5, 6, 7].map((d) => ({ from: T + reference(d).from, to: T + reference(d).to })),
     });
-    const planned = (await h.scheduler.jobs.list(h.orgId)).sort((a, b) => a.from - b.from || a.run_at - b.run_at);
+    const planned = (await h.store.jobs.list(h.orgId)).sort((a, b) => a.from - b.from || a.run_at - b.run_at);
     expect(planned.map((j) => ({ kind: j.kind, from: j.from - T, to: j.to - T, run_at: j.run_at - T }))).toEqual([
       // Each reference day, long closed and settled: fetched now, once (no late-data pass).
       ...DAYS.map((d) => ({ kind: 'window', ...reference(d), run_at: MIN })),
@@ -94,7 +94,7 @@ describe('planning one event', () => {
 
     await drain(h);
     expect(h.dataRequests()).toHaveLength(11);
-    const states = (await h.scheduler.jobs.list(h.orgId)).map((j) => j.state);
+    const states = (await h.store.jobs.list(h.orgId)).map((j) => j.state);
     expect(states.every((s) => s === 'succeeded')).toBe(true);
   });
 
@@ -102,13 +102,13 @@ describe('planning one event', () => {
     h = await harness({ start: T + MIN });
     h.scheduler.onEventsStored(h.orgId, [{ ...deployment('x1', T), type: 'dev.opstrails.incident' }]);
     await h.scheduler.runDue();
-    expect(await h.scheduler.jobs.list(h.orgId)).toHaveLength(0);
+    expect(await h.store.jobs.list(h.orgId)).toHaveLength(0);
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
     await h.scheduler.runDue();
-    const jobs = (await h.scheduler.jobs.list(h.orgId)).length;
+    const jobs = (await h.store.jobs.list(h.orgId)).length;
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
     await h.scheduler.runDue();
-    expect(await h.scheduler.jobs.list(h.orgId)).toHaveLength(jobs);
+    expect(await h.store.jobs.list(h.orgId)).toHaveLength(jobs);
     expect(await h.scheduler.pairsOfEvent(h.orgId, 'd1')).toHaveLength(1);
   });
 });
@@ -185,14 +185,14 @@ describe('budgets and failures', () => {
     expect(health.rate_limit).toMatchObject({ limit: 1600, remaining: 0, paused_until: new Date(T + MIN + 7000).toISOString() });
     expect(health.last_error).toMatchObject({ code: 'rate_limited' });
     // The 8 jobs due now (the pre-event stretch and the 7 reference days) all wait for the reset.
-    const queued = await h.scheduler.jobs.list(h.orgId, { states: ['queued'] });
+    const queued = await h.store.jobs.list(h.orgId, { states: ['queued'] });
     expect(queued.filter((j) => j.run_at === T + MIN + 7000)).toHaveLength(8);
 
     await runAt(h, T + MIN + 6999);
     expect(h.dataRequests()).toHaveLength(1);
     await runAt(h, T + MIN + 7000);
     expect(h.dataRequests()).toHaveLength(9);
-    const done = await h.scheduler.jobs.list(h.orgId, { states: ['succeeded'] });
+    const done = await h.store.jobs.list(h.orgId, { states: ['succeeded'] });
     expect(done).toHaveLength(8);
     // Only the job that met the 429 called twice.
     expect(done.map((j) => j.attempts).sort()).toEqual([1, 1, 1, 1, 1, 1, 1, 2]);
@@ -227,7 +227,7 @@ describe('budgets and failures', () => {
     });
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
     await h.scheduler.runDue();
-    const job = async () => (await h!.scheduler.jobs.list(h!.orgId, { overlaps: { from: T - 360 * MIN, to: T - 359 * MIN } }))[0];
+    const job = async () => (await h!.store.jobs.list(h!.orgId, { overlaps: { from: T - 360 * MIN, to: T - 359 * MIN } }))[0];
     expect(await job()).toMatchObject({ state: 'queued', attempts: 1, last_error_code: 'unavailable', run_at: T + MIN + 5_000 });
     await runAt(h, T + MIN + 4_999);
     expect(attemptsByWindow.get(T - 360 * MIN)).toBe(1);
@@ -253,7 +253,7 @@ describe('budgets and failures', () => {
     await drain(h, T + 10 * MIN);
     // Everything due by T+10m failed: the pre-event stretch, the 7 reference days, and the
     // stretch's late-data pass (due at T+5m).
-    const failed = await h.scheduler.jobs.list(h.orgId, { states: ['failed'] });
+    const failed = await h.store.jobs.list(h.orgId, { states: ['failed'] });
     const byStart = [...failed].sort((a, b) => a.from - b.from || a.to - b.to);
     expect(byStart.map((j) => [j.kind, j.from - T, j.to - T])).toEqual([
       ...DAYS.map((d) => ['window', reference(d).from, reference(d).to]),
@@ -263,7 +263,7 @@ describe('budgets and failures', () => {
     for (const j of failed) expect(j).toMatchObject({ attempts: 3, last_error_code: 'unavailable', last_error: expect.stringContaining('Service Unavailable') });
     expect(h.dataRequests()).toHaveLength(27);
     // The after window and its late-data pass are not due yet: untouched.
-    const waiting = await h.scheduler.jobs.list(h.orgId, { states: ['queued'] });
+    const waiting = await h.store.jobs.list(h.orgId, { states: ['queued'] });
     expect([...waiting].sort((a, b) => a.from - b.from).map((j) => [j.kind, j.from - T, j.to - T, j.attempts])).toEqual([
       ['window', 5 * MIN, 65 * MIN, 0],
       ['settle', 57 * MIN, 65 * MIN, 0],
@@ -286,7 +286,7 @@ describe('budgets and failures', () => {
     const connection = await h.store.connections.get(h.orgId, h.connectionId);
     expect(connection).toMatchObject({ status: 'failing', status_message: 'Datadog: Forbidden' });
     // Blocked: the pre-event stretch, the 7 reference days and the stretch's late-data pass (due at T+5m).
-    const blocked = await h.scheduler.jobs.list(h.orgId, { states: ['blocked'] });
+    const blocked = await h.store.jobs.list(h.orgId, { states: ['blocked'] });
     expect(blocked).toHaveLength(9);
     expect(blocked.every((j) => j.last_error_code === 'auth_failed')).toBe(true);
     expect(blocked.map((j) => j.attempts).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -297,10 +297,10 @@ describe('budgets and failures', () => {
     await h.store.connections.update(h.orgId, h.connectionId, { status: 'ok', status_message: null });
     expect(await h.scheduler.onConnectionChecked(h.orgId, h.connectionId, true)).toBe(blocked.length);
     await h.scheduler.runDue();
-    const resumed = await h.scheduler.jobs.list(h.orgId, { states: ['succeeded'] });
+    const resumed = await h.store.jobs.list(h.orgId, { states: ['succeeded'] });
     expect(resumed.length).toBe(blocked.length);
     expect(h.dataRequests()).toHaveLength(1 + blocked.length);
-    expect(JSON.stringify(await h.scheduler.jobs.list(h.orgId))).not.toContain('dd-api-key');
+    expect(JSON.stringify(await h.store.jobs.list(h.orgId))).not.toContain('dd-api-key');
   });
 
   it('a Sentry 401 marks that connection failing with its message, without retries, and leaves Datadog alone', async () => {
@@ -327,9 +327,9 @@ describe('budgets and failures', () => {
     expect(await h.store.connections.get(h.orgId, sentry.id)).toMatchObject({ status: 'failing', status_message: 'Sentry: Invalid token' });
     // Each connection has the jobs due by T+10m: the pre-event stretch, the 7 reference days and the
     // stretch's late-data pass (Sentry's blocked after its one call, Datadog's done).
-    const sentryJobs = await h.scheduler.jobs.list(h.orgId, { connectionId: sentry.id });
+    const sentryJobs = await h.store.jobs.list(h.orgId, { connectionId: sentry.id });
     expect(sentryJobs.filter((j) => j.state === 'blocked').map((j) => j.attempts).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1]);
-    expect(await h.scheduler.jobs.list(h.orgId, { connectionId: h.connectionId, states: ['succeeded'] })).toHaveLength(9);
+    expect(await h.store.jobs.list(h.orgId, { connectionId: h.connectionId, states: ['succeeded'] })).toHaveLength(9);
     expect((await h.scheduler.health(h.orgId, sentry.id)).last_error).toMatchObject({ code: 'auth_failed', message: 'Sentry: Invalid token' });
   });
 
@@ -343,15 +343,15 @@ describe('budgets and failures', () => {
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
     await h.scheduler.tick();
     await new Promise((r) => setTimeout(r, 200));
-    expect(await h.scheduler.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(1);
+    expect(await h.store.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(1);
     const started = Date.now();
     await h.scheduler.stop();
     expect(Date.now() - started).toBeLessThan(1_500);
-    const cut = await h.scheduler.jobs.list(h.orgId, { states: ['queued'], overlaps: { from: T - 70 * MIN, to: T - 5 * MIN } });
+    const cut = await h.store.jobs.list(h.orgId, { states: ['queued'], overlaps: { from: T - 70 * MIN, to: T - 5 * MIN } });
     expect(cut.map((j) => j.attempts)).toEqual([0, 0]);
-    expect(await h.scheduler.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(0);
+    expect(await h.store.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(0);
     // Nothing finished and nothing is lost: all 11 jobs are queued with no attempt counted.
-    const all = await h.scheduler.jobs.list(h.orgId);
+    const all = await h.store.jobs.list(h.orgId);
     expect(all.map((j) => [j.state, j.attempts])).toEqual(Array.from({ length: 11 }, () => ['queued', 0]));
   });
 
@@ -368,20 +368,13 @@ describe('budgets and failures', () => {
     });
     await h.store.metrics.create(h.orgId, { ...h.metric, connection_id: slow.id, name: 'slow errors' });
     // The slow connection's calls time out after 300 ms.
-    const { ConnectorFactory } = await import('../../scheduler/connectors.js');
-    const factory = new ConnectorFactory(h.store, {
-      fetch: globalThis.fetch,
-      now: () => h!.clock.now,
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-      hostPolicy: { allowedHosts: [], allowAnyHost: true },
-      timeoutMs: (id) => (id === slow.id ? 300 : undefined),
-    });
-    const scheduler = h.restart({ connectors: factory });
+    await h.scheduler.stop();
+    const scheduler = await h.restart({ connectorTimeoutMs: (id) => (id === slow.id ? 300 : undefined) });
     scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
     const started = Date.now();
     await scheduler.runDue();
     expect(Date.now() - started).toBeLessThan(2_500);
-    const jobs = await scheduler.jobs.list(h.orgId);
+    const jobs = await h.store.jobs.list(h.orgId);
     const fast = jobs.filter((j) => j.connection_id === h!.connectionId);
     const cut = jobs.filter((j) => j.connection_id === slow.id && j.run_at <= T + MIN + 5_000 && j.kind === 'window');
     // Per connection, 8 jobs were due: the pre-event stretch and the 7 reference days.
@@ -398,25 +391,25 @@ describe('persistence', () => {
     await h.scheduler.tick(); // planned, dispatched
     await h.scheduler.idle();
     // Simulate a crash mid-fetch: the after-window job is left "running" in the store.
-    const [afterJob] = await h.scheduler.jobs.list(h.orgId, { overlaps: { from: T + 5 * MIN, to: T + 6 * MIN }, states: ['queued'] });
+    const [afterJob] = await h.store.jobs.list(h.orgId, { overlaps: { from: T + 5 * MIN, to: T + 6 * MIN }, states: ['queued'] });
     Object.assign(afterJob, { state: 'running', run_at: T + 67 * MIN });
-    await h.scheduler.jobs.save([afterJob]);
+    await h.store.jobs.save([afterJob]);
     // ... and a window already fetched once is fetched again after the restart.
-    const [beforeJob] = await h.scheduler.jobs.list(h.orgId, { overlaps: { from: T - 65 * MIN, to: T - 64 * MIN }, states: ['succeeded'] });
+    const [beforeJob] = await h.store.jobs.list(h.orgId, { overlaps: { from: T - 65 * MIN, to: T - 64 * MIN }, states: ['succeeded'] });
     const rowsBefore = await h.store.points.read(h.orgId, h.metric.id, 'subject=production', T - 65 * MIN, T - 5 * MIN);
     Object.assign(beforeJob, { state: 'running' });
-    await h.scheduler.jobs.save([beforeJob]);
+    await h.store.jobs.save([beforeJob]);
 
     await h.scheduler.stop();
-    const restarted = h.restart();
+    const restarted = await h.restart();
     h.clock.now = T + 2 * MIN;
     await restarted.start();
     await restarted.runDue();
-    expect((await restarted.jobs.get(h.orgId, beforeJob.id))?.state).toBe('succeeded');
+    expect((await h.store.jobs.get(h.orgId, beforeJob.id))?.state).toBe('succeeded');
     // A resumed job keeps its run time: the after window is not fetched before it has closed.
-    expect((await restarted.jobs.get(h.orgId, afterJob.id))?.state).toBe('queued');
+    expect((await h.store.jobs.get(h.orgId, afterJob.id))?.state).toBe('queued');
     await runAt(h, T + 67 * MIN);
-    expect((await restarted.jobs.get(h.orgId, afterJob.id))?.state).toBe('succeeded');
+    expect((await h.store.jobs.get(h.orgId, afterJob.id))?.state).toBe('succeeded');
     const rowsAfter = await h.store.points.read(h.orgId, h.metric.id, 'subject=production', T - 65 * MIN, T - 5 * MIN);
     expect(rowsAfter).toEqual(rowsBefore);
     expect(rowsAfter).toHaveLength(60);
@@ -427,7 +420,7 @@ describe('persistence', () => {
     await h.store.events.ingest(h.orgId, [deployment('late-1', T).event]);
     expect(await h.scheduler.pairsOfEvent(h.orgId, 'late-1')).toHaveLength(0);
     // Received "now" (the wall clock): the catch-up looks back 48 h from the scheduler's clock.
-    const restarted = h.restart({ catchUpHours: 48, now: () => Date.now() });
+    const restarted = await h.restart({ scheduler: { catchUpHours: 48 }, now: () => Date.now() });
     await restarted.start();
     await restarted.runDue();
     expect(await restarted.pairsOfEvent(h.orgId, 'late-1')).toHaveLength(1);

@@ -4,9 +4,11 @@
 // clock the test drives.
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
+import { pino } from 'pino';
 import type { Logger } from '../../connectors/types.js';
-import { ConnectorFactory } from '../../scheduler/connectors.js';
-import { Scheduler, type SchedulerOptions } from '../../scheduler/index.js';
+import { createRuntime, type SchedulerTuning } from '../../runtime.js';
+import type { ConnectorFactory } from '../../scheduler/connectors.js';
+import type { Scheduler } from '../../scheduler/index.js';
 import type { Store } from '../../store/index.js';
 import type { Metric, MetricDefinition } from '../../store/metrics.js';
 import { startReplay, type RecordedRequest, type Replay, type ReplayResponse } from '../support/replay.js';
@@ -57,6 +59,13 @@ export const baseValue = (ts: number) => 100 + ((ts / MIN) % 17);
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** What a restart may change: the scheduler's tuning, its clock, the provider call timeouts. */
+export interface RestartOptions {
+  scheduler?: SchedulerTuning;
+  now?: () => number;
+  connectorTimeoutMs?: (connectionId: string) => number | undefined;
+}
+
 export interface Harness {
   store: Store;
   replay: Replay;
@@ -69,8 +78,8 @@ export interface Harness {
   connectors: ConnectorFactory;
   /** Provider data requests so far (the check probe excluded). */
   dataRequests(): RecordedRequest[];
-  /** A new scheduler on the same store (a restart). */
-  restart(opts?: Partial<SchedulerOptions>): Scheduler;
+  /** A new runtime on the same store (a restart); returns its scheduler. */
+  restart(opts?: RestartOptions): Promise<Scheduler>;
   close(): Promise<void>;
 }
 
@@ -79,7 +88,7 @@ export async function harness(opts: {
   start: number;
   handler?: (req: RecordedRequest, now: number) => ReplayResponse | Promise<ReplayResponse>;
   metric?: Partial<MetricDefinition>;
-  scheduler?: Partial<SchedulerOptions>;
+  scheduler?: SchedulerTuning;
   /** An existing store and org (e.g. a test app's). */
   store?: Store;
   orgId?: string;
@@ -89,14 +98,6 @@ export async function harness(opts: {
   const replay = await startReplay((req) => handler(req, clock.now));
   const store = opts.store ?? (await testStore());
   const org = opts.orgId ? { id: opts.orgId } : await store.orgs.create('acme', 'pro');
-  let current: Scheduler | undefined;
-  const connectors = new ConnectorFactory(store, {
-    fetch: globalThis.fetch,
-    now: () => clock.now,
-    logger: silentLogger,
-    hostPolicy: { allowedHosts: [], allowAnyHost: true },
-    onRateLimit: (id, info) => current?.onRateLimit(id, info),
-  });
   const connection = await store.connections.create(org.id, {
     provider: 'datadog',
     name: 'datadog',
@@ -118,21 +119,19 @@ export async function harness(opts: {
     ...opts.metric,
   });
   let registry = new Registry();
-  const make = (extra: Partial<SchedulerOptions> = {}) => {
+  const make = async (extra: RestartOptions = {}) => {
     registry = new Registry();
-    current = new Scheduler({
+    return createRuntime({
       store,
-      connectors,
-      logger: silentLogger,
-      now: () => clock.now,
+      logger: pino({ level: 'silent' }),
+      now: extra.now ?? (() => clock.now),
       registry,
-      random: () => 1,
-      catchUpHours: 0,
-      ...opts.scheduler,
-      ...extra,
+      hostPolicy: { allowedHosts: [], allowAnyHost: true },
+      connectorTimeoutMs: extra.connectorTimeoutMs,
+      scheduler: { random: () => 1, catchUpHours: 0, ...opts.scheduler, ...extra.scheduler },
     });
-    return current;
   };
+  let runtime = await make();
   const h: Harness = {
     store,
     replay,
@@ -143,17 +142,21 @@ export async function harness(opts: {
     get registry() {
       return registry;
     },
-    scheduler: make(),
-    connectors,
+    scheduler: runtime.scheduler,
+    get connectors() {
+      return runtime.connectors;
+    },
     dataRequests: () => replay.requests.filter((r) => r.path === V2_PATH),
-    restart(extra) {
-      h.scheduler = make(extra);
+    async restart(extra) {
+      runtime = await make(extra);
+      h.scheduler = runtime.scheduler;
       return h.scheduler;
     },
     async close() {
       await h.scheduler.stop();
+      await runtime.impact.idle();
       await replay.close();
-      await store.close();
+      if (!opts.store) await store.close();
     },
   };
   return h;

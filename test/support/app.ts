@@ -1,7 +1,8 @@
-// A test app over a fresh store database, with captured log lines and helpers
+// A test app (the service's runtime, its scheduler not started) over a fresh store database, with captured log lines and helpers
 // to create orgs and keys through the real API.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../api/app.js';
+import { buildApp, createLogger } from '../../api/app.js';
+import { createRuntime } from '../../runtime.js';
 import type { Store } from '../../store/index.js';
 import { testStore } from './store.js';
 
@@ -17,9 +18,10 @@ export interface TestApp {
 }
 
 export async function testApp(): Promise<TestApp> {
-  const store = await testStore();
   const logs: string[] = [];
-  const app = await buildApp({ store, rootKey: ROOT_KEY, logLevel: 'debug', logStream: { write: (l) => void logs.push(l) } });
+  const runtime = await createRuntime({ store: await testStore(), logger: createLogger('debug', { write: (l) => void logs.push(l) }) });
+  const { store } = runtime;
+  const app = await buildApp(runtime, { rootKey: ROOT_KEY });
   return {
     app,
     store,
@@ -32,7 +34,7 @@ export async function testApp(): Promise<TestApp> {
     },
     async close() {
       await app.close();
-      await store.close();
+      await runtime.close();
     },
   };
 }
