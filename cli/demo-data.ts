@@ -14,6 +14,7 @@ export function demoDeployments(now: number) {
 }
 
 /** Anything that answers the API as an org admin (the demo's in-process app). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the demo reads ids off the API's JSON answers
 export type AdminApi = (method: 'POST' | 'GET', url: string, payload?: object, contentType?: string) => Promise<any>;
 
 /** Create the demo's connection and metrics and send its deployments, all through the API. */

@@ -37,6 +37,7 @@ const patchBody = z
   .strict();
 
 /** JSON Schema of a zod schema as a form builder needs it (input side: defaults optional). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON Schema document is open-ended
 const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, any>;
 
 /** The providers as GET /v1/providers lists them. */

@@ -2,7 +2,7 @@
 // the server backend's real client path (@clickhouse/client: URL parameters,
 // bound query parameters, formats, inserts, errors) runs in CI without a server.
 // Not a ClickHouse server: one session, requests run one at a time.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Session } from 'chdb';
 
@@ -46,7 +46,7 @@ export async function startClickHouseHttp(session: Session): Promise<ClickHouseH
     return run;
   };
 
-  const server: Server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/ping') {
       served.ping++;
@@ -94,6 +94,10 @@ export async function startClickHouseHttp(session: Session): Promise<ClickHouseH
       res.writeHead(500, { 'x-clickhouse-exception-code': code, 'x-clickhouse-query-id': queryId });
       res.end(message.startsWith('Code:') ? message : `Code: ${code}. DB::Exception: ${message}`);
     }
+  };
+  // A request that fails outside the handler's own try (a client gone mid-body) ends its socket.
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: Error) => res.destroy(err));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

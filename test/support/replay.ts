@@ -1,6 +1,6 @@
 // A local HTTP server that replays provider responses and records every request,
 // so connector tests go through the connector's real client code over real HTTP.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -48,7 +48,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 export async function startReplay(handler: ReplayHandler): Promise<Replay> {
   let current = handler;
   const requests: RecordedRequest[] = [];
-  const server: Server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readBody(req);
     let json: unknown;
@@ -76,6 +76,10 @@ export async function startReplay(handler: ReplayHandler): Promise<Replay> {
       ...answer.headers,
     });
     res.end(answer.body === undefined ? '' : isString ? (answer.body as string) : JSON.stringify(answer.body));
+  };
+  // A request that fails outside the handler's own try (a client gone mid-body) ends its socket.
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: Error) => res.destroy(err));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
