@@ -16,7 +16,10 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
       // An empty catch must say in a comment why nothing is lost.
       'no-empty': ['error', { allowEmptyCatch: false }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   // Tests read providers' and the API's JSON freely.

@@ -93,14 +93,23 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   });
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, `no route for ${req.method} ${req.url.split('?')[0]}`));
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, 404, `no route for ${req.method} ${req.url.split('?')[0]}`),
+  );
 
   const openapi = openApiCollector(app, { title: 'OpsTrails Impact API', version: '1' });
   app.decorate('openapi', openapi);
   await app.register(authPlugin, { store, rootKey: opts.rootKey, now: deps.now });
   app.get('/openapi.json', async () => openapi());
 
-  const health = (summary: string) => ({ doc: { tag: 'health', scope: null, summary, responses: { 200: { description: 'ok' }, 503: { description: 'not ready' } } } as RouteDoc });
+  const health = (summary: string) => ({
+    doc: {
+      tag: 'health',
+      scope: null,
+      summary,
+      responses: { 200: { description: 'ok' }, 503: { description: 'not ready' } },
+    } as RouteDoc,
+  });
   app.get('/healthz', { config: health('The process is up') }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: health('The store answers and its migrations are applied') }, async (_req, reply) => {
     const ready = await store.ready();
@@ -110,7 +119,8 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
 
   await app.register(eventRoutes, {
     store,
-    onStored: (orgId, events, result) => scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted, Date.now())),
+    onStored: (orgId, events, result) =>
+      scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted, Date.now())),
   });
   await app.register(orgRoutes, { store });
   await app.register(connectionRoutes, {

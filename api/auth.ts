@@ -87,5 +87,6 @@ export function requireOrg(req: FastifyRequest, scope: Scope): string {
 
 /** Require the operator key; otherwise 403. */
 export function requireRoot(req: FastifyRequest): void {
-  if (req.principal?.kind !== 'root') throw new ProblemError(403, 'only the operator key (OPSTRAILS_ROOT_KEY) may do this');
+  if (req.principal?.kind !== 'root')
+    throw new ProblemError(403, 'only the operator key (OPSTRAILS_ROOT_KEY) may do this');
 }

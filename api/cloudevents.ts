@@ -11,7 +11,18 @@ export const MAX_BATCH = 1000;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const EXTENSION_NAME = /^[a-z0-9]+$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const CONTEXT = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'dataschema', 'data', 'data_base64']);
+const CONTEXT = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'subject',
+  'time',
+  'datacontenttype',
+  'dataschema',
+  'data',
+  'data_base64',
+]);
 const MAX_ID = 1024;
 
 export interface ValidationResult {
@@ -23,9 +34,19 @@ export interface ValidationResult {
 export function validateEvent(input: unknown, index?: number): { event?: CloudEvent; errors: FieldError[] } {
   const errors: FieldError[] = [];
   const fail = (field: string, message: string) =>
-    errors.push({ ...(index === undefined ? {} : { index }), pointer: `${index === undefined ? '' : `/${index}`}/${field}`, field, message });
+    errors.push({
+      ...(index === undefined ? {} : { index }),
+      pointer: `${index === undefined ? '' : `/${index}`}/${field}`,
+      field,
+      message,
+    });
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    errors.push({ ...(index === undefined ? {} : { index }), pointer: index === undefined ? '/' : `/${index}`, field: '(event)', message: 'expected a JSON object' });
+    errors.push({
+      ...(index === undefined ? {} : { index }),
+      pointer: index === undefined ? '/' : `/${index}`,
+      field: '(event)',
+      message: 'expected a JSON object',
+    });
     return { errors };
   }
   const e = input as Record<string, unknown>;
@@ -35,15 +56,20 @@ export function validateEvent(input: unknown, index?: number): { event?: CloudEv
     if (typeof v !== 'string' || v.length === 0) fail(field, 'required: a non-empty string');
     else if (v.length > MAX_ID) fail(field, `at most ${MAX_ID} characters`);
   }
-  if (e.subject !== undefined && (typeof e.subject !== 'string' || e.subject.length === 0)) fail('subject', 'must be a non-empty string');
-  if (e.time !== undefined && (typeof e.time !== 'string' || !RFC3339.test(e.time) || Number.isNaN(Date.parse(e.time)))) {
+  if (e.subject !== undefined && (typeof e.subject !== 'string' || e.subject.length === 0))
+    fail('subject', 'must be a non-empty string');
+  if (
+    e.time !== undefined &&
+    (typeof e.time !== 'string' || !RFC3339.test(e.time) || Number.isNaN(Date.parse(e.time)))
+  ) {
     fail('time', 'must be an RFC 3339 timestamp, e.g. 2026-11-26T10:00:00Z');
   }
   if (e.datacontenttype !== undefined && (typeof e.datacontenttype !== 'string' || e.datacontenttype.length === 0)) {
     fail('datacontenttype', 'must be a non-empty string (RFC 2046 media type)');
   }
   if (e.dataschema !== undefined && !isAbsoluteUri(e.dataschema)) fail('dataschema', 'must be an absolute URI');
-  if (e.data !== undefined && e.data_base64 !== undefined) fail('data_base64', 'data and data_base64 are mutually exclusive');
+  if (e.data !== undefined && e.data_base64 !== undefined)
+    fail('data_base64', 'data and data_base64 are mutually exclusive');
   if (e.data_base64 !== undefined && (typeof e.data_base64 !== 'string' || !BASE64.test(e.data_base64))) {
     fail('data_base64', 'must be a base64 string');
   }
@@ -68,11 +94,20 @@ export function validateEvent(input: unknown, index?: number): { event?: CloudEv
 /** Validate a batch: every entry, all errors listed by index. */
 export function validateBatch(input: unknown): ValidationResult {
   if (!Array.isArray(input)) {
-    return { events: [], errors: [{ pointer: '/', field: '(body)', message: 'a batch must be a JSON array of CloudEvents' }] };
+    return {
+      events: [],
+      errors: [{ pointer: '/', field: '(body)', message: 'a batch must be a JSON array of CloudEvents' }],
+    };
   }
-  if (input.length === 0) return { events: [], errors: [{ pointer: '/', field: '(body)', message: 'the batch is empty' }] };
+  if (input.length === 0)
+    return { events: [], errors: [{ pointer: '/', field: '(body)', message: 'the batch is empty' }] };
   if (input.length > MAX_BATCH) {
-    return { events: [], errors: [{ pointer: '/', field: '(body)', message: `a batch holds at most ${MAX_BATCH} events; got ${input.length}` }] };
+    return {
+      events: [],
+      errors: [
+        { pointer: '/', field: '(body)', message: `a batch holds at most ${MAX_BATCH} events; got ${input.length}` },
+      ],
+    };
   }
   const events: CloudEvent[] = [];
   const errors: FieldError[] = [];
@@ -88,7 +123,10 @@ export function validateBatch(input: unknown): ValidationResult {
  * Build a structured event from binary mode: context attributes in `ce-*`
  * headers (percent-encoded per the HTTP binding), the body as data.
  */
-export function fromBinary(headers: Record<string, string | string[] | undefined>, body: Buffer | undefined): Record<string, unknown> {
+export function fromBinary(
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer | undefined,
+): Record<string, unknown> {
   const event: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(headers)) {
     if (!name.startsWith('ce-') || raw === undefined) continue;
@@ -98,7 +136,10 @@ export function fromBinary(headers: Record<string, string | string[] | undefined
   const contentType = headers['content-type'];
   if (typeof contentType === 'string' && contentType.length > 0) event.datacontenttype = contentType;
   if (body && body.length > 0) {
-    const type = String(contentType ?? '').split(';')[0].trim().toLowerCase();
+    const type = String(contentType ?? '')
+      .split(';')[0]
+      .trim()
+      .toLowerCase();
     if (type === 'application/json' || type.endsWith('+json')) {
       try {
         event.data = JSON.parse(body.toString('utf8'));

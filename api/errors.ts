@@ -74,7 +74,13 @@ const PROVIDER_STATUS: Record<ConnectorErrorCode, number> = {
 };
 
 /** Send a problem+json answer (`extra` adds members such as a provider error `code`). */
-export function sendProblem(reply: FastifyReply, status: number, detail: string, errors?: FieldError[], extra: Record<string, unknown> = {}): FastifyReply {
+export function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  detail: string,
+  errors?: FieldError[],
+  extra: Record<string, unknown> = {},
+): FastifyReply {
   return reply
     .code(status)
     .type('application/problem+json')
@@ -97,7 +103,9 @@ export function errorHandler(err: FastifyError | ProblemError | Error, req: Fast
   if (err instanceof ConnectorError) {
     // Connector messages never carry secrets (the contract suite proves it per provider).
     if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.ceil(err.retryAfterSeconds)));
-    return sendProblem(reply, PROVIDER_STATUS[err.code], `provider error (${err.code}): ${err.message}`, undefined, { code: err.code });
+    return sendProblem(reply, PROVIDER_STATUS[err.code], `provider error (${err.code}): ${err.message}`, undefined, {
+      code: err.code,
+    });
   }
   const fe = err as FastifyError;
   switch (fe.code) {
@@ -106,9 +114,13 @@ export function errorHandler(err: FastifyError | ProblemError | Error, req: Fast
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return sendProblem(reply, 415, `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return sendProblem(reply, 400, 'the request body is empty', [{ pointer: '/', field: '(body)', message: 'expected JSON' }]);
+      return sendProblem(reply, 400, 'the request body is empty', [
+        { pointer: '/', field: '(body)', message: 'expected JSON' },
+      ]);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return sendProblem(reply, 400, `the request body is not valid JSON`, [{ pointer: '/', field: '(body)', message: fe.message }]);
+      return sendProblem(reply, 400, `the request body is not valid JSON`, [
+        { pointer: '/', field: '(body)', message: fe.message },
+      ]);
   }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     return sendProblem(reply, fe.statusCode, fe.message);

@@ -17,7 +17,10 @@ export interface RouteDoc {
   /** Media types the body may use (default application/json). */
   bodyTypes?: string[];
   query?: z.ZodObject<z.ZodRawShape>;
-  responses: Record<number, { description: string; schema?: z.ZodType | JsonSchema; type?: string; headers?: Record<string, string> }>;
+  responses: Record<
+    number,
+    { description: string; schema?: z.ZodType | JsonSchema; type?: string; headers?: Record<string, string> }
+  >;
 }
 
 declare module 'fastify' {
@@ -48,7 +51,12 @@ export const PROBLEM_SCHEMA: JsonSchema = {
       type: 'array',
       items: {
         type: 'object',
-        properties: { pointer: { type: 'string' }, index: { type: 'integer' }, field: { type: 'string' }, message: { type: 'string' } },
+        properties: {
+          pointer: { type: 'string' },
+          index: { type: 'integer' },
+          field: { type: 'string' },
+          message: { type: 'string' },
+        },
       },
     },
   },
@@ -72,10 +80,18 @@ export const CLOUDEVENT_SCHEMA: JsonSchema = {
     data: {},
     data_base64: { type: 'string', contentEncoding: 'base64' },
   },
-  additionalProperties: { type: ['string', 'integer', 'boolean'], description: 'extension attributes: lowercase a-z0-9 names' },
+  additionalProperties: {
+    type: ['string', 'integer', 'boolean'],
+    description: 'extension attributes: lowercase a-z0-9 names',
+  },
 };
 
-const STANDARD_ERRORS: Record<number, string> = { 400: 'invalid request (fields named)', 401: 'no or bad API key', 403: 'the key lacks the scope', 404: 'not found (also another org’s resource)' };
+const STANDARD_ERRORS: Record<number, string> = {
+  400: 'invalid request (fields named)',
+  401: 'no or bad API key',
+  403: 'the key lacks the scope',
+  404: 'not found (also another org’s resource)',
+};
 
 /** Register the collector (before any route) and return the document builder. */
 export function openApiCollector(app: FastifyInstance, info: { title: string; version: string }): () => JsonSchema {
@@ -83,7 +99,8 @@ export function openApiCollector(app: FastifyInstance, info: { title: string; ve
   app.addHook('onRoute', (route) => {
     const doc = route.config?.doc;
     if (!doc) return;
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method: method.toLowerCase(), url: route.url, doc });
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') routes.push({ method: method.toLowerCase(), url: route.url, doc });
   });
   let built: JsonSchema | undefined;
   return () => {
@@ -92,12 +109,20 @@ export function openApiCollector(app: FastifyInstance, info: { title: string; ve
   };
 }
 
-function build(routes: { method: string; url: string; doc: RouteDoc }[], info: { title: string; version: string }): JsonSchema {
+function build(
+  routes: { method: string; url: string; doc: RouteDoc }[],
+  info: { title: string; version: string },
+): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const { method, url, doc } of routes) {
     const path = url.replace(/:([A-Za-z_]+)/g, '{$1}');
     const parameters = [
-      ...[...url.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      ...[...url.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
+        name: m[1],
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+      })),
       ...Object.entries(doc.query?.shape ?? {}).map(([name, s]) => ({
         name,
         in: 'query',
@@ -109,13 +134,22 @@ function build(routes: { method: string; url: string; doc: RouteDoc }[], info: {
     for (const [status, r] of Object.entries(doc.responses)) {
       responses[status] = {
         description: r.description,
-        ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
+        ...(r.headers
+          ? {
+              headers: Object.fromEntries(
+                Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }]),
+              ),
+            }
+          : {}),
         ...(r.schema ? { content: { [r.type ?? 'application/json']: { schema: toSchema(r.schema) } } } : {}),
       };
     }
     const errors = doc.scope === null ? {} : STANDARD_ERRORS;
     for (const [status, description] of Object.entries(errors)) {
-      responses[status] ??= { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses[status] ??= {
+        description,
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      };
     }
     paths[path] ??= {};
     paths[path][method] = {
@@ -125,19 +159,32 @@ function build(routes: { method: string; url: string; doc: RouteDoc }[], info: {
       ...(doc.scope === null ? { security: [] } : { 'x-required-scope': doc.scope }),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(doc.body
-        ? { requestBody: { required: true, content: Object.fromEntries((doc.bodyTypes ?? ['application/json']).map((t) => [t, { schema: toSchema(doc.body!) }])) } }
+        ? {
+            requestBody: {
+              required: true,
+              content: Object.fromEntries(
+                (doc.bodyTypes ?? ['application/json']).map((t) => [t, { schema: toSchema(doc.body!) }]),
+              ),
+            },
+          }
         : {}),
       responses,
     };
   }
   return {
     openapi: '3.1.0',
-    info: { ...info, description: 'OpsTrails Impact: CloudEvents in, provider metrics pulled into ClickHouse, before/after statistics out.' },
+    info: {
+      ...info,
+      description:
+        'OpsTrails Impact: CloudEvents in, provider metrics pulled into ClickHouse, before/after statistics out.',
+    },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key (otk_...) or the operator key' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'an API key (otk_...) or the operator key' },
+      },
       schemas: { Problem: PROBLEM_SCHEMA, CloudEvent: CLOUDEVENT_SCHEMA },
     },
   };

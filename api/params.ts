@@ -5,7 +5,10 @@ import { badRequest } from './errors.js';
 /** An RFC 3339 instant in a query string, as epoch ms. */
 export const instant = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/, 'expected an RFC 3339 instant, e.g. 2026-11-26T10:00:00Z')
+  .regex(
+    /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/,
+    'expected an RFC 3339 instant, e.g. 2026-11-26T10:00:00Z',
+  )
   .transform((s) => Date.parse(s))
   .refine((ms) => Number.isFinite(ms), 'not a valid date');
 

@@ -80,7 +80,9 @@ export async function backfill(argv: string[], env: NodeJS.ProcessEnv = process.
       );
       bar.stop();
       if (interrupted.signal.aborted) {
-        process.stderr.write(`\ninterrupted: ${result.succeeded}/${result.total} windows stored; run the same command again to continue\n`);
+        process.stderr.write(
+          `\ninterrupted: ${result.succeeded}/${result.total} windows stored; run the same command again to continue\n`,
+        );
         return 130;
       }
       failed += result.failed;
@@ -102,7 +104,11 @@ export async function backfill(argv: string[], env: NodeJS.ProcessEnv = process.
 function progressBar(metric: Metric): { update: (p: BackfillProgress) => void; stop: () => void } {
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${metric.name} |{bar}| {value}/{total} windows | {points} points | ETA {eta_formatted}`, stream: process.stderr, etaBuffer: 20 },
+      {
+        format: `${metric.name} |{bar}| {value}/{total} windows | {points} points | ETA {eta_formatted}`,
+        stream: process.stderr,
+        etaBuffer: 20,
+      },
       cliProgress.Presets.shades_classic,
     );
     let started = false;
@@ -123,7 +129,9 @@ function progressBar(metric: Metric): { update: (p: BackfillProgress) => void; s
         return;
       }
       const window = `${new Date(p.job.from).toISOString()}..${new Date(p.job.to).toISOString()}`;
-      process.stderr.write(`window ${window} ${p.job.state} (${p.job.points} points; ${p.succeeded}/${p.total} done)\n`);
+      process.stderr.write(
+        `window ${window} ${p.job.state} (${p.job.points} points; ${p.succeeded}/${p.total} done)\n`,
+      );
     },
     stop() {},
   };
@@ -134,11 +142,17 @@ async function onlyOrg(store: Store): Promise<string | undefined> {
   return rows.length === 1 ? rows[0].org_id : undefined;
 }
 
-async function pickMetrics(store: Store, orgId: string, metricId?: string, connectionId?: string): Promise<Metric[] | string> {
+async function pickMetrics(
+  store: Store,
+  orgId: string,
+  metricId?: string,
+  connectionId?: string,
+): Promise<Metric[] | string> {
   if (metricId) {
     const metric = await store.metrics.get(orgId, metricId);
     if (!metric) return `metric ${metricId} not found in org ${orgId}`;
-    if (connectionId && metric.connection_id !== connectionId) return `metric ${metricId} belongs to connection ${metric.connection_id}, not ${connectionId}`;
+    if (connectionId && metric.connection_id !== connectionId)
+      return `metric ${metricId} belongs to connection ${metric.connection_id}, not ${connectionId}`;
     return [metric];
   }
   const metrics = await store.metrics.list(orgId, { connectionId });
@@ -146,7 +160,8 @@ async function pickMetrics(store: Store, orgId: string, metricId?: string, conne
 }
 
 function instant(value: string | undefined): number | undefined {
-  if (!value || !/^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+  if (!value || !/^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/.test(value))
+    return undefined;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? ms : undefined;
 }

@@ -20,7 +20,12 @@ const envSchema = z.object({
   OPSTRAILS_ALLOWED_PROVIDER_HOSTS: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 

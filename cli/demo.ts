@@ -13,18 +13,28 @@ export async function demo(): Promise<void> {
   try {
     runtime = await configuredRuntime(config, { logger: createLogger('warn'), scheduler: { catchUpHours: 0 } });
   } catch (err) {
-    throw new Error(`cannot open ${config.DATA_DIR} (is the service running on it? stop it first): ${(err as Error).message}`, { cause: err });
+    throw new Error(
+      `cannot open ${config.DATA_DIR} (is the service running on it? stop it first): ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const { store } = runtime;
   await bootstrapDefaultOrg(store, { ...config, OPSTRAILS_ROOT_KEY: undefined });
-  const org = (await store.backend.query<{ org_id: string }>(
-    `SELECT org_id FROM ${store.database}.orgs FINAL WHERE name = 'default' ORDER BY created_at LIMIT 1`,
-  ))[0];
+  const org = (
+    await store.backend.query<{ org_id: string }>(
+      `SELECT org_id FROM ${store.database}.orgs FINAL WHERE name = 'default' ORDER BY created_at LIMIT 1`,
+    )
+  )[0];
   if (!org) throw new Error('no "default" org in this data directory');
   const key = await store.keys.create(org.org_id, 'demo', ['admin']);
   const app = await buildApp(runtime);
   const api = async (method: 'POST' | 'GET', url: string, payload?: object, contentType = 'application/json') => {
-    const res = await app.inject({ method, url, headers: { authorization: `Bearer ${key.key}`, 'content-type': contentType }, payload: payload === undefined ? undefined : JSON.stringify(payload) });
+    const res = await app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${key.key}`, 'content-type': contentType },
+      payload: payload === undefined ? undefined : JSON.stringify(payload),
+    });
     if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
     return res.json();
   };
@@ -51,7 +61,9 @@ export async function demo(): Promise<void> {
   ];
   const describe = (row: (typeof timeline)[number]) => {
     const w = row.worst_metric as { name: string; relative: number | null } | null;
-    return w && w.relative !== null ? `${row.id}: ${w.name} ${w.relative > 0 ? '+' : ''}${(w.relative * 100).toFixed(0)}%` : row.id;
+    return w && w.relative !== null
+      ? `${row.id}: ${w.name} ${w.relative > 0 ? '+' : ''}${(w.relative * 100).toFixed(0)}%`
+      : row.id;
   };
   process.stderr.write(
     `\nDemo data is ready (synthetic, from the testdata connector):\n` +
@@ -60,7 +72,10 @@ export async function demo(): Promise<void> {
       `Demo API key (admin, shown once):\n\n  export KEY=${key.key}\n\n` +
       `Open the console at ${base}/ (paste the key), or the reports directly:\n` +
       links
-        .map(([what, row]) => `  ${what.padEnd(18)} ${row ? `${base}/reports/${encodeURIComponent(row.id)}  (${describe(row)})` : '(none this time)'}\n`)
+        .map(
+          ([what, row]) =>
+            `  ${what.padEnd(18)} ${row ? `${base}/reports/${encodeURIComponent(row.id)}  (${describe(row)})` : '(none this time)'}\n`,
+        )
         .join('') +
       `\nFrom a terminal:\n` +
       `  curl -H "Authorization: Bearer $KEY" '${base}/v1/impact?subject=production'\n` +

@@ -14,8 +14,20 @@ const USAGE = `usage: opstrails-impact report EVENT_ID [--json] [--url URL] [--k
 const pct = (x: number | null | undefined, signed = true) =>
   x === null || x === undefined || !Number.isFinite(x) ? '—' : `${signed && x > 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
 const num = (x: number | null | undefined) =>
-  x === null || x === undefined || !Number.isFinite(x) ? '—' : Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
-const VERDICT: Record<string, string> = { regression: 'REGRESSION', improvement: 'improvement', no_change: 'no change', inconclusive: 'inconclusive', insufficient_data: 'insufficient data' };
+  x === null || x === undefined || !Number.isFinite(x)
+    ? '—'
+    : Math.abs(x) >= 100
+      ? x.toFixed(0)
+      : Math.abs(x) >= 1
+        ? x.toFixed(2)
+        : x.toPrecision(3);
+const VERDICT: Record<string, string> = {
+  regression: 'REGRESSION',
+  improvement: 'improvement',
+  no_change: 'no change',
+  inconclusive: 'inconclusive',
+  insufficient_data: 'insufficient data',
+};
 
 /** The level a metric is compared on: the rate for counts and ratios, the median for quantiles, else the mean. */
 function level(m: MetricReport, side: 'before' | 'after'): string {
@@ -46,7 +58,11 @@ export function reportTable(report: ImpactReport): string {
   ]);
   const header = ['metric', 'verdict', 'before', 'after', 'change', 'CI', 'q'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   lines.push(fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt));
   if (report.metrics.some((m) => m.critical)) lines.push('', '* critical metric');
   for (const m of report.metrics) lines.push('', `${m.name}: ${m.explanation}`);
@@ -65,7 +81,13 @@ export async function report(
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { json: { type: 'boolean' }, url: { type: 'string' }, key: { type: 'string' }, source: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        json: { type: 'boolean' },
+        url: { type: 'string' },
+        key: { type: 'string' },
+        source: { type: 'string' },
+        help: { type: 'boolean' },
+      },
     });
   } catch (e) {
     err.write(`${(e as Error).message}\n\n${USAGE}`);

@@ -13,7 +13,9 @@ import { ConfigError, type Config } from './config.js';
 export function secretBoxFor(config: Config): SecretBox {
   if (config.OPSTRAILS_SECRET_KEY) return SecretBox.fromPassphrase(config.OPSTRAILS_SECRET_KEY);
   if (config.CLICKHOUSE_URL) {
-    throw new ConfigError('OPSTRAILS_SECRET_KEY is required with CLICKHOUSE_URL: connection secrets are encrypted under it (32+ random characters)');
+    throw new ConfigError(
+      'OPSTRAILS_SECRET_KEY is required with CLICKHOUSE_URL: connection secrets are encrypted under it (32+ random characters)',
+    );
   }
   return SecretBox.fromKeyFile(config.DATA_DIR);
 }
@@ -58,7 +60,11 @@ export async function serve(config: Config): Promise<void> {
   const adminKey = await bootstrapDefaultOrg(store, config);
   const app = await buildApp(runtime, { rootKey: config.OPSTRAILS_ROOT_KEY });
   app.log.info(
-    { backend: config.CLICKHOUSE_URL ? 'clickhouse-server' : 'chdb', data_dir: config.CLICKHOUSE_URL ? undefined : config.DATA_DIR, migrations_applied: store.appliedMigrations },
+    {
+      backend: config.CLICKHOUSE_URL ? 'clickhouse-server' : 'chdb',
+      data_dir: config.CLICKHOUSE_URL ? undefined : config.DATA_DIR,
+      migrations_applied: store.appliedMigrations,
+    },
     'store ready',
   );
   await app.listen({ port: config.PORT, host: config.HOST });

@@ -105,10 +105,14 @@ export async function requestJson<T = unknown>(
     res = await deps.fetch(req.url, { method: req.method, headers, body, signal });
   } catch (err) {
     if (timeout.aborted) {
-      throw new ConnectorError('timeout', `${opts.provider} did not answer within ${opts.timeoutMs} ms`, { cause: err });
+      throw new ConnectorError('timeout', `${opts.provider} did not answer within ${opts.timeoutMs} ms`, {
+        cause: err,
+      });
     }
     if (opts.signal?.aborted) throw err;
-    throw new ConnectorError('unavailable', `${opts.provider} could not be reached: ${errorMessage(err)}`, { cause: err });
+    throw new ConnectorError('unavailable', `${opts.provider} could not be reached: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   let text: string;
   try {
@@ -129,7 +133,8 @@ export async function requestJson<T = unknown>(
   if (!res.ok) {
     const detail = (parsed !== undefined && opts.describeError?.(parsed, res.status)) || `HTTP ${res.status}`;
     const message = `${opts.provider}: ${detail}`;
-    if (res.status === 401 || res.status === 403) throw new ConnectorError('auth_failed', message, { status: res.status });
+    if (res.status === 401 || res.status === 403)
+      throw new ConnectorError('auth_failed', message, { status: res.status });
     if (res.status === 429) {
       throw new ConnectorError('rate_limited', message, {
         status: 429,
@@ -141,9 +146,13 @@ export async function requestJson<T = unknown>(
     throw new ConnectorError('bad_query', message, { status: res.status });
   }
   if (parseFailed) {
-    throw new ConnectorError('bad_response', `${opts.provider} answered HTTP ${res.status} with a body that is not JSON`, {
-      status: res.status,
-    });
+    throw new ConnectorError(
+      'bad_response',
+      `${opts.provider} answered HTTP ${res.status} with a body that is not JSON`,
+      {
+        status: res.status,
+      },
+    );
   }
   return { status: res.status, headers: res.headers, body: parsed as T };
 }

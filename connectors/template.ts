@@ -22,7 +22,12 @@ export function renderQuery<Q>(query: Q, vars: TemplateVars): Q {
 }
 
 /** Template values of a CloudEvent: subject, the `version` extension, and `service` from the extension or data. */
-export function eventVars(event: { subject?: string; version?: unknown; service?: unknown; data?: unknown }): TemplateVars {
+export function eventVars(event: {
+  subject?: string;
+  version?: unknown;
+  service?: unknown;
+  data?: unknown;
+}): TemplateVars {
   const data = event.data && typeof event.data === 'object' ? (event.data as Record<string, unknown>) : {};
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   return { subject: event.subject, version: str(event.version), service: str(event.service) ?? str(data.service) };

@@ -74,13 +74,7 @@ export interface RateLimitInfo {
 }
 
 export type ConnectorErrorCode =
-  | 'auth_failed'
-  | 'rate_limited'
-  | 'bad_query'
-  | 'bad_response'
-  | 'unavailable'
-  | 'timeout'
-  | 'invalid_config';
+  'auth_failed' | 'rate_limited' | 'bad_query' | 'bad_response' | 'unavailable' | 'timeout' | 'invalid_config';
 
 const RETRYABLE: Record<ConnectorErrorCode, boolean> = {
   auth_failed: false,
@@ -117,8 +111,7 @@ export class ConnectorError extends Error {
 
 /** Result of `check()`: never a thrown error. */
 export type CheckResult =
-  | { ok: true; details: Record<string, unknown> }
-  | { ok: false; error: { code: ConnectorErrorCode; message: string } };
+  { ok: true; details: Record<string, unknown> } | { ok: false; error: { code: ConnectorErrorCode; message: string } };
 
 /** The narrow logger connectors get (pino-compatible). */
 export interface Logger {

@@ -11,7 +11,14 @@ import { eventExplanation, explain, fmtPct, headline, onsetSentence, pct0, rawCh
 import { cusumOnset, type Onset } from './onset.js';
 import { confoundersFor, othersOf, type Confounder, type Others } from './others.js';
 import { mark, release } from './scratch.js';
-import { computeWindows, knownEventType, toEpochMs, type EventWindows, type TimeWindow, type WindowOverrides } from './windows.js';
+import {
+  computeWindows,
+  knownEventType,
+  toEpochMs,
+  type EventWindows,
+  type TimeWindow,
+  type WindowOverrides,
+} from './windows.js';
 
 export type { Confounder } from './others.js';
 export type { Point, SeriesColumns } from './cut.js';
@@ -87,7 +94,13 @@ export interface MetricResult {
   windows: { before: TimeWindow; after: TimeWindow };
   before: WindowSummary;
   after: WindowSummary;
-  change: { absolute: number | null; relative: number | null; ci: [number, number] | null; ci_absolute: [number, number] | null; confidence: number };
+  change: {
+    absolute: number | null;
+    relative: number | null;
+    ci: [number, number] | null;
+    ci_absolute: [number, number] | null;
+    confidence: number;
+  };
   test: { method: string; statistic: number | null; p_value: number | null; q_value: number | null; df: number | null };
   baseline: {
     kind: 'before_window' | 'reference_days' | 'seasonal_week' | 'seasonal_day';
@@ -146,11 +159,15 @@ export interface EventResult {
  * not a regression, and no_change needs the whole interval inside ±threshold. Error counts and
  * rates wander more than latency and gauges: with 5% they could never be called unchanged.
  */
-export const DEFAULT_THRESHOLDS: Readonly<Record<MetricKind, number>> = { count: 0.1, ratio: 0.2, gauge: 0.05, quantile: 0.05 };
+export const DEFAULT_THRESHOLDS: Readonly<Record<MetricKind, number>> = {
+  count: 0.1,
+  ratio: 0.2,
+  gauge: 0.05,
+  quantile: 0.05,
+};
 
 /** Share of a window another event may cover before a verdict drops to inconclusive. */
 export const HEAVY_COVERAGE = 0.5;
-
 
 /** Verdict from a comparison and its q-value. */
 function judge(cmp: Comparison, q: number, alpha: number, threshold: number, direction: Direction): MetricVerdict {
@@ -205,10 +222,16 @@ function analyzeEventIn(input: AnalyzeInput): EventResult {
   const byStep = new Map<number, EventWindows>();
   const windowsFor = (stepSeconds: number) => {
     let w = byStep.get(stepSeconds);
-    if (!w) byStep.set(stepSeconds, (w = computeWindows({ time: t, type: input.event.type, stepSeconds, request: input.windows })));
+    if (!w)
+      byStep.set(
+        stepSeconds,
+        (w = computeWindows({ time: t, type: input.event.type, stepSeconds, request: input.windows })),
+      );
     return w;
   };
-  const pending: Pending[] = input.metrics.map((m) => analyzeMetricRaw(input.event, t, m, others, conf, input.windows, windowsFor));
+  const pending: Pending[] = input.metrics.map((m) =>
+    analyzeMetricRaw(input.event, t, m, others, conf, input.windows, windowsFor),
+  );
 
   // Benjamini–Hochberg across the metrics of this event that have a p-value.
   const ps = pending.map((p) => (p.cmp ? p.cmp.p_value : NaN));
@@ -218,7 +241,13 @@ function analyzeEventIn(input: AnalyzeInput): EventResult {
 
   const results = pending.map((p) => p.result);
   const verdict = eventVerdict(results);
-  return { event_id: input.event.id, verdict, alpha, explanation: eventExplanation(verdict, results), metrics: results };
+  return {
+    event_id: input.event.id,
+    verdict,
+    alpha,
+    explanation: eventExplanation(verdict, results),
+    metrics: results,
+  };
 }
 
 function eventVerdict(results: MetricResult[]): EventVerdict {
@@ -228,8 +257,24 @@ function eventVerdict(results: MetricResult[]): EventVerdict {
   return 'inconclusive';
 }
 
-function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others: Others, conf: number, requestWindows: WindowOverrides | undefined, windowsFor: (stepSeconds: number) => EventWindows): Pending {
-  const windows = m.windows ? computeWindows({ time: t, type: event.type, stepSeconds: m.step_seconds, metric: m.windows, request: requestWindows }) : windowsFor(m.step_seconds);
+function analyzeMetricRaw(
+  event: EngineEvent,
+  t: number,
+  m: MetricInput,
+  others: Others,
+  conf: number,
+  requestWindows: WindowOverrides | undefined,
+  windowsFor: (stepSeconds: number) => EventWindows,
+): Pending {
+  const windows = m.windows
+    ? computeWindows({
+        time: t,
+        type: event.type,
+        stepSeconds: m.step_seconds,
+        metric: m.windows,
+        request: requestWindows,
+      })
+    : windowsFor(m.step_seconds);
   const step = m.step_seconds * 1000;
   const expected = { before: Math.round(windows.before_ms / step), after: Math.round(windows.after_ms / step) };
   const before = m.series ? cutColumns(m.series, windows.before, m.kind) : cut(m.before, windows.before, m.kind);
@@ -237,7 +282,8 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
   const nb = before.data.values.length;
   const na = after.data.values.length;
   const threshold = m.threshold ?? DEFAULT_THRESHOLDS[m.kind];
-  const lowCounts = (m.kind === 'count' || m.kind === 'ratio') && sumOf(before.data.values) + sumOf(after.data.values) < 100;
+  const lowCounts =
+    (m.kind === 'count' || m.kind === 'ratio') && sumOf(before.data.values) + sumOf(after.data.values) < 100;
   const result: MetricResult = {
     metric_id: m.id,
     name: m.name ?? m.id,
@@ -280,7 +326,9 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
       try {
         const c = compareWindows(m.kind, before.data, after.data, { confLevel: conf });
         result.minimum_detectable_effect = mde(c, conf);
-      } catch { /* the figure is optional */ }
+      } catch {
+        /* the figure is optional */
+      }
     }
     return pending;
   }
@@ -307,7 +355,13 @@ function analyzeMetricRaw(event: EngineEvent, t: number, m: MetricInput, others:
     result.verdict = 'insufficient_data';
     result.reason = `too few effective samples after autocorrelation (${cmp.n_eff.before.toFixed(1)} before, ${cmp.n_eff.after.toFixed(1)} after; minimum ${MINIMUMS.effectiveSamples})`;
   }
-  result.change = { absolute: cmp.absolute, relative: cmp.relative, ci: cmp.ci, ci_absolute: cmp.ci_absolute, confidence: conf };
+  result.change = {
+    absolute: cmp.absolute,
+    relative: cmp.relative,
+    ci: cmp.ci,
+    ci_absolute: cmp.ci_absolute,
+    confidence: conf,
+  };
   result.test = { method: cmp.method, statistic: cmp.statistic, p_value: cmp.p_value, q_value: null, df: cmp.df };
   return pending;
 }
@@ -318,14 +372,21 @@ function counterfactualOf(kind: MetricKind, after: WindowSummary, cmp: Compariso
   const rel = cmp.relative;
   if (observed === null || rel === null || !Number.isFinite(rel) || !(1 + rel > 0)) return null;
   const expected = observed / (1 + rel);
-  const ci = cmp.ci && 1 + cmp.ci[0] > 0 && 1 + cmp.ci[1] > 0 ? ([observed / (1 + cmp.ci[1]), observed / (1 + cmp.ci[0])] as [number, number]) : null;
+  const ci =
+    cmp.ci && 1 + cmp.ci[0] > 0 && 1 + cmp.ci[1] > 0
+      ? ([observed / (1 + cmp.ci[1]), observed / (1 + cmp.ci[0])] as [number, number])
+      : null;
   return { observed, expected, expected_ci: ci, relative: rel };
 }
 
 function mde(c: Comparison, conf: number): number | null {
   if (c.se_relative === null || !Number.isFinite(c.se_relative)) return null;
   const z = normQuantile(1 - (1 - conf) / 2) + normQuantile(0.8);
-  const logScaleMethod = c.method.includes('rate') || c.method.includes('ratio') || c.method.includes('binomial') || c.method.includes('log');
+  const logScaleMethod =
+    c.method.includes('rate') ||
+    c.method.includes('ratio') ||
+    c.method.includes('binomial') ||
+    c.method.includes('log');
   return logScaleMethod ? Math.exp(z * c.se_relative) - 1 : z * c.se_relative;
 }
 
@@ -333,15 +394,21 @@ function finish(p: Pending, q: number, alpha: number, t: number, typeWord: strin
   const r = p.result;
   const m = p.input;
   if (!p.cmp) {
-    r.explanation = `Not enough data to judge ${r.name}: ${r.reason}` +
-      (r.minimum_detectable_effect !== null ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.` : '.');
+    r.explanation =
+      `Not enough data to judge ${r.name}: ${r.reason}` +
+      (r.minimum_detectable_effect !== null
+        ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.`
+        : '.');
     return;
   }
   r.test.q_value = Number.isFinite(q) ? q : null;
   if (r.verdict === 'insufficient_data') {
     r.onset = cusumOnset(m.kind, p.before, p.after, t, m.step_seconds);
-    r.explanation = `Not enough data to judge ${r.name}: ${r.reason}` +
-      (r.minimum_detectable_effect !== null ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.` : '.') +
+    r.explanation =
+      `Not enough data to judge ${r.name}: ${r.reason}` +
+      (r.minimum_detectable_effect !== null
+        ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.`
+        : '.') +
       onsetSentence(r, typeWord);
     return;
   }
@@ -349,12 +416,14 @@ function finish(p: Pending, q: number, alpha: number, t: number, typeWord: strin
   let verdict = judge(cmp, q, alpha, r.threshold, m.direction);
   if (r.baseline.kind !== 'before_window' && p.plain) {
     const plainVerdict = judge(p.plain, p.plain.p_value, alpha, r.threshold, m.direction);
-    r.baseline.explains_change = (plainVerdict === 'regression' || plainVerdict === 'improvement') && verdict !== plainVerdict;
+    r.baseline.explains_change =
+      (plainVerdict === 'regression' || plainVerdict === 'improvement') && verdict !== plainVerdict;
   } else if (r.baseline.kind === 'reference_days') {
     // The raw before → after change past the threshold that the reference days account for.
     const raw = rawChange(r);
     r.baseline.reference_change = raw;
-    r.baseline.explains_change = raw !== null && Math.abs(raw) >= r.threshold && verdict !== 'regression' && verdict !== 'improvement';
+    r.baseline.explains_change =
+      raw !== null && Math.abs(raw) >= r.threshold && verdict !== 'regression' && verdict !== 'improvement';
   }
   const heavy = r.confounders.find((c) => c.coverage >= HEAVY_COVERAGE);
   if (heavy && (verdict === 'regression' || verdict === 'improvement')) {

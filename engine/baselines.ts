@@ -2,10 +2,27 @@
 // grid filled here, the statistics in counterfactual.ts), the single-reference fallback, and the
 // noise-model history of the plain comparison.
 import type { MetricInput, MetricResult } from './analyze.js';
-import { compareWindows, historyStretch, SPARSE_TOTAL, summarize, type Comparison, type MetricKind } from './compare.js';
+import {
+  compareWindows,
+  historyStretch,
+  SPARSE_TOTAL,
+  summarize,
+  type Comparison,
+  type MetricKind,
+} from './compare.js';
 import { compareCounterfactual } from './counterfactual.js';
 import { addRow, createGrid, fillFromColumns, fillFromWindow } from './grid.js';
-import { cut, cutColumns, insufficiency, MINIMUMS, strictlyAscending, sumOf, type Cut, type Point, type SeriesColumns } from './cut.js';
+import {
+  cut,
+  cutColumns,
+  insufficiency,
+  MINIMUMS,
+  strictlyAscending,
+  sumOf,
+  type Cut,
+  type Point,
+  type SeriesColumns,
+} from './cut.js';
 import type { SerialStretch } from './hac.js';
 import { lowerBound } from './order.js';
 import { anyIn, lastIn, type Others } from './others.js';
@@ -42,8 +59,12 @@ function utcDate(ms: number): string {
 function referenceSource(m: MetricInput): SeriesColumns | null {
   if (m.series && strictlyAscending(m.series.ts)) return m.series;
   const points: Point[] = m.series
-    ? Array.from({ length: m.series.ts.length }, (_, i) => ({ ts: m.series!.ts[i], value: m.series!.value[i], weight: m.series!.weight?.[i] }))
-    : m.references ?? [];
+    ? Array.from({ length: m.series.ts.length }, (_, i) => ({
+        ts: m.series!.ts[i],
+        value: m.series!.value[i],
+        weight: m.series!.weight?.[i],
+      }))
+    : (m.references ?? []);
   if (!points.length) return null;
   const byTs = new Map<number, Point>();
   for (const p of points) byTs.set(p.ts, p);
@@ -51,7 +72,8 @@ function referenceSource(m: MetricInput): SeriesColumns | null {
   return {
     ts: Float64Array.from(sorted, (p) => p.ts),
     value: Float64Array.from(sorted, (p) => p.value),
-    weight: m.kind === 'ratio' ? Float64Array.from(sorted, (p) => (p.weight === undefined ? NaN : p.weight)) : undefined,
+    weight:
+      m.kind === 'ratio' ? Float64Array.from(sorted, (p) => (p.weight === undefined ? NaN : p.weight)) : undefined,
   };
 }
 
@@ -86,10 +108,20 @@ const COUNTERFACTUAL_METHOD: Record<MetricKind, string> = {
  * a reference day is used when its windows are 80% complete and no other event falls between the
  * start of its before window and the end of its after window.
  */
-export function referenceDays(m: MetricInput, windows: EventWindows, t: number, others: Others, afterBuckets: number, before: Cut, after: Cut, conf: number): ReferenceOutcome | null {
+export function referenceDays(
+  m: MetricInput,
+  windows: EventWindows,
+  t: number,
+  others: Others,
+  afterBuckets: number,
+  before: Cut,
+  after: Cut,
+  conf: number,
+): ReferenceOutcome | null {
   const source = referenceSource(m);
   if (!source) return null;
-  if ((m.kind === 'count' || m.kind === 'ratio') && sumOf(before.data.values) + sumOf(after.data.values) < SPARSE_TOTAL) return null;
+  if ((m.kind === 'count' || m.kind === 'ratio') && sumOf(before.data.values) + sumOf(after.data.values) < SPARSE_TOTAL)
+    return null;
   const step = m.step_seconds * 1000;
   let preFrom = windows.pre.from;
   const earlier = lastIn(others, { from: preFrom, to: windows.before.from });
@@ -102,9 +134,10 @@ export function referenceDays(m: MetricInput, windows: EventWindows, t: number, 
   // Latency goes on the grid as logs, taken once per column.
   const logged = m.kind === 'quantile';
   const columns = logged ? logColumn(source) : source;
-  const todayPresent = m.series && strictlyAscending(m.series.ts)
-    ? fillFromColumns(grid, 0, columns, pre.from, pre.to, pre.from, step, logged)
-    : fillFromWindow(grid, 0, cut(m.before, pre, m.kind === 'quantile' ? 'gauge' : m.kind), pre.from, step);
+  const todayPresent =
+    m.series && strictlyAscending(m.series.ts)
+      ? fillFromColumns(grid, 0, columns, pre.from, pre.to, pre.from, step, logged)
+      : fillFromWindow(grid, 0, cut(m.before, pre, m.kind === 'quantile' ? 'gauge' : m.kind), pre.from, step);
   if (todayPresent < MINIMUMS.bucketsPerSide) return null;
   fillFromWindow(grid, 0, after, pre.from, step);
   const days = Math.min(MAX_REFERENCE_DAYS, Math.max(0, Math.floor(m.reference_days ?? MAX_REFERENCE_DAYS)));
@@ -117,7 +150,10 @@ export function referenceDays(m: MetricInput, windows: EventWindows, t: number, 
     const origin = pre.from - shift;
     const rAfter = { from: windows.after.from - shift, to: windows.after.to - shift };
     if (!hasData(source, { from: origin, to: rAfter.to })) return;
-    if (anyIn(others, { from: windows.before.from - shift, to: rAfter.to })) { skipped.push({ day, reason: 'another event in its windows' }); return; }
+    if (anyIn(others, { from: windows.before.from - shift, to: rAfter.to })) {
+      skipped.push({ day, reason: 'another event in its windows' });
+      return;
+    }
     const row = addRow(grid);
     const inPre = fillFromColumns(grid, row, columns, origin, pre.to - shift, origin, step, logged);
     const inAfter = fillFromColumns(grid, row, columns, rAfter.from, rAfter.to, origin, step, logged);
@@ -133,7 +169,8 @@ export function referenceDays(m: MetricInput, windows: EventWindows, t: number, 
   const noise = referenceStretches(m, source, ranges, windows.before_ms, others);
   const c = compareCounterfactual(m.kind, grid, used, { confLevel: conf }, noise);
   if (!c) return null;
-  for (const day of c.outliers) skipped.push({ day, reason: 'its own change lay far from the other days\' (an outage or an unlisted event?)' });
+  for (const day of c.outliers)
+    skipped.push({ day, reason: "its own change lay far from the other days' (an outage or an unlisted event?)" });
   skipped.sort((x, y) => x.day - y.day);
   const cmp: Comparison = {
     method: COUNTERFACTUAL_METHOD[m.kind],
@@ -151,7 +188,8 @@ export function referenceDays(m: MetricInput, windows: EventWindows, t: number, 
   };
   const date = (shift: number) => utcDate(t - shift);
   let historyBuckets = 0;
-  for (let j = 0; j < Math.round((windows.before.from - pre.from) / step); j++) if (grid.rows[0][j] === grid.rows[0][j]) historyBuckets++;
+  for (let j = 0; j < Math.round((windows.before.from - pre.from) / step); j++)
+    if (grid.rows[0][j] === grid.rows[0][j]) historyBuckets++;
   return {
     cmp,
     historyBuckets,
@@ -173,7 +211,13 @@ export function referenceDays(m: MetricInput, windows: EventWindows, t: number, 
  * to its autocorrelations once per series column (log values for latency, which the
  * counterfactual compares on the log scale); a stretch holding another event is left out.
  */
-function referenceStretches(m: MetricInput, source: SeriesColumns, ranges: readonly TimeWindow[], len: number, others: Others): SerialStretch[] {
+function referenceStretches(
+  m: MetricInput,
+  source: SeriesColumns,
+  ranges: readonly TimeWindow[],
+  len: number,
+  others: Others,
+): SerialStretch[] {
   const out: SerialStretch[] = [];
   if (!(len > 0)) return out;
   const cache = stretchCacheFor(source, `ref:${m.kind}:${len}`);
@@ -185,7 +229,11 @@ function referenceStretches(m: MetricInput, source: SeriesColumns, ranges: reado
       if (s === undefined) {
         s = null;
         const c = cutColumns(source, w, m.kind === 'quantile' ? 'gauge' : m.kind);
-        if (c.data.values.length >= MINIMUMS.bucketsPerSide) s = m.kind === 'ratio' ? historyStretch(m.kind, c.data) : deseasonalizedStretch(source, m.kind, c, m.step_seconds * 1000);
+        if (c.data.values.length >= MINIMUMS.bucketsPerSide)
+          s =
+            m.kind === 'ratio'
+              ? historyStretch(m.kind, c.data)
+              : deseasonalizedStretch(source, m.kind, c, m.step_seconds * 1000);
         cache.set(from, s);
       }
       if (s) out.push(s);
@@ -249,32 +297,65 @@ const DAY_MS = 86_400_000;
  * difference-in-differences against the same windows a week earlier, else a day earlier, when
  * complete and free of other events; else the plain before/after comparison.
  */
-export function singleReference(m: MetricInput, windows: EventWindows, others: Others, expected: { before: number; after: number }, before: Cut, after: Cut, conf: number, noise: SerialStretch[], result: MetricResult): { cmp: Comparison; plain: Comparison } {
-  let reference: { kind: 'seasonal_week' | 'seasonal_day'; b: Cut; a: Cut; w: { before: TimeWindow; after: TimeWindow } } | null = null;
+export function singleReference(
+  m: MetricInput,
+  windows: EventWindows,
+  others: Others,
+  expected: { before: number; after: number },
+  before: Cut,
+  after: Cut,
+  conf: number,
+  noise: SerialStretch[],
+  result: MetricResult,
+): { cmp: Comparison; plain: Comparison } {
+  let reference: {
+    kind: 'seasonal_week' | 'seasonal_day';
+    b: Cut;
+    a: Cut;
+    w: { before: TimeWindow; after: TimeWindow };
+  } | null = null;
   const skipped: string[] = [];
   const source = m.seasonal ? null : referenceSource(m);
-  for (const [kind, key] of [['seasonal_week', 'week'], ['seasonal_day', 'day']] as const) {
+  for (const [kind, key] of [
+    ['seasonal_week', 'week'],
+    ['seasonal_day', 'day'],
+  ] as const) {
     const pts = m.seasonal?.[key];
     const w = windows.seasonal[key];
     if (!pts && !(source && hasData(source, { from: w.before.from, to: w.after.to }))) continue;
     const rb = pts ? cut(pts, w.before, m.kind) : cutColumns(source!, w.before, m.kind);
     const ra = pts ? cut(pts, w.after, m.kind) : cutColumns(source!, w.after, m.kind);
     const refWhy = insufficiency(m.kind, rb, ra, expected);
-    if (refWhy) { skipped.push(`${key}: ${refWhy}`); continue; }
-    if (anyIn(others, { from: w.before.from, to: w.after.to })) { skipped.push(`${key}: another event in the reference windows`); continue; }
+    if (refWhy) {
+      skipped.push(`${key}: ${refWhy}`);
+      continue;
+    }
+    if (anyIn(others, { from: w.before.from, to: w.after.to })) {
+      skipped.push(`${key}: another event in the reference windows`);
+      continue;
+    }
     reference = { kind, b: rb, a: ra, w };
     break;
   }
   const plain = compareWindows(m.kind, before.data, after.data, { confLevel: conf, historyStretches: noise });
   let cmp = plain;
   if (reference) {
-    const did = compareWindows(m.kind, before.data, after.data, { confLevel: conf, reference: { before: reference.b.data, after: reference.a.data }, historyStretches: noise });
+    const did = compareWindows(m.kind, before.data, after.data, {
+      confLevel: conf,
+      reference: { before: reference.b.data, after: reference.a.data },
+      historyStretches: noise,
+    });
     if (did.method.endsWith('_did')) {
       cmp = did;
       const refOnly = compareWindows(m.kind, reference.b.data, reference.a.data, { confLevel: conf });
       result.baseline = {
         kind: reference.kind,
-        reference: { before: { ...reference.w.before }, after: { ...reference.w.after }, before_summary: summarize(m.kind, reference.b.data), after_summary: summarize(m.kind, reference.a.data) },
+        reference: {
+          before: { ...reference.w.before },
+          after: { ...reference.w.after },
+          before_summary: summarize(m.kind, reference.b.data),
+          after_summary: summarize(m.kind, reference.a.data),
+        },
         reference_change: refOnly.relative,
         explains_change: false,
       };

@@ -148,7 +148,16 @@ function medianP95(w: WindowData, wantP95: boolean): [number, number | null] {
 /** Summary numbers of a window for the report. */
 export function summarize(kind: MetricKind, w: WindowData): WindowSummary {
   const n = w.values.length;
-  if (n === 0) return { n: 0, mean: null, median: null, p95: null, rate: null, ...(kind === 'count' || kind === 'ratio' ? { sum: 0 } : {}), ...(kind === 'ratio' ? { weight_sum: 0 } : {}) };
+  if (n === 0)
+    return {
+      n: 0,
+      mean: null,
+      median: null,
+      p95: null,
+      rate: null,
+      ...(kind === 'count' || kind === 'ratio' ? { sum: 0 } : {}),
+      ...(kind === 'ratio' ? { weight_sum: 0 } : {}),
+    };
   const [median, p95] = medianP95(w, kind === 'gauge' || kind === 'quantile');
   const total = sum(w.values);
   const out: WindowSummary = {
@@ -190,7 +199,12 @@ function welchDf(parts: Part[]): number {
   return den === 0 ? Infinity : (num * num) / den;
 }
 
-function residuals(values: ArrayLike<number>, center: number, weights?: ArrayLike<number>, ratio?: number): Float64Array {
+function residuals(
+  values: ArrayLike<number>,
+  center: number,
+  weights?: ArrayLike<number>,
+  ratio?: number,
+): Float64Array {
   const r = take(values.length);
   // A constant window has no spread; rounding in its mean must not invent one.
   if (!weights) {
@@ -198,7 +212,8 @@ function residuals(values: ArrayLike<number>, center: number, weights?: ArrayLik
     for (let i = 1; i < values.length && constant; i++) constant = values[i] === values[0];
     if (constant) return r;
   }
-  for (let i = 0; i < values.length; i++) r[i] = weights ? values[i] - (ratio as number) * weights[i] : values[i] - center;
+  for (let i = 0; i < values.length; i++)
+    r[i] = weights ? values[i] - (ratio as number) * weights[i] : values[i] - center;
   return r;
 }
 
@@ -224,7 +239,12 @@ function windowStat(kind: MetricKind, w: WindowData): WindowStat {
     const q = sum(w.weights as ArrayLike<number>);
     const R = total / q;
     // Delta method: R̂ − R ≈ Σ(e − R q)/Σq = n·mean(z)/Q, so Var(log R̂) ≈ n² Var(mean z) / (Q R)².
-    return { est: Math.log(R), resid: residuals(w.values, 0, w.weights, R), scale: (n * n) / (q * q * R * R), floor: 0 };
+    return {
+      est: Math.log(R),
+      resid: residuals(w.values, 0, w.weights, R),
+      scale: (n * n) / (q * q * R * R),
+      floor: 0,
+    };
   }
   const mean = total / n;
   return { est: mean, resid: residuals(w.values, mean), scale: 1, floor: 0 };
@@ -271,7 +291,12 @@ function shapeDf(shape: SerialShape, totalN: number, windows: number): number {
   return Math.max(1, 1 / (1 / Math.max(level, 1) + 1 / Math.max(shape.lrvDfHi, 1)));
 }
 
-function tResult(diff: number, parts: Part[], conf: number, df: number): { se: number; df: number; t: number; p: number; lo: number; hi: number } {
+function tResult(
+  diff: number,
+  parts: Part[],
+  conf: number,
+  df: number,
+): { se: number; df: number; t: number; p: number; lo: number; hi: number } {
   let v = 0;
   for (const p of parts) v += p.v;
   const se = Math.sqrt(v);
@@ -317,7 +342,12 @@ function stretchesOf(kind: MetricKind, opts: CompareOptions): readonly SerialStr
  * Compares the after window with the before window for one metric kind. Windows must be
  * non-empty (the caller checks sufficiency first); a constant or all-zero window is fine.
  */
-export function compareWindows(kind: MetricKind, before: WindowData, after: WindowData, opts: CompareOptions = {}): Comparison {
+export function compareWindows(
+  kind: MetricKind,
+  before: WindowData,
+  after: WindowData,
+  opts: CompareOptions = {},
+): Comparison {
   // Residual and rank series live in scratch memory; the comparison keeps none of them.
   const at = mark();
   try {
@@ -335,7 +365,8 @@ function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts
 
   // Seasonal reference: usable when log-scale kinds have events in all four windows.
   let ref = opts.reference;
-  if (ref && logScale(kind) && !(x0 > 0 && x1 > 0 && sum(ref.before.values) > 0 && sum(ref.after.values) > 0)) ref = undefined;
+  if (ref && logScale(kind) && !(x0 > 0 && x1 > 0 && sum(ref.before.values) > 0 && sum(ref.after.values) > 0))
+    ref = undefined;
   if (ref && (ref.before.values.length < 2 || ref.after.values.length < 2)) ref = undefined;
 
   if (logScale(kind) && !ref && (x0 + x1 < SPARSE_TOTAL || x0 === 0 || x1 === 0)) {
@@ -346,9 +377,11 @@ function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts
     const r0 = x0 / t0;
     const r1 = x1 / t1;
     const ciRel: [number, number] = [ex.ci[0] - 1, ex.ci[1] - 1];
-    const a = kind === 'ratio'
-      ? serialShape([residuals(before.values, 0, before.weights, r0), residuals(after.values, 0, after.weights, r1)]).r1
-      : serialShape([residuals(before.values, r0), residuals(after.values, r1)]).r1;
+    const a =
+      kind === 'ratio'
+        ? serialShape([residuals(before.values, 0, before.weights, r0), residuals(after.values, 0, after.weights, r1)])
+            .r1
+        : serialShape([residuals(before.values, r0), residuals(after.values, r1)]).r1;
     // Null standard error of the log rate ratio under Poisson, for the detectable-effect figure.
     const pooled = (x0 + x1) / (t0 + t1);
     const seRel = pooled > 0 ? Math.sqrt(1 / (pooled * t0) + 1 / (pooled * t1)) : null;
@@ -372,7 +405,10 @@ function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts
   const sa = windowStat(kind, after);
   const stats = [sb, sa];
   const refStats: WindowStat[] = ref ? [windowStat(kind, ref.before), windowStat(kind, ref.after)] : [];
-  const shape = serialShape([...stats, ...refStats].map((s) => s.resid), stretchesOf(kind, opts));
+  const shape = serialShape(
+    [...stats, ...refStats].map((s) => s.resid),
+    stretchesOf(kind, opts),
+  );
   const a = shape.r1;
   const parts = finishParts([...stats, ...refStats], shape);
   let diff = parts[1].est - parts[0].est;
@@ -383,7 +419,8 @@ function compareIn(kind: MetricKind, before: WindowData, after: WindowData, opts
   for (const st of [...stats, ...refStats]) totalN += st.resid.length;
   const tr = tResult(diff, parts, conf, tDf(parts, shape, totalN));
   const seasonal = refStats.length > 0;
-  const methodBase = kind === 'gauge' ? 'diff_means_hac_t' : kind === 'count' ? 'rate_ratio_hac_t' : 'ratio_of_sums_delta_hac_t';
+  const methodBase =
+    kind === 'gauge' ? 'diff_means_hac_t' : kind === 'count' ? 'rate_ratio_hac_t' : 'ratio_of_sums_delta_hac_t';
   const nEff = { before: parts[0].nEff, after: parts[1].nEff };
 
   if (logScale(kind)) {
@@ -446,9 +483,16 @@ export interface WindowDifference {
  * residual stretches of the same series elsewhere (other days), pooled into the autocorrelation
  * shape only. Call within a scratch mark (residuals live there).
  */
-export function statDifference(before: WindowStat, after: WindowStat, history: readonly SerialStretch[] = []): WindowDifference {
+export function statDifference(
+  before: WindowStat,
+  after: WindowStat,
+  history: readonly SerialStretch[] = [],
+): WindowDifference {
   const stats = [before, after];
-  const shape = serialShape(stats.map((st) => st.resid), history);
+  const shape = serialShape(
+    stats.map((st) => st.resid),
+    history,
+  );
   const parts = finishParts(stats, shape);
   const df = tDf(parts, shape, before.resid.length + after.resid.length);
   return {
@@ -473,15 +517,27 @@ function allPositive(w: WindowData): boolean {
 
 const logOf = (w: WindowData) => Float64Array.from(w.values as ArrayLike<number>, Math.log);
 
-function compareQuantile(before: WindowData, after: WindowData, conf: number, reference: { before: WindowData; after: WindowData } | undefined, history: readonly SerialStretch[]): Comparison {
+function compareQuantile(
+  before: WindowData,
+  after: WindowData,
+  conf: number,
+  reference: { before: WindowData; after: WindowData } | undefined,
+  history: readonly SerialStretch[],
+): Comparison {
   const nb = before.values.length;
   const na = after.values.length;
   // Within-window centred mid-ranks in time order carry the autocorrelation of latency series.
   const { sorted: sortedB, ranks: rb } = orderOf(before);
   const { sorted: sortedA, ranks: ra } = orderOf(after);
   const segs = [rb, ra];
-  const useRef = !!reference && reference.before.values.length > 1 && reference.after.values.length > 1 &&
-    allPositive(before) && allPositive(after) && allPositive(reference.before) && allPositive(reference.after);
+  const useRef =
+    !!reference &&
+    reference.before.values.length > 1 &&
+    reference.after.values.length > 1 &&
+    allPositive(before) &&
+    allPositive(after) &&
+    allPositive(reference.before) &&
+    allPositive(reference.after);
   if (useRef) segs.push(orderOf(reference!.before).ranks, orderOf(reference!.after).ranks);
   const shape = serialShape(segs, history);
   const a = shape.r1;
@@ -500,7 +556,11 @@ function compareQuantile(before: WindowData, after: WindowData, conf: number, re
     const scale = Math.abs(med0);
     const zq = df === Infinity ? normQuantile(1 - (1 - conf) / 2) : tQuantile(1 - (1 - conf) / 2, df);
     return {
-      method: rs.exact ? 'mann_whitney_exact' : inflation > 1 ? 'mann_whitney_autocorrelation_adjusted' : 'mann_whitney',
+      method: rs.exact
+        ? 'mann_whitney_exact'
+        : inflation > 1
+          ? 'mann_whitney_autocorrelation_adjusted'
+          : 'mann_whitney',
       statistic: rs.statistic,
       p_value: rs.pValue,
       df: Number.isFinite(df) ? df : null,
@@ -517,9 +577,16 @@ function compareQuantile(before: WindowData, after: WindowData, conf: number, re
   // Seasonal: Hodges–Lehmann shifts on log latency now and in the reference; the difference is
   // tested with the standard errors read off each rank interval.
   const zq = df === Infinity ? normQuantile(1 - (1 - conf) / 2) : tQuantile(1 - (1 - conf) / 2, df);
-  const refInfl = ((reference!.before.values.length * infl[3]) + (reference!.after.values.length * infl[2])) / (reference!.before.values.length + reference!.after.values.length);
+  const refInfl =
+    (reference!.before.values.length * infl[3] + reference!.after.values.length * infl[2]) /
+    (reference!.before.values.length + reference!.after.values.length);
   const now = rankSum(logOf(after), logOf(before), { confLevel: conf, varianceInflation: inflation, exact: false, df });
-  const ref = rankSum(logOf(reference!.after), logOf(reference!.before), { confLevel: conf, varianceInflation: refInfl, exact: false, df });
+  const ref = rankSum(logOf(reference!.after), logOf(reference!.before), {
+    confLevel: conf,
+    varianceInflation: refInfl,
+    exact: false,
+    df,
+  });
   const seNow = (now.ci[1] - now.ci[0]) / (2 * zq);
   const seRef = (ref.ci[1] - ref.ci[0]) / (2 * zq);
   const diff = now.estimate - ref.estimate;

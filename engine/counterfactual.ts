@@ -59,7 +59,11 @@ const PLACEBO_DF_SHARE = 0.5;
  * today's noise and the profile's, so their robust variance is that of the whole counterfactual
  * difference.
  */
-function adjustedStats(kind: MetricKind, g: Grid, p: Profile): { pre: WindowStat; after: WindowStat; reference: number } | null {
+function adjustedStats(
+  kind: MetricKind,
+  g: Grid,
+  p: Profile,
+): { pre: WindowStat; after: WindowStat; reference: number } | null {
   let reference = 0;
   const row = g.rows[0];
   const wrow = g.weights?.[0];
@@ -92,7 +96,10 @@ function adjustedStats(kind: MetricKind, g: Grid, p: Profile): { pre: WindowStat
     if (kind === 'count') {
       let ySum = 0;
       let pSum = 0;
-      for (let i = 0; i < n; i++) { ySum += row[keep[i]]; pSum += resid[i]; }
+      for (let i = 0; i < n; i++) {
+        ySum += row[keep[i]];
+        pSum += resid[i];
+      }
       if (!(ySum > 0)) return null;
       const f = ySum / pSum;
       for (let i = 0; i < n; i++) resid[i] = row[keep[i]] - f * resid[i];
@@ -104,7 +111,11 @@ function adjustedStats(kind: MetricKind, g: Grid, p: Profile): { pre: WindowStat
     let eSum = 0;
     let rSum = 0;
     let expected = 0;
-    for (let i = 0; i < n; i++) { eSum += row[keep[i]]; rSum += q[keep[i]]; expected += resid[i] * q[keep[i]]; }
+    for (let i = 0; i < n; i++) {
+      eSum += row[keep[i]];
+      rSum += q[keep[i]];
+      expected += resid[i] * q[keep[i]];
+    }
     if (!(eSum > 0 && rSum > 0 && expected > 0)) return null;
     const f = eSum / expected;
     for (let i = 0; i < n; i++) resid[i] = row[keep[i]] - f * resid[i] * q[keep[i]];
@@ -142,7 +153,11 @@ function median(xs: readonly number[]): number {
  * today's weekday and two do not, shrunk toward the same-weekday days by how clearly their
  * changes differ from the others' (a positive-part James–Stein factor on the difference).
  */
-function combination(days: readonly number[], changes: readonly number[], varChange: number): { weights: number[]; weekday: boolean } {
+function combination(
+  days: readonly number[],
+  changes: readonly number[],
+  varChange: number,
+): { weights: number[]; weekday: boolean } {
   const k = days.length;
   const equal = days.map(() => 1 / k);
   const same = days.map((d) => d % 7 === 0);
@@ -163,7 +178,14 @@ function combination(days: readonly number[], changes: readonly number[], varCha
  * expects of that placebo (its pre-event stretch is shorter), pooled. 1 when the model is right;
  * larger when the days differ more than it allows (persistent noise, shape changes of the rhythm).
  */
-function placeboInflation(kind: MetricKind, g: Grid, s: Sums, rows: readonly number[], model: { before: number; after: number }, sumSq: number): { inflation: number; df: number; placebos: number } {
+function placeboInflation(
+  kind: MetricKind,
+  g: Grid,
+  s: Sums,
+  rows: readonly number[],
+  model: { before: number; after: number },
+  sumSq: number,
+): { inflation: number; df: number; placebos: number } {
   let scaled = 0;
   let df = 0;
   let placebos = 0;
@@ -206,7 +228,13 @@ function placeboInflation(kind: MetricKind, g: Grid, s: Sums, rows: readonly num
  * property of the series: they pin its shape far better than today's hours alone). Returns null
  * when fewer than MIN_REFERENCE_DAYS reference days have a level.
  */
-export function compareCounterfactual(kind: MetricKind, g: Grid, references: readonly number[], opts: { confLevel: number }, history: readonly SerialStretch[] = []): Counterfactual | null {
+export function compareCounterfactual(
+  kind: MetricKind,
+  g: Grid,
+  references: readonly number[],
+  opts: { confLevel: number },
+  history: readonly SerialStretch[] = [],
+): Counterfactual | null {
   if (references.length < MIN_REFERENCE_DAYS || g.rows.length !== references.length + 1) return null;
   const k = references.length;
   // Equal weights over the days kept; a day left out weighs 0 (its row stays on the grid).
@@ -255,7 +283,11 @@ export function compareCounterfactual(kind: MetricKind, g: Grid, references: rea
   // Day-of-week structure (two or more weeks of references).
   let weekday = false;
   const used = references.filter((_, i) => kept[i]);
-  const combo = combination(used, fit.changes.filter((_, i) => kept[i]), modelVarChange(fit.d.se, weights));
+  const combo = combination(
+    used,
+    fit.changes.filter((_, i) => kept[i]),
+    modelVarChange(fit.d.se, weights),
+  );
   if (combo.weekday) {
     let u = 0;
     const w2 = kept.map((x) => (x ? combo.weights[u++] : 0));
@@ -269,7 +301,14 @@ export function compareCounterfactual(kind: MetricKind, g: Grid, references: rea
   const sumSq = weights.reduce((sum, x) => sum + x * x, 0);
   const wd = fit.d;
   // Placebos over today and the days kept (rows of days left out are skipped).
-  const placebo = placeboInflation(kind, g, fit.s, [0, ...references.map((_, i) => i + 1).filter((r) => kept[r - 1])], wd.variance, sumSq);
+  const placebo = placeboInflation(
+    kind,
+    g,
+    fit.s,
+    [0, ...references.map((_, i) => i + 1).filter((r) => kept[r - 1])],
+    wd.variance,
+    sumSq,
+  );
   const placeboSe = wd.se * Math.sqrt(placebo.inflation);
   const usePlacebo = placebo.df >= 2 && placebo.inflation > 1;
   const se = usePlacebo ? placeboSe : wd.se;
@@ -302,7 +341,15 @@ export function compareCounterfactual(kind: MetricKind, g: Grid, references: rea
     seRelative = scale > 0 ? se / scale : null;
   }
   return {
-    diff, se, df, p: pValue, relative, ci, absolute, ci_absolute: ciAbsolute, se_relative: seRelative,
+    diff,
+    se,
+    df,
+    p: pValue,
+    relative,
+    ci,
+    absolute,
+    ci_absolute: ciAbsolute,
+    se_relative: seRelative,
     autocorrelation: wd.autocorrelation,
     n_eff: wd.n_eff,
     days: references.flatMap((d, i) => (kept[i] ? [{ day: d, weight: weights[i], change: fit!.changes[i] }] : [])),

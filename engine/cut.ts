@@ -27,11 +27,21 @@ export interface Cut {
 }
 
 /** Window data from kept values / weights / times; latency windows carry their sorted values (summaries and ranks sort once). */
-export function makeCut(values: Float64Array, weights: Float64Array | undefined, ts: ArrayLike<number>, kind: MetricKind): Cut {
+export function makeCut(
+  values: Float64Array,
+  weights: Float64Array | undefined,
+  ts: ArrayLike<number>,
+  kind: MetricKind,
+): Cut {
   // Only the rank methods need the whole order; the other kinds' summaries select two values.
   if (kind !== 'quantile') return { data: { values, weights }, ts };
   const { sorted, ranks } = sortWithRanks(values);
-  const data: WindowData & { [SORTED]: Float64Array; [RANKS]: Float64Array } = { values, weights, [SORTED]: sorted, [RANKS]: ranks };
+  const data: WindowData & { [SORTED]: Float64Array; [RANKS]: Float64Array } = {
+    values,
+    weights,
+    [SORTED]: sorted,
+    [RANKS]: ranks,
+  };
   return { data, ts };
 }
 
@@ -84,7 +94,8 @@ export function cutColumns(c: SeriesColumns, w: TimeWindow, kind: MetricKind): C
   const { ts, value, weight } = c;
   if (!strictlyAscending(ts)) {
     const points: Point[] = [];
-    for (let i = 0; i < ts.length; i++) if (ts[i] >= w.from && ts[i] < w.to) points.push({ ts: ts[i], value: value[i], weight: weight?.[i] });
+    for (let i = 0; i < ts.length; i++)
+      if (ts[i] >= w.from && ts[i] < w.to) points.push({ ts: ts[i], value: value[i], weight: weight?.[i] });
     return cut(points, w, kind);
   }
   const lo = lowerBound(ts, w.from);
@@ -93,10 +104,21 @@ export function cutColumns(c: SeriesColumns, w: TimeWindow, kind: MetricKind): C
   if (ratio && !weight) return makeCut(take(0), take(0), take(0), kind);
   // The same filter as cut(): finite values, and for ratios a finite non-negative weight.
   let n = 0;
-  for (let i = lo; i < hi; i++) if (Number.isFinite(value[i]) && (!ratio || (Number.isFinite(weight![i]) && weight![i] >= 0))) n++;
+  for (let i = lo; i < hi; i++)
+    if (Number.isFinite(value[i]) && (!ratio || (Number.isFinite(weight![i]) && weight![i] >= 0))) n++;
   // Nothing filtered out of Float64Array columns: the window is a view of them, no copy.
-  if (n === hi - lo && value instanceof Float64Array && ts instanceof Float64Array && (!ratio || weight instanceof Float64Array)) {
-    return makeCut(value.subarray(lo, hi), ratio ? (weight as Float64Array).subarray(lo, hi) : undefined, ts.subarray(lo, hi), kind);
+  if (
+    n === hi - lo &&
+    value instanceof Float64Array &&
+    ts instanceof Float64Array &&
+    (!ratio || weight instanceof Float64Array)
+  ) {
+    return makeCut(
+      value.subarray(lo, hi),
+      ratio ? (weight as Float64Array).subarray(lo, hi) : undefined,
+      ts.subarray(lo, hi),
+      kind,
+    );
   }
   const values = take(n);
   const weights = ratio ? take(n) : undefined;
@@ -116,23 +138,36 @@ export function cutColumns(c: SeriesColumns, w: TimeWindow, kind: MetricKind): C
   return makeCut(values, weights, times, kind);
 }
 
-export const sumOf = (a: ArrayLike<number> | undefined) => { let s = 0; if (a) for (let i = 0; i < a.length; i++) s += a[i]; return s; };
+export const sumOf = (a: ArrayLike<number> | undefined) => {
+  let s = 0;
+  if (a) for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+};
 
 /** Minimums below which a metric is insufficient_data. */
 export const MINIMUMS = { bucketsPerSide: 10, coverage: 0.8, effectiveSamples: 2, totalCount: 1 };
 
 /** Why a pair of windows cannot be judged, or null when it can. */
-export function insufficiency(kind: MetricKind, b: Cut, a: Cut, expected: { before: number; after: number }): string | null {
+export function insufficiency(
+  kind: MetricKind,
+  b: Cut,
+  a: Cut,
+  expected: { before: number; after: number },
+): string | null {
   const nb = b.data.values.length;
   const na = a.data.values.length;
-  if (nb === 0 || na === 0) return `no data in the ${nb === 0 ? (na === 0 ? 'before and after windows' : 'before window') : 'after window'}`;
-  if (nb < MINIMUMS.bucketsPerSide || na < MINIMUMS.bucketsPerSide) return `fewer than ${MINIMUMS.bucketsPerSide} buckets a side (${nb} before, ${na} after)`;
+  if (nb === 0 || na === 0)
+    return `no data in the ${nb === 0 ? (na === 0 ? 'before and after windows' : 'before window') : 'after window'}`;
+  if (nb < MINIMUMS.bucketsPerSide || na < MINIMUMS.bucketsPerSide)
+    return `fewer than ${MINIMUMS.bucketsPerSide} buckets a side (${nb} before, ${na} after)`;
   const cb = nb / expected.before;
   const ca = na / expected.after;
-  if (cb < MINIMUMS.coverage || ca < MINIMUMS.coverage) return `under ${MINIMUMS.coverage * 100}% of buckets present (${pct0(cb)} before, ${pct0(ca)} after)`;
+  if (cb < MINIMUMS.coverage || ca < MINIMUMS.coverage)
+    return `under ${MINIMUMS.coverage * 100}% of buckets present (${pct0(cb)} before, ${pct0(ca)} after)`;
   if (kind === 'ratio') {
     if (sumOf(b.data.weights) <= 0 || sumOf(a.data.weights) <= 0) return 'no requests (denominator) in a window';
   }
-  if ((kind === 'count' || kind === 'ratio') && sumOf(b.data.values) + sumOf(a.data.values) < MINIMUMS.totalCount) return 'no events counted in either window';
+  if ((kind === 'count' || kind === 'ratio') && sumOf(b.data.values) + sumOf(a.data.values) < MINIMUMS.totalCount)
+    return 'no events counted in either window';
   return null;
 }

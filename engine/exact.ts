@@ -36,12 +36,18 @@ export function binomTest(x: number, n: number, p: number, confLevel = 0.95): { 
  * given the total, x1 ~ Bin(x1 + x0, t1 / (t1 + t0)) under equal rates.
  * Returns the rate ratio (x1/t1)/(x0/t0) and its interval.
  */
-export function poissonRateTest(x1: number, t1: number, x0: number, t0: number, confLevel = 0.95): { pValue: number; ratio: number; ci: [number, number] } {
+export function poissonRateTest(
+  x1: number,
+  t1: number,
+  x0: number,
+  t0: number,
+  confLevel = 0.95,
+): { pValue: number; ratio: number; ci: [number, number] } {
   const total = x1 + x0;
   const p = t1 / (t1 + t0);
   const { pValue, ci } = binomTest(x1, total, p, confLevel);
   const toRatio = (q: number) => (q / (1 - q)) * (t0 / t1);
-  const ratio = x0 === 0 ? (x1 === 0 ? NaN : Infinity) : (x1 / t1) / (x0 / t0);
+  const ratio = x0 === 0 ? (x1 === 0 ? NaN : Infinity) : x1 / t1 / (x0 / t0);
   return { pValue, ratio, ci: [toRatio(ci[0]), ci[1] >= 1 ? Infinity : toRatio(ci[1])] };
 }
 

@@ -18,7 +18,12 @@ function fmtNum(x: number | null, kind: MetricKind, unit: string | null): string
   if (x === null || !Number.isFinite(x)) return 'n/a';
   if (kind === 'ratio') return fmtPct(x, false);
   const a = Math.abs(x);
-  const s = a === 0 ? '0' : a >= 1000 ? String(Math.round(x)).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : Number(x.toPrecision(3)).toString();
+  const s =
+    a === 0
+      ? '0'
+      : a >= 1000
+        ? String(Math.round(x)).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
+        : Number(x.toPrecision(3)).toString();
   return unit ? (unit === '%' ? `${s}%` : `${s} ${unit}`) : s;
 }
 
@@ -36,14 +41,19 @@ export function headline(kind: MetricKind, s: WindowSummary): number | null {
 
 export function eventExplanation(verdict: EventVerdict, results: MetricResult[]): string {
   // Critical metrics first, then regressions, so the sentence leads with what matters.
-  const order = (r: MetricResult) => (r.critical ? 0 : 1) * 10 + (r.verdict === 'regression' ? 0 : r.verdict === 'improvement' ? 1 : 2);
+  const order = (r: MetricResult) =>
+    (r.critical ? 0 : 1) * 10 + (r.verdict === 'regression' ? 0 : r.verdict === 'improvement' ? 1 : 2);
   const sorted = [...results].sort((a, b) => order(a) - order(b));
-  const names = (v: MetricVerdict) => sorted.filter((r) => r.verdict === v).map((r) => (r.critical ? `${r.name} (critical)` : r.name));
+  const names = (v: MetricVerdict) =>
+    sorted.filter((r) => r.verdict === v).map((r) => (r.critical ? `${r.name} (critical)` : r.name));
   if (results.length === 0) return 'No metrics to analyse.';
   switch (verdict) {
-    case 'regression': return `Regression in ${names('regression').join(', ')}.`;
-    case 'improvement': return `Improvement in ${names('improvement').join(', ')}; nothing regressed.`;
-    case 'no_change': return `All ${results.length} metrics held within their thresholds.`;
+    case 'regression':
+      return `Regression in ${names('regression').join(', ')}.`;
+    case 'improvement':
+      return `Improvement in ${names('improvement').join(', ')}; nothing regressed.`;
+    case 'no_change':
+      return `All ${results.length} metrics held within their thresholds.`;
     default: {
       const insufficient = names('insufficient_data');
       return `Inconclusive: no metric regressed${insufficient.length ? `; not enough data for ${insufficient.join(', ')}` : ''}.`;
@@ -68,13 +78,30 @@ export function explain(r: MetricResult, cmp: Comparison, typeWord: string): str
   const a = fmtNum(headline(r.kind, r.after), r.kind, r.unit);
   const what = r.kind === 'quantile' ? `${r.name} (median of buckets)` : r.name;
   const rel = cmp.relative;
-  const ciTxt = cmp.ci ? `${Math.round(r.change.confidence * 100)}% CI ${fmtPct(cmp.ci[0])} to ${fmtPct(cmp.ci[1])}` : 'no interval';
+  const ciTxt = cmp.ci
+    ? `${Math.round(r.change.confidence * 100)}% CI ${fmtPct(cmp.ci[0])} to ${fmtPct(cmp.ci[1])}`
+    : 'no interval';
   const relTxt = rel === null ? 'relative change undefined' : fmtPct(rel);
-  const base = r.baseline.kind === 'before_window' ? '' : ` compared with the same hours a ${r.baseline.kind === 'seasonal_week' ? 'week' : 'day'} earlier`;
+  const base =
+    r.baseline.kind === 'before_window'
+      ? ''
+      : ` compared with the same hours a ${r.baseline.kind === 'seasonal_week' ? 'week' : 'day'} earlier`;
   const q = fmtQ(r.test.q_value);
-  const moved = rel === null ? ((cmp.absolute ?? 0) > 0 ? 'rose' : (cmp.absolute ?? 0) < 0 ? 'fell' : 'held') : rel > 0 ? 'rose' : rel < 0 ? 'fell' : 'held';
+  const moved =
+    rel === null
+      ? (cmp.absolute ?? 0) > 0
+        ? 'rose'
+        : (cmp.absolute ?? 0) < 0
+          ? 'fell'
+          : 'held'
+      : rel > 0
+        ? 'rose'
+        : rel < 0
+          ? 'fell'
+          : 'held';
   let s: string;
-  if (r.baseline.kind === 'reference_days' && r.counterfactual) return explainCounterfactual(r, what, typeWord, ciTxt, relTxt, q);
+  if (r.baseline.kind === 'reference_days' && r.counterfactual)
+    return explainCounterfactual(r, what, typeWord, ciTxt, relTxt, q);
   switch (r.verdict) {
     case 'regression':
     case 'improvement':
@@ -86,13 +113,21 @@ export function explain(r: MetricResult, cmp: Comparison, typeWord: string): str
     default:
       s = `${cap(what)} went from ${b} to ${a} (${relTxt}, ${ciTxt})${base}; ${q}: ${couldNotRuleOut(cmp.ci) !== null ? `could not rule out a change of up to ±${fmtPct(couldNotRuleOut(cmp.ci) as number, false)}` : 'not enough evidence to call it a change or no change'}${r.reason ? ` — ${r.reason}` : ''}.`;
   }
-  if (r.baseline.explains_change) s += ` The same hours a ${r.baseline.kind === 'seasonal_week' ? 'week' : 'day'} earlier moved by ${fmtPct(r.baseline.reference_change ?? 0)}, which explains the raw before/after difference.`;
+  if (r.baseline.explains_change)
+    s += ` The same hours a ${r.baseline.kind === 'seasonal_week' ? 'week' : 'day'} earlier moved by ${fmtPct(r.baseline.reference_change ?? 0)}, which explains the raw before/after difference.`;
   if (r.verdict !== 'no_change') s += onsetSentence(r, typeWord);
   return s;
 }
 
 /** The explanation against the reference days' prediction: observed after level against the expected one. */
-function explainCounterfactual(r: MetricResult, what: string, typeWord: string, ciTxt: string, relTxt: string, q: string): string {
+function explainCounterfactual(
+  r: MetricResult,
+  what: string,
+  typeWord: string,
+  ciTxt: string,
+  relTxt: string,
+  q: string,
+): string {
   const cf = r.counterfactual!;
   const obs = fmtNum(cf.observed, r.kind, r.unit);
   const exp = fmtNum(cf.expected, r.kind, r.unit);
@@ -112,7 +147,8 @@ function explainCounterfactual(r: MetricResult, what: string, typeWord: string, 
       s = `${cap(what)}: ${vs} (${relTxt}, ${ciTxt}); ${q}: ${open !== null ? `could not rule out a change of up to ±${fmtPct(open, false)}` : 'not enough evidence to call it a change or no change'}${r.reason ? ` — ${r.reason}` : ''}.`;
     }
   }
-  if (r.baseline.explains_change) s += ` The raw before/after change (${fmtPct(r.baseline.reference_change ?? 0)}) is the usual pattern of these hours.`;
+  if (r.baseline.explains_change)
+    s += ` The raw before/after change (${fmtPct(r.baseline.reference_change ?? 0)}) is the usual pattern of these hours.`;
   if (r.verdict !== 'no_change') s += onsetSentence(r, typeWord);
   return s;
 }

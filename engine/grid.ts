@@ -31,7 +31,14 @@ export interface Grid {
 
 /** An empty grid: `afterStart` = positions from the pre-event stretch's start to the after window's, `preEnd` = the pre-event stretch's length, `afterBuckets` = the after window's. */
 export function createGrid(kind: MetricKind, preEnd: number, afterStart: number, afterBuckets: number): Grid {
-  return { n: afterStart + afterBuckets, preEnd, afterStart, rows: [], weights: kind === 'ratio' ? [] : null, log: kind === 'quantile' };
+  return {
+    n: afterStart + afterBuckets,
+    preEnd,
+    afterStart,
+    rows: [],
+    weights: kind === 'ratio' ? [] : null,
+    log: kind === 'quantile',
+  };
 }
 
 /** Adds a day's row (all missing) and returns its index. */
@@ -46,7 +53,8 @@ export function fillFromWindow(g: Grid, i: number, w: TimedWindow, origin: numbe
   const v = w.data.values;
   const q = w.data.weights;
   let present = 0;
-  for (let k = 0; k < v.length; k++) present += put(g, i, Math.round((w.ts[k] - origin) / stepMs), v[k], q ? q[k] : NaN);
+  for (let k = 0; k < v.length; k++)
+    present += put(g, i, Math.round((w.ts[k] - origin) / stepMs), v[k], q ? q[k] : NaN);
   return present;
 }
 
@@ -56,15 +64,33 @@ export function fillFromWindow(g: Grid, i: number, w: TimedWindow, origin: numbe
  * binary search and one pass, no cut. `logged`: the column already holds log values (latency,
  * NaN where not positive), as logColumn() keeps them. Returns how many it wrote.
  */
-export function fillFromColumns(g: Grid, i: number, c: { ts: ArrayLike<number>; value: ArrayLike<number>; weight?: ArrayLike<number> }, from: number, to: number, origin: number, stepMs: number, logged = false): number {
+export function fillFromColumns(
+  g: Grid,
+  i: number,
+  c: { ts: ArrayLike<number>; value: ArrayLike<number>; weight?: ArrayLike<number> },
+  from: number,
+  to: number,
+  origin: number,
+  stepMs: number,
+  logged = false,
+): number {
   const lo = lowerBound(c.ts, from);
   const hi = lowerBound(c.ts, to);
   if (hi <= lo) return 0;
   const first = Math.round((c.ts[lo] - origin) / stepMs);
-  const contiguous = Math.round((c.ts[hi - 1] - origin) / stepMs) - first === hi - 1 - lo && first >= 0 && first + (hi - lo) <= g.n;
+  const contiguous =
+    Math.round((c.ts[hi - 1] - origin) / stepMs) - first === hi - 1 - lo && first >= 0 && first + (hi - lo) <= g.n;
   if (!contiguous || (g.log && !logged) || (g.weights && !c.weight)) {
     let present = 0;
-    for (let k = lo; k < hi; k++) present += put(g, i, contiguous ? first + k - lo : Math.round((c.ts[k] - origin) / stepMs), c.value[k], c.weight ? c.weight[k] : NaN, logged);
+    for (let k = lo; k < hi; k++)
+      present += put(
+        g,
+        i,
+        contiguous ? first + k - lo : Math.round((c.ts[k] - origin) / stepMs),
+        c.value[k],
+        c.weight ? c.weight[k] : NaN,
+        logged,
+      );
     return present;
   }
   // The common case (no gaps in the stored buckets): a straight copy of the finite ones.

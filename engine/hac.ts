@@ -155,8 +155,15 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
   // history stretches arrive already reduced to their lags 1..MAX_LAG (serialStretch).
   let total = 0;
   let k = 0;
-  for (const seg of segments) if (seg.length >= 3) { total += seg.length; k++; }
-  for (const h of history) { total += h.length; k++; }
+  for (const seg of segments)
+    if (seg.length >= 3) {
+      total += seg.length;
+      k++;
+    }
+  for (const h of history) {
+    total += h.length;
+    k++;
+  }
   const nwLag = k ? Math.min(MAX_NW_LAG, Math.floor(total / k / 4)) : 0;
   const lags = Math.max(MAX_LAG, nwLag);
   const r = take(lags + 1);
@@ -180,7 +187,19 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
     for (let lag = 1; lag <= MAX_LAG; lag++) r[lag] += h.r[lag];
     weight += h.weight;
   }
-  if (weight === 0) return { r1: 0, r2: 0, phi: 0, c0: 1, lrv: 1, inflation: 1, lrvDf: Infinity, lrvDfHi: Infinity, phiHi: 0, share: 0 };
+  if (weight === 0)
+    return {
+      r1: 0,
+      r2: 0,
+      phi: 0,
+      c0: 1,
+      lrv: 1,
+      inflation: 1,
+      lrvDf: Infinity,
+      lrvDfHi: Infinity,
+      phiHi: 0,
+      share: 0,
+    };
   for (let lag = 1; lag <= lags; lag++) r[lag] /= lag <= MAX_LAG ? weight : envelopeWeight || 1;
   const nBar = total / k;
   let lrv = 1;
@@ -239,7 +258,14 @@ export function serialShape(segments: ArrayLike<number>[], history: readonly Ser
  * turned into Satterthwaite degrees of freedom 2·lrv²/Var. A weak but persistent autocorrelation
  * (overdispersed counts on an AR rate) gets few.
  */
-function lrvUncertainty(r: Float64Array, lrv: number, a0: number, phi: number, nBar: number, total: number): { df: number; phiHi: number } {
+function lrvUncertainty(
+  r: Float64Array,
+  lrv: number,
+  a0: number,
+  phi: number,
+  nBar: number,
+  total: number,
+): { df: number; phiHi: number } {
   const b = lrv / nBar;
   const a1 = r[1] + b;
   if (a1 <= 0 || lrv <= a0) return { df: Infinity, phiHi: 0 };

@@ -1,6 +1,18 @@
 // Public entry of the impact engine: pure functions over arrays of points (no I/O).
 export { analyzeEvent, DEFAULT_THRESHOLDS, MINIMUMS, HEAVY_COVERAGE } from './analyze.js';
-export type { AnalyzeInput, SeriesColumns, Confounder, Direction, EngineEvent, EventResult, EventVerdict, MetricInput, MetricResult, MetricVerdict, Point } from './analyze.js';
+export type {
+  AnalyzeInput,
+  SeriesColumns,
+  Confounder,
+  Direction,
+  EngineEvent,
+  EventResult,
+  EventVerdict,
+  MetricInput,
+  MetricResult,
+  MetricVerdict,
+  Point,
+} from './analyze.js';
 export { computeWindows, parseDuration, knownEventType, WINDOW_DEFAULTS } from './windows.js';
 export type { EventWindows, TimeWindow, WindowOverrides } from './windows.js';
 export { compareWindows, summarize } from './compare.js';

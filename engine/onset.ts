@@ -17,7 +17,13 @@ export interface Onset {
 export const ONSET_Z = 4;
 
 /** Largest |cumulative deviation from the overall mean| marks the change point. */
-export function cusumOnset(kind: MetricKind, before: { data: WindowData; ts: ArrayLike<number> }, after: { data: WindowData; ts: ArrayLike<number> }, eventTime: number, stepSeconds: number): Onset | null {
+export function cusumOnset(
+  kind: MetricKind,
+  before: { data: WindowData; ts: ArrayLike<number> },
+  after: { data: WindowData; ts: ArrayLike<number> },
+  eventTime: number,
+  stepSeconds: number,
+): Onset | null {
   // Scratch views: the caller's mark (analyzeEvent) frees them.
   const values = take(before.ts.length + after.ts.length);
   const ts = take(values.length);
@@ -43,7 +49,10 @@ export function cusumOnset(kind: MetricKind, before: { data: WindowData; ts: Arr
   let bestK = -1;
   for (let k = 0; k < n - 1; k++) {
     s += values[k] - mean;
-    if (Math.abs(s) > best) { best = Math.abs(s); bestK = k + 1; }
+    if (Math.abs(s) > best) {
+      best = Math.abs(s);
+      bestK = k + 1;
+    }
   }
   if (bestK < 1 || best === 0) return null;
   // Keep the change point only when the split is clear: the difference of the two segment means

@@ -9,16 +9,34 @@ export function selectInPlace(a: Float64Array, l: number, r: number, k: number):
   while (r > l) {
     const m = (l + r) >>> 1;
     let t: number;
-    if (before(a[m], a[l])) { t = a[m]; a[m] = a[l]; a[l] = t; }
-    if (before(a[r], a[l])) { t = a[r]; a[r] = a[l]; a[l] = t; }
-    if (before(a[r], a[m])) { t = a[r]; a[r] = a[m]; a[m] = t; }
+    if (before(a[m], a[l])) {
+      t = a[m];
+      a[m] = a[l];
+      a[l] = t;
+    }
+    if (before(a[r], a[l])) {
+      t = a[r];
+      a[r] = a[l];
+      a[l] = t;
+    }
+    if (before(a[r], a[m])) {
+      t = a[r];
+      a[r] = a[m];
+      a[m] = t;
+    }
     const pivot = a[m];
     let i = l;
     let j = r;
     while (i <= j) {
       while (before(a[i], pivot)) i++;
       while (before(pivot, a[j])) j--;
-      if (i <= j) { t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+      if (i <= j) {
+        t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
     }
     if (k <= j) r = j;
     else if (k >= i) l = i;

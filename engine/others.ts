@@ -31,7 +31,11 @@ export function othersOf(event: EngineEvent, list: readonly EngineEvent[]): Othe
     if (o.id === event.id) continue;
     if (event.subject && o.subject && event.subject !== o.subject) continue;
     let t: number;
-    try { t = toEpochMs(o.time); } catch { continue; }
+    try {
+      t = toEpochMs(o.time);
+    } catch {
+      continue;
+    }
     kept.push({ e: o, t });
   }
   kept.sort((a, b) => a.t - b.t);
@@ -69,7 +73,14 @@ export function confoundersFor(t: number, w: EventWindows, others: Others): Conf
       window = 'gap';
       coverage = 1;
     }
-    out.push({ id: o.id, type: o.type, time: new Date(to).toISOString(), subject: o.subject ?? null, window, coverage });
+    out.push({
+      id: o.id,
+      type: o.type,
+      time: new Date(to).toISOString(),
+      subject: o.subject ?? null,
+      window,
+      coverage,
+    });
   }
   return out.sort((a, b) => b.coverage - a.coverage);
 }

@@ -254,7 +254,10 @@ function sampleVariance(s: Float64Array): number {
  */
 function guessAt(k: number, N: number, centre: number, spread: number): PairwiseHint {
   const z = normQuantileApprox(Math.min(Math.max((k - 0.5) / N, 1e-9), 1 - 1e-9));
-  return { guess: centre + spread * z, slope: spread > 0 ? (N * Math.exp(-0.5 * z * z)) / (spread * Math.sqrt(2 * Math.PI)) : undefined };
+  return {
+    guess: centre + spread * z,
+    slope: spread > 0 ? (N * Math.exp(-0.5 * z * z)) / (spread * Math.sqrt(2 * Math.PI)) : undefined,
+  };
 }
 
 function sortedCopy(v: ArrayLike<number>): Float64Array {
@@ -291,8 +294,14 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
     const v = i < m && (j >= n || xs[i] <= ys[j]) ? xs[i] : ys[j];
     let cx = 0;
     let cy = 0;
-    while (i < m && xs[i] === v) { cx++; i++; }
-    while (j < n && ys[j] === v) { cy++; j++; }
+    while (i < m && xs[i] === v) {
+      cx++;
+      i++;
+    }
+    while (j < n && ys[j] === v) {
+      cy++;
+      j++;
+    }
     const t = cx + cy;
     const mid = rank + (t + 1) / 2;
     rx += cx * mid;
@@ -326,10 +335,13 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
     let qu = qWilcox(alpha / 2, dist);
     if (qu === 0) qu = 1;
     const ql = N - qu;
-    ci = [kthPairwiseDifference(xs, ys, qu, guessAt(qu, N, centre, spread)), kthPairwiseDifference(xs, ys, ql + 1, guessAt(ql + 1, N, centre, spread))];
+    ci = [
+      kthPairwiseDifference(xs, ys, qu, guessAt(qu, N, centre, spread)),
+      kthPairwiseDifference(xs, ys, ql + 1, guessAt(ql + 1, N, centre, spread)),
+    ];
     estimate = median;
   } else {
-    const sigma0 = Math.sqrt((m * n / 12) * (m + n + 1 - tieTerm / ((m + n) * (m + n - 1))));
+    const sigma0 = Math.sqrt(((m * n) / 12) * (m + n + 1 - tieTerm / ((m + n) * (m + n - 1))));
     const sigma = sigma0 * Math.sqrt(inflation);
     const dz = W - N / 2;
     const corr = correct ? Math.sign(dz) * 0.5 : 0;
@@ -354,9 +366,11 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
         if (c > 1) s += c * c * c - c;
         k += c;
       }
-      if (arr === xs) tieX = s; else tieY = s;
+      if (arr === xs) tieX = s;
+      else tieY = s;
     }
-    const sigmaCi = Math.sqrt((m * n / 12) * (m + n + 1 - (tieX + tieY) / ((m + n) * (m + n - 1)))) * Math.sqrt(inflation);
+    const sigmaCi =
+      Math.sqrt(((m * n) / 12) * (m + n + 1 - (tieX + tieY) / ((m + n) * (m + n - 1)))) * Math.sqrt(inflation);
     const zq = df === Infinity ? normQuantile(1 - alpha / 2) : tQuantile(1 - alpha / 2, df);
     if (sigmaCi > 0) {
       const cc = correct ? 0.5 : 0;
@@ -365,8 +379,12 @@ export function rankSumSorted(xs: Float64Array, ys: Float64Array, opts: RankSumO
       const kLow = N - uLow;
       const kHigh = N - uHigh;
       ci = [
-        kLow < 1 ? xs[0] - ys[n - 1] : kthPairwiseDifference(xs, ys, Math.min(kLow, N), guessAt(kLow, N, centre, spread)),
-        kHigh > N ? xs[m - 1] - ys[0] : kthPairwiseDifference(xs, ys, Math.max(kHigh, 1), guessAt(kHigh, N, centre, spread)),
+        kLow < 1
+          ? xs[0] - ys[n - 1]
+          : kthPairwiseDifference(xs, ys, Math.min(kLow, N), guessAt(kLow, N, centre, spread)),
+        kHigh > N
+          ? xs[m - 1] - ys[0]
+          : kthPairwiseDifference(xs, ys, Math.max(kHigh, 1), guessAt(kHigh, N, centre, spread)),
       ];
     } else {
       ci = [estimate, estimate];

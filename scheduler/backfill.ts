@@ -43,15 +43,25 @@ export interface BackfillDeps {
 
 /** Stable id of a backfill: the same metric, series and range is the same backfill. */
 export function backfillId(orgId: string, metricId: string, series: string, from: number, to: number): string {
-  return `bf_${createHash('sha256').update(JSON.stringify([orgId, metricId, series, from, to])).digest('hex').slice(0, 20)}`;
+  return `bf_${createHash('sha256')
+    .update(JSON.stringify([orgId, metricId, series, from, to]))
+    .digest('hex')
+    .slice(0, 20)}`;
 }
 
 /** Run (or continue) a backfill to the end; resolves with the final progress. */
 export async function runBackfill(deps: BackfillDeps, req: BackfillRequest): Promise<BackfillProgress> {
   const now = deps.now ?? Date.now;
   const live = await deps.connectors.forConnection(req.orgId, req.metric.connection_id);
-  if (!live) throw new ConnectorError('invalid_config', `connection ${req.metric.connection_id} of metric ${req.metric.id} no longer exists`);
-  const vars = Object.fromEntries(Object.entries(req.vars ?? {}).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+  if (!live)
+    throw new ConnectorError(
+      'invalid_config',
+      `connection ${req.metric.connection_id} of metric ${req.metric.id} no longer exists`,
+    );
+  const vars = Object.fromEntries(Object.entries(req.vars ?? {}).filter(([, v]) => typeof v === 'string')) as Record<
+    string,
+    string
+  >;
   const series = seriesKey(req.metric.query, vars);
   const from = alignDown(req.from, req.metric.step_seconds);
   const to = alignUp(req.to, req.metric.step_seconds);
@@ -115,7 +125,9 @@ export async function runBackfill(deps: BackfillDeps, req: BackfillRequest): Pro
   };
   deps.onProgress?.({ ...progress });
 
-  const stopped = new Promise<void>((resolve) => deps.signal?.addEventListener('abort', () => resolve(), { once: true }));
+  const stopped = new Promise<void>((resolve) =>
+    deps.signal?.addEventListener('abort', () => resolve(), { once: true }),
+  );
   while (!deps.signal?.aborted) {
     await Promise.race([scheduler.runDue(), stopped]);
     if (deps.signal?.aborted) break;

@@ -93,7 +93,11 @@ export class ConnectionBudget {
 }
 
 /** Exponential backoff with jitter: attempt 1 waits about base, each next twice as long, capped; jitter in [50%, 100%]. */
-export function backoffMs(attempt: number, opts: { baseMs: number; maxMs: number }, random: () => number = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  opts: { baseMs: number; maxMs: number },
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp * (0.5 + random() * 0.5));
 }

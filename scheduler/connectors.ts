@@ -2,7 +2,15 @@
 // secrets, injected HTTP client, clock, logger and host policy. One instance per
 // connection version, reused across calls.
 import { connectorFor } from '../connectors/registry.js';
-import { ConnectorError, type Connector, type ConnectorDeps, type ConnectorModule, type HostPolicy, type Logger, type RateLimitInfo } from '../connectors/types.js';
+import {
+  ConnectorError,
+  type Connector,
+  type ConnectorDeps,
+  type ConnectorModule,
+  type HostPolicy,
+  type Logger,
+  type RateLimitInfo,
+} from '../connectors/types.js';
 import type { Connection } from '../store/connections.js';
 import type { Store } from '../store/index.js';
 
@@ -52,9 +60,17 @@ export class ConnectorFactory {
   /** Build a connector from raw config and secrets (validated here); throws ConnectorError invalid_config. */
   build(module: ConnectorModule, config: unknown, secrets: unknown, connectionId = 'unsaved'): Connector {
     const parsedConfig = module.configSchema.safeParse(config);
-    if (!parsedConfig.success) throw new ConnectorError('invalid_config', `config is not valid for ${module.id}: ${parsedConfig.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsedConfig.success)
+      throw new ConnectorError(
+        'invalid_config',
+        `config is not valid for ${module.id}: ${parsedConfig.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const parsedSecrets = module.secretsSchema.safeParse(secrets);
-    if (!parsedSecrets.success) throw new ConnectorError('invalid_config', `secrets are not valid for ${module.id} (fields: ${parsedSecrets.error.issues.map((i) => i.path.join('.')).join(', ')})`);
+    if (!parsedSecrets.success)
+      throw new ConnectorError(
+        'invalid_config',
+        `secrets are not valid for ${module.id} (fields: ${parsedSecrets.error.issues.map((i) => i.path.join('.')).join(', ')})`,
+      );
     const scrub = secretScrubber(parsedSecrets.data);
     const deps: ConnectorDeps = {
       fetch: this.runtime.fetch,
@@ -99,15 +115,21 @@ export function secretScrubber(secrets: unknown): (text: string) => string {
 }
 
 function scrubbingLogger(logger: Logger, scrub: (t: string) => string): Logger {
-  const clean = (obj: object) => JSON.parse(scrub(JSON.stringify(obj, (_k, v) => (v instanceof Error ? { message: v.message, name: v.name } : v))));
-  const wrap = (level: keyof Logger) => (obj: object, msg?: string) => logger[level](clean(obj), msg === undefined ? undefined : scrub(msg));
+  const clean = (obj: object) =>
+    JSON.parse(scrub(JSON.stringify(obj, (_k, v) => (v instanceof Error ? { message: v.message, name: v.name } : v))));
+  const wrap = (level: keyof Logger) => (obj: object, msg?: string) =>
+    logger[level](clean(obj), msg === undefined ? undefined : scrub(msg));
   return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
 }
 
 function scrubbingConnector(connector: Connector, scrub: (t: string) => string): Connector {
   const rethrow = (err: unknown): never => {
     if (err instanceof ConnectorError) {
-      throw new ConnectorError(err.code, scrub(err.message), { retryAfterSeconds: err.retryAfterSeconds, status: err.status, retryable: err.retryable });
+      throw new ConnectorError(err.code, scrub(err.message), {
+        retryAfterSeconds: err.retryAfterSeconds,
+        status: err.status,
+        retryable: err.retryable,
+      });
     }
     if (err instanceof Error) err.message = scrub(err.message);
     throw err;

@@ -5,7 +5,13 @@
 import { createHash } from 'node:crypto';
 import type { ImpactReport, IsoWindow, MetricReport, ReportCharts, ReportStatus } from './report-types.js';
 import { eventVars, seriesKey, type TemplateVars } from '../connectors/template.js';
-import { analyzeEvent, computeWindows, type MetricInput, type MetricResult, type WindowOverrides } from '../engine/index.js';
+import {
+  analyzeEvent,
+  computeWindows,
+  type MetricInput,
+  type MetricResult,
+  type WindowOverrides,
+} from '../engine/index.js';
 import { MAX_REFERENCE_DAYS } from '../engine/windows.js';
 import type { StoredEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
@@ -24,11 +30,20 @@ const REFERENCE_READ_MS = MAX_REFERENCE_DAYS * DAY + 3_600_000;
 type ChartPoint = { ts: number; value: number; weight?: number };
 
 /** Stored columns inside [from, to) as chart points (ratios keep their weight). */
-function pointsIn(c: { ts: Float64Array; value: Float64Array; weight: Float64Array }, kind: Metric['kind'], from: number, to: number): ChartPoint[] {
+function pointsIn(
+  c: { ts: Float64Array; value: Float64Array; weight: Float64Array },
+  kind: Metric['kind'],
+  from: number,
+  to: number,
+): ChartPoint[] {
   const out: ChartPoint[] = [];
   for (let i = 0; i < c.ts.length; i++) {
     if (c.ts[i] < from || c.ts[i] >= to) continue;
-    out.push(kind === 'ratio' && !Number.isNaN(c.weight[i]) ? { ts: c.ts[i], value: c.value[i], weight: c.weight[i] } : { ts: c.ts[i], value: c.value[i] });
+    out.push(
+      kind === 'ratio' && !Number.isNaN(c.weight[i])
+        ? { ts: c.ts[i], value: c.value[i], weight: c.weight[i] }
+        : { ts: c.ts[i], value: c.value[i] },
+    );
   }
   return out;
 }
@@ -80,7 +95,11 @@ export class ImpactService {
 
   /** Scheduler hook: a pair became ready (or late data changed it); recompute its event soon, once per burst. */
   onPairReady = (pair: ImpactPair): void => {
-    this.queued.set(`${pair.org_id}\u0000${pair.event_source}\u0000${pair.event_id}`, { orgId: pair.org_id, source: pair.event_source, id: pair.event_id });
+    this.queued.set(`${pair.org_id}\u0000${pair.event_source}\u0000${pair.event_id}`, {
+      orgId: pair.org_id,
+      source: pair.event_source,
+      id: pair.event_id,
+    });
     this.draining ??= this.drain();
   };
 
@@ -141,7 +160,8 @@ export class ImpactService {
 
   /** The stored report, as computed (undefined when none was computed yet). */
   async stored(orgId: string, event: StoredEvent): Promise<ComputedReport | undefined> {
-    const row = (await this.opts.store.reports.get(orgId, event.source, event.id)) as StoredReport<ImpactReport, ReportCharts> | undefined;
+    const row = (await this.opts.store.reports.get(orgId, event.source, event.id)) as
+      StoredReport<ImpactReport, ReportCharts> | undefined;
     return row && { report: row.report, charts: row.charts, etag: row.etag, retryAfterSeconds: row.retry_after_s };
   }
 
@@ -149,8 +169,12 @@ export class ImpactService {
   async compute(orgId: string, event: StoredEvent, request?: WindowOverrides): Promise<ComputedReport> {
     const { store } = this.opts;
     const now = this.now();
-    const metrics = (await store.metrics.list(orgId)).filter((m) => appliesTo(m, { type: event.type, subject: event.subject }));
-    const pairs = new Map((await this.opts.store.pairs.forEventId(orgId, event.id, event.source)).map((p) => [p.metric_id, p]));
+    const metrics = (await store.metrics.list(orgId)).filter((m) =>
+      appliesTo(m, { type: event.type, subject: event.subject }),
+    );
+    const pairs = new Map(
+      (await this.opts.store.pairs.forEventId(orgId, event.id, event.source)).map((p) => [p.metric_id, p]),
+    );
     const vars = eventVars(event.event);
     const eventWindows = computeWindows({ time: event.time, type: event.type, stepSeconds: 60, request });
 
@@ -159,7 +183,13 @@ export class ImpactService {
     const states = new Map<string, { state: PairState; latePending: boolean; awaiting?: string }>();
     let retryAt = Infinity;
     for (const metric of metrics) {
-      const w = computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows, request });
+      const w = computeWindows({
+        time: event.time,
+        type: event.type,
+        stepSeconds: metric.step_seconds,
+        metric: metric.windows,
+        request,
+      });
       const limits = await this.limits(orgId, metric);
       const closedAt = w.after.to + limits.dataDelaySeconds * 1000;
       const pair = pairs.get(metric.id);
@@ -168,7 +198,10 @@ export class ImpactService {
       let state: PairState = request ? (now >= closedAt ? 'ready' : 'pending') : (pair?.state ?? 'pending');
       let awaiting: string | undefined;
       if (state === 'pending') {
-        awaiting = now < closedAt ? `${metric.name}: the after window closes at ${iso(w.after.to)} (+${limits.dataDelaySeconds}s provider delay)` : `${metric.name}: fetching its windows`;
+        awaiting =
+          now < closedAt
+            ? `${metric.name}: the after window closes at ${iso(w.after.to)} (+${limits.dataDelaySeconds}s provider delay)`
+            : `${metric.name}: fetching its windows`;
         retryAt = Math.min(retryAt, Math.max(closedAt, now + 5_000));
       }
       // Ad-hoc windows: what is not stored yet is fetched through the scheduler (its budgets, its coalescing).
@@ -188,7 +221,13 @@ export class ImpactService {
       const series = seriesKey(metric.query, vars);
       // One read, as columns: today's range and every reference day the store still holds (the
       // engine cuts the same clock windows from it; points past the retention are gone already).
-      const columns = await store.points.readColumns(orgId, metric.id, series, w.pre.from - REFERENCE_READ_MS, w.after.to);
+      const columns = await store.points.readColumns(
+        orgId,
+        metric.id,
+        series,
+        w.pre.from - REFERENCE_READ_MS,
+        w.after.to,
+      );
       states.set(metric.id, { state, latePending: now < w.after.to + limits.settleSeconds * 1000, awaiting });
       // The history ahead of the before window feeds the engine; the chart starts at the before window.
       charts[metric.id] = { points: pointsIn(columns, metric.kind, w.before.from, w.after.to) };
@@ -210,25 +249,46 @@ export class ImpactService {
       const week = pointsIn(columns, metric.kind, w.seasonal.week.before.from, w.seasonal.week.after.to);
       const day = pointsIn(columns, metric.kind, w.seasonal.day.before.from, w.seasonal.day.after.to);
       const baseline = (shift: number, pts: ChartPoint[]) => pts.map((p) => ({ ...p, ts: p.ts + shift }));
-      charts[metric.id].baseline = week.length > 0 ? baseline(WEEK, week) : day.length > 0 ? baseline(DAY, day) : undefined;
+      charts[metric.id].baseline =
+        week.length > 0 ? baseline(WEEK, week) : day.length > 0 ? baseline(DAY, day) : undefined;
     }
 
     // Other events around today's windows (confounders), and back over the reference days (a day
     // holding another event is not a reference); read apart so a busy month cannot crowd out today.
-    const near = { since: eventWindows.before.from - CONFOUNDER_MARGIN, until: eventWindows.after.to + CONFOUNDER_MARGIN };
+    const near = {
+      since: eventWindows.before.from - CONFOUNDER_MARGIN,
+      until: eventWindows.after.to + CONFOUNDER_MARGIN,
+    };
     const [around, earlier] = await Promise.all([
       store.events.range(orgId, near, 1000),
-      store.events.range(orgId, { since: eventWindows.pre.from - REFERENCE_READ_MS, until: near.since }, OTHER_EVENTS_LIMIT),
+      store.events.range(
+        orgId,
+        { since: eventWindows.pre.from - REFERENCE_READ_MS, until: near.since },
+        OTHER_EVENTS_LIMIT,
+      ),
     ]);
     const others = [...earlier, ...around]
       .filter((e) => !(e.source === event.source && e.id === event.id))
       .map((e) => ({ id: e.id, type: e.type, time: e.time, subject: e.subject || null }));
     const engineEvent = { id: event.id, type: event.type, time: event.time, subject: event.subject || null };
-    const result = analyzeEvent({ event: engineEvent, metrics: inputs, otherEvents: others, alpha: this.opts.alpha, windows: request });
+    const result = analyzeEvent({
+      event: engineEvent,
+      metrics: inputs,
+      otherEvents: others,
+      alpha: this.opts.alpha,
+      windows: request,
+    });
     const byId = new Map(result.metrics.map((r) => [r.metric_id, r]));
     for (const r of result.metrics) {
       const cf = r.counterfactual;
-      if (cf && charts[r.metric_id]) charts[r.metric_id].expected = { from: r.windows.after.from, to: r.windows.after.to, value: cf.expected, lo: cf.expected_ci?.[0] ?? null, hi: cf.expected_ci?.[1] ?? null };
+      if (cf && charts[r.metric_id])
+        charts[r.metric_id].expected = {
+          from: r.windows.after.from,
+          to: r.windows.after.to,
+          value: cf.expected,
+          lo: cf.expected_ci?.[0] ?? null,
+          hi: cf.expected_ci?.[1] ?? null,
+        };
     }
 
     const metricReports = metrics.map((m) => {
@@ -239,7 +299,8 @@ export class ImpactService {
     const ready = metricReports.filter((m) => m.status === 'ready').length;
     const failed = metricReports.filter((m) => m.status === 'failed').length;
     const pending = metricReports.length - ready - failed;
-    const status: ReportStatus = ready === metricReports.length ? 'ready' : ready > 0 ? 'partial' : pending > 0 ? 'pending' : 'failed';
+    const status: ReportStatus =
+      ready === metricReports.length ? 'ready' : ready > 0 ? 'partial' : pending > 0 ? 'pending' : 'failed';
     const awaiting = [...states.values()].flatMap((s) => (s.awaiting ? [s.awaiting] : []));
     const report: ImpactReport = {
       event: event.event,
@@ -259,15 +320,24 @@ export class ImpactService {
         after: isoWindow(eventWindows.after),
         gap: isoDuration(eventWindows.gap_ms),
         baseline: {
-          week: { before: isoWindow(eventWindows.seasonal.week.before), after: isoWindow(eventWindows.seasonal.week.after) },
-          day: { before: isoWindow(eventWindows.seasonal.day.before), after: isoWindow(eventWindows.seasonal.day.after) },
+          week: {
+            before: isoWindow(eventWindows.seasonal.week.before),
+            after: isoWindow(eventWindows.seasonal.week.after),
+          },
+          day: {
+            before: isoWindow(eventWindows.seasonal.day.before),
+            after: isoWindow(eventWindows.seasonal.day.after),
+          },
         },
       },
       ...(awaiting.length > 0 ? { awaiting } : {}),
       metrics: metricReports,
     };
     // The etag ignores computed_at: recomputing unchanged data keeps dashboards' caches valid.
-    const etag = `"${createHash('sha256').update(JSON.stringify({ ...report, computed_at: null })).digest('base64url').slice(0, 27)}"`;
+    const etag = `"${createHash('sha256')
+      .update(JSON.stringify({ ...report, computed_at: null }))
+      .digest('base64url')
+      .slice(0, 27)}"`;
     const retryAfterSeconds = Number.isFinite(retryAt) ? Math.max(5, Math.ceil((retryAt - now) / 1000)) : 0;
     return { report, charts, etag, retryAfterSeconds };
   }
@@ -276,13 +346,21 @@ export class ImpactService {
   async refetch(orgId: string, event: StoredEvent): Promise<void> {
     const { store, connectors } = this.opts;
     const vars = eventVars(event.event);
-    const metrics = (await store.metrics.list(orgId)).filter((m) => appliesTo(m, { type: event.type, subject: event.subject }));
+    const metrics = (await store.metrics.list(orgId)).filter((m) =>
+      appliesTo(m, { type: event.type, subject: event.subject }),
+    );
     for (const metric of metrics) {
-      const w = computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows });
+      const w = computeWindows({
+        time: event.time,
+        type: event.type,
+        stepSeconds: metric.step_seconds,
+        metric: metric.windows,
+      });
       const deps = { store, connectors, now: this.now };
       const to = Math.min(w.after.to, this.now());
       if (to > w.history.from) await pullMetric(deps, { orgId, metric, from: w.history.from, to, vars });
-      for (const r of toPairWindows(w, event.time, metric.windows.time_zone).references) await pullMetric(deps, { orgId, metric, from: r.from, to: r.to, vars });
+      for (const r of toPairWindows(w, event.time, metric.windows.time_zone).references)
+        await pullMetric(deps, { orgId, metric, from: r.from, to: r.to, vars });
     }
   }
 
@@ -298,13 +376,26 @@ export class ImpactService {
 }
 
 /** The fields that name a metric in its report, in the report's order. */
-function metricIdentity(m: Metric): Pick<MetricReport, 'metric_id' | 'name' | 'kind' | 'unit' | 'direction' | 'critical'> {
+function metricIdentity(
+  m: Metric,
+): Pick<MetricReport, 'metric_id' | 'name' | 'kind' | 'unit' | 'direction' | 'critical'> {
   return { metric_id: m.id, name: m.name, kind: m.kind, unit: m.unit, direction: m.direction, critical: m.critical };
 }
 
 /** A metric with no result yet (pending or failed data). */
-function pendingMetric(m: Metric, event: StoredEvent, request: WindowOverrides | undefined, state: PairState): MetricReport {
-  const w = computeWindows({ time: event.time, type: event.type, stepSeconds: m.step_seconds, metric: m.windows, request });
+function pendingMetric(
+  m: Metric,
+  event: StoredEvent,
+  request: WindowOverrides | undefined,
+  state: PairState,
+): MetricReport {
+  const w = computeWindows({
+    time: event.time,
+    type: event.type,
+    stepSeconds: m.step_seconds,
+    metric: m.windows,
+    request,
+  });
   return {
     ...metricIdentity(m),
     status: state === 'failed' ? 'failed' : 'pending',
@@ -332,7 +423,9 @@ export function reportBaseline(b: MetricResult['baseline']): NonNullable<MetricR
     kind: b.kind,
     ...(b.reference_change !== undefined ? { reference_change: finite(b.reference_change) } : {}),
     ...(b.explains_change !== undefined ? { explains_change: b.explains_change } : {}),
-    ...(b.reference ? { reference: { before: isoWindow(b.reference.before), after: isoWindow(b.reference.after) } } : {}),
+    ...(b.reference
+      ? { reference: { before: isoWindow(b.reference.before), after: isoWindow(b.reference.after) } }
+      : {}),
     ...(b.reference_days !== undefined ? { reference_days: b.reference_days } : {}),
     ...(b.days ? { days: b.days } : {}),
     ...(b.skipped_days ? { skipped_days: b.skipped_days } : {}),
@@ -343,7 +436,13 @@ export function reportBaseline(b: MetricResult['baseline']): NonNullable<MetricR
 }
 
 function toMetricReport(m: Metric, r: MetricResult, latePending: boolean): MetricReport {
-  const summary = (s: MetricResult['before']) => ({ n: s.n, mean: finite(s.mean), median: finite(s.median), p95: finite(s.p95), rate: finite(s.rate) });
+  const summary = (s: MetricResult['before']) => ({
+    n: s.n,
+    mean: finite(s.mean),
+    median: finite(s.median),
+    p95: finite(s.p95),
+    rate: finite(s.rate),
+  });
   return {
     ...metricIdentity(m),
     status: 'ready',
@@ -357,7 +456,12 @@ function toMetricReport(m: Metric, r: MetricResult, latePending: boolean): Metri
       ci: r.change.ci && [finite(r.change.ci[0]), finite(r.change.ci[1])].every((x) => x !== null) ? r.change.ci : null,
       confidence: r.change.confidence,
     },
-    test: { method: r.test.method, statistic: finite(r.test.statistic), p_value: finite(r.test.p_value), q_value: finite(r.test.q_value) },
+    test: {
+      method: r.test.method,
+      statistic: finite(r.test.statistic),
+      p_value: finite(r.test.p_value),
+      q_value: finite(r.test.q_value),
+    },
     baseline: reportBaseline(r.baseline),
     counterfactual: r.counterfactual,
     threshold: r.threshold,
@@ -371,20 +475,36 @@ function toMetricReport(m: Metric, r: MetricResult, latePending: boolean): Metri
     },
     minimum_detectable_effect: finite(r.minimum_detectable_effect),
     confounders: r.confounders,
-    onset: r.onset && { ts: r.onset.ts, minutes_from_event: r.onset.minutes_from_event, before_event: r.onset.before_event },
+    onset: r.onset && {
+      ts: r.onset.ts,
+      minutes_from_event: r.onset.minutes_from_event,
+      before_event: r.onset.before_event,
+    },
     reason: r.reason,
     explanation: r.explanation,
   };
 }
 
-const SEVERITY: Record<string, number> = { regression: 0, improvement: 1, inconclusive: 2, insufficient_data: 3, no_change: 4 };
+const SEVERITY: Record<string, number> = {
+  regression: 0,
+  improvement: 1,
+  inconclusive: 2,
+  insufficient_data: 3,
+  no_change: 4,
+};
 
 /** The metric a timeline line names: critical regressions first, then the largest change. */
-export function worstMetric(metrics: MetricReport[]): { metric_id: string; name: string; verdict: string; relative: number | null } | null {
+export function worstMetric(
+  metrics: MetricReport[],
+): { metric_id: string; name: string; verdict: string; relative: number | null } | null {
   const ranked = metrics
     .filter((m) => m.verdict)
-    .sort((a, b) => SEVERITY[a.verdict!] - SEVERITY[b.verdict!] || Number(b.critical) - Number(a.critical) || Math.abs(b.change?.relative ?? 0) - Math.abs(a.change?.relative ?? 0));
+    .sort(
+      (a, b) =>
+        SEVERITY[a.verdict!] - SEVERITY[b.verdict!] ||
+        Number(b.critical) - Number(a.critical) ||
+        Math.abs(b.change?.relative ?? 0) - Math.abs(a.change?.relative ?? 0),
+    );
   const w = ranked[0];
   return w ? { metric_id: w.metric_id, name: w.name, verdict: w.verdict!, relative: w.change?.relative ?? null } : null;
 }
-

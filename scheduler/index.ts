@@ -20,7 +20,17 @@ import {
 import { appliesTo, type Metric } from '../store/metrics.js';
 import { backoffMs, budgetLimits, ConnectionBudget, type BudgetLimits, type RateLimitState } from './budget.js';
 import type { ConnectorFactory } from './connectors.js';
-import { coalesce, needsFor, pairComplete, pairRanges, pairWindows, REFERENCE_REACH_MS, touches, union, type PlanJob } from './plan.js';
+import {
+  coalesce,
+  needsFor,
+  pairComplete,
+  pairRanges,
+  pairWindows,
+  REFERENCE_REACH_MS,
+  touches,
+  union,
+  type PlanJob,
+} from './plan.js';
 import { pullMetric } from './pull.js';
 import { SchedulerTelemetry } from './telemetry.js';
 
@@ -142,10 +152,14 @@ export class Scheduler {
     await this.resume();
     const hours = this.opts.catchUpHours ?? 48;
     if (hours > 0 && this.kinds.includes('window')) {
-      for (const { orgId, events } of await this.pairs.unplannedEvents(this.now() - hours * 3600_000)) this.onEventsStored(orgId, events);
+      for (const { orgId, events } of await this.pairs.unplannedEvents(this.now() - hours * 3600_000))
+        this.onEventsStored(orgId, events);
     }
     this.started = true;
-    this.timer = setInterval(() => void this.tick().catch((err) => this.logger.error({ err: String(err) }, 'scheduler tick failed')), this.opts.pollMs ?? 1000);
+    this.timer = setInterval(
+      () => void this.tick().catch((err) => this.logger.error({ err: String(err) }, 'scheduler tick failed')),
+      this.opts.pollMs ?? 1000,
+    );
     this.timer.unref();
     void this.tick();
   }
@@ -177,7 +191,10 @@ export class Scheduler {
   onEventsStored(orgId: string, events: readonly SchedulerEvent[]): void {
     if (events.length === 0 || this.stopping) return;
     this.pendingEvents.push({ orgId, events: events.map((e) => ({ ...e })) });
-    if (this.started) setImmediate(() => void this.tick().catch((err) => this.logger.error({ err: String(err) }, 'scheduler tick failed')));
+    if (this.started)
+      setImmediate(
+        () => void this.tick().catch((err) => this.logger.error({ err: String(err) }, 'scheduler tick failed')),
+      );
   }
 
   /** Called after a connection check; a successful one puts the connection's blocked jobs back in the queue. */
@@ -187,7 +204,8 @@ export class Scheduler {
     const now = this.now();
     for (const job of blocked) Object.assign(job, { state: 'queued', run_at: now, attempts: 0 });
     await this.jobs.save(blocked);
-    if (blocked.length > 0) this.logger.info({ connection_id: connectionId, jobs: blocked.length }, 'connection fixed: jobs resumed');
+    if (blocked.length > 0)
+      this.logger.info({ connection_id: connectionId, jobs: blocked.length }, 'connection fixed: jobs resumed');
     if (this.started) void this.tick();
     return blocked.length;
   }
@@ -202,7 +220,11 @@ export class Scheduler {
     const stats = await this.jobs.connectionStats(orgId, connectionId);
     return {
       last_success: stats.lastSuccess === null ? null : new Date(stats.lastSuccess).toISOString(),
-      last_error: stats.lastError && { at: new Date(stats.lastError.at).toISOString(), code: stats.lastError.code, message: stats.lastError.message },
+      last_error: stats.lastError && {
+        at: new Date(stats.lastError.at).toISOString(),
+        code: stats.lastError.code,
+        message: stats.lastError.message,
+      },
       rate_limit: this.budgets.get(connectionId)?.state() ?? null,
       queued_jobs: stats.open,
     };
@@ -213,7 +235,9 @@ export class Scheduler {
     let overlapsAny: { metricId: string; series: string; from: number; to: number }[] | undefined;
     if (filter.event !== undefined) {
       const pairs = await this.pairs.forEventId(orgId, filter.event, filter.source);
-      overlapsAny = pairs.flatMap((p) => pairRanges(p.windows).map((r) => ({ metricId: p.metric_id, series: p.series, ...r })));
+      overlapsAny = pairs.flatMap((p) =>
+        pairRanges(p.windows).map((r) => ({ metricId: p.metric_id, series: p.series, ...r })),
+      );
     }
     return this.jobs.list(
       orgId,
@@ -360,7 +384,10 @@ export class Scheduler {
         overlapsAny: covered.map((r) => ({ metricId: metric.id, series, from: r.from - margin, to: r.to + margin })),
       })
     ).filter((j) => j.kind !== 'backfill' || j.state === 'succeeded'); // an unfinished backfill runs only when its command does
-    const vars = Object.fromEntries(Object.entries(group.vars).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    const vars = Object.fromEntries(Object.entries(group.vars).filter(([, v]) => typeof v === 'string')) as Record<
+      string,
+      string
+    >;
     const { created, changed } = coalesce<FetchJob>(
       known,
       needs,
@@ -391,7 +418,16 @@ export class Scheduler {
     await this.jobs.save([...created, ...changed]);
     if (pairs.length === 0) return;
     await this.pairs.save(pairs);
-    this.logger.debug({ org_id: orgId, metric_id: metric.id, pairs: pairs.length, jobs_created: created.length, jobs_extended: changed.length }, 'planned fetches');
+    this.logger.debug(
+      {
+        org_id: orgId,
+        metric_id: metric.id,
+        pairs: pairs.length,
+        jobs_created: created.length,
+        jobs_extended: changed.length,
+      },
+      'planned fetches',
+    );
     await this.refreshPairs(orgId, metric, series, pairs, [], limits);
   }
 
@@ -410,7 +446,10 @@ export class Scheduler {
         continue;
       }
       if (!budget) {
-        await this.failFor(job, new ConnectorError('invalid_config', `connection ${job.connection_id} no longer exists`));
+        await this.failFor(
+          job,
+          new ConnectorError('invalid_config', `connection ${job.connection_id} no longer exists`),
+        );
         continue;
       }
       const blockedUntil = budget.blockedUntil();
@@ -447,7 +486,10 @@ export class Scheduler {
     if (hit) return hit;
     const live = await this.connectors.forConnection(orgId, connectionId);
     if (!live) return undefined;
-    const budget = new ConnectionBudget(budgetLimits(live.connector.limits, this.opts.budgets?.(orgId, connectionId)), this.now);
+    const budget = new ConnectionBudget(
+      budgetLimits(live.connector.limits, this.opts.budgets?.(orgId, connectionId)),
+      this.now,
+    );
     this.budgets.set(connectionId, budget);
     return budget;
   }
@@ -461,15 +503,24 @@ export class Scheduler {
       return;
     }
     const connection = await this.store.connections.get(job.org_id, job.connection_id);
-    if (!connection) return this.failFor(job, new ConnectorError('invalid_config', `connection ${job.connection_id} no longer exists`));
+    if (!connection)
+      return this.failFor(
+        job,
+        new ConnectorError('invalid_config', `connection ${job.connection_id} no longer exists`),
+      );
     if (connection.status === 'failing') {
       // Auth is broken: no call until a successful check resumes the job.
-      Object.assign(job, { state: 'blocked', last_error: connection.status_message ?? 'connection is failing', last_error_code: 'auth_failed' });
+      Object.assign(job, {
+        state: 'blocked',
+        last_error: connection.status_message ?? 'connection is failing',
+        last_error_code: 'auth_failed',
+      });
       await this.jobs.save([job]);
       return;
     }
     const metric = await this.store.metrics.get(job.org_id, job.metric_id);
-    if (!metric) return this.failFor(job, new ConnectorError('invalid_config', `metric ${job.metric_id} no longer exists`));
+    if (!metric)
+      return this.failFor(job, new ConnectorError('invalid_config', `metric ${job.metric_id} no longer exists`));
     const live = await this.connectors.forConnection(job.org_id, job.connection_id);
     const limits = live!.connector.limits;
 
@@ -513,7 +564,12 @@ export class Scheduler {
     }
   }
 
-  private async afterFailure(job: FetchJob, err: unknown, budget: ConnectionBudget, controller: AbortController): Promise<void> {
+  private async afterFailure(
+    job: FetchJob,
+    err: unknown,
+    budget: ConnectionBudget,
+    controller: AbortController,
+  ): Promise<void> {
     const now = this.now();
     if (controller.signal.aborted) {
       // Cut by stop(): not the provider's fault; the next start runs it again.
@@ -527,10 +583,16 @@ export class Scheduler {
     job.last_error_code = error.code;
     if (error.code === 'auth_failed') {
       // Not retried: the connection is failing until someone fixes it and a check passes.
-      await this.store.connections.update(job.org_id, job.connection_id, { status: 'failing', status_message: error.message });
+      await this.store.connections.update(job.org_id, job.connection_id, {
+        status: 'failing',
+        status_message: error.message,
+      });
       job.state = 'blocked';
       await this.jobs.save([job]);
-      this.logger.warn({ connection_id: job.connection_id, code: error.code }, 'connection failing: its jobs wait for a successful check');
+      this.logger.warn(
+        { connection_id: job.connection_id, code: error.code },
+        'connection failing: its jobs wait for a successful check',
+      );
       return;
     }
     if (!error.retryable || job.attempts >= (this.opts.maxAttempts ?? 6)) return this.failFor(job, error);
@@ -565,14 +627,28 @@ export class Scheduler {
     return pairs.filter((p) => pairRanges(p.windows).some((r) => r.from < job.to && r.to > job.from));
   }
 
-  private async refreshPairsAround(job: FetchJob, metric: Metric, changed: number[], limits: ConnectorLimits): Promise<void> {
+  private async refreshPairsAround(
+    job: FetchJob,
+    metric: Metric,
+    changed: number[],
+    limits: ConnectorLimits,
+  ): Promise<void> {
     await this.refreshPairs(job.org_id, metric, job.series, await this.pairsAround(job), changed, limits);
   }
 
   /** Mark pairs ready whose windows are all in, and bump the revision of ready ones whose windows the fetch changed. */
-  private async refreshPairs(orgId: string, metric: Metric, series: string, candidates: ImpactPair[], changed: number[], limits: ConnectorLimits): Promise<void> {
+  private async refreshPairs(
+    orgId: string,
+    metric: Metric,
+    series: string,
+    candidates: ImpactPair[],
+    changed: number[],
+    limits: ConnectorLimits,
+  ): Promise<void> {
     const open = candidates.filter((p) => p.state !== 'ready');
-    const bumped = candidates.filter((p) => p.state === 'ready' && changed.length > 0 && pairRanges(p.windows).some((r) => touches(r, changed)));
+    const bumped = candidates.filter(
+      (p) => p.state === 'ready' && changed.length > 0 && pairRanges(p.windows).some((r) => touches(r, changed)),
+    );
     let done: PlanJob[] = [];
     if (open.length > 0) {
       const ranges = union(open.flatMap((p) => pairRanges(p.windows)));
@@ -582,8 +658,11 @@ export class Scheduler {
       });
     }
     const now = this.now();
-    const first = open.filter((p) => pairComplete(p.windows, done, limits.dataDelaySeconds * 1000, metric.step_seconds * 1000, now));
-    for (const p of [...first, ...bumped]) Object.assign(p, { state: 'ready', revision: p.revision + 1, ready_at: now, last_error: null });
+    const first = open.filter((p) =>
+      pairComplete(p.windows, done, limits.dataDelaySeconds * 1000, metric.step_seconds * 1000, now),
+    );
+    for (const p of [...first, ...bumped])
+      Object.assign(p, { state: 'ready', revision: p.revision + 1, ready_at: now, last_error: null });
     const updated = [...first, ...bumped];
     if (updated.length === 0) return;
     await this.pairs.save(updated);
@@ -616,11 +695,22 @@ export class Scheduler {
  * (not duplicates), with the receipt time for events sent without `time`.
  * For the events route: `scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted, Date.now()))`.
  */
-export function schedulerEvents(events: readonly CloudEvent[], accepted: readonly string[], receivedAt: number): SchedulerEvent[] {
+export function schedulerEvents(
+  events: readonly CloudEvent[],
+  accepted: readonly string[],
+  receivedAt: number,
+): SchedulerEvent[] {
   const ids = new Set(accepted);
   return events
     .filter((e) => ids.has(e.id))
-    .map((e) => ({ source: e.source, id: e.id, type: e.type, subject: e.subject ?? '', time: e.time ? Date.parse(e.time) : receivedAt, event: e }));
+    .map((e) => ({
+      source: e.source,
+      id: e.id,
+      type: e.type,
+      subject: e.subject ?? '',
+      time: e.time ? Date.parse(e.time) : receivedAt,
+      event: e,
+    }));
 }
 
 function pairKey(source: string, id: string, metricId: string): string {

@@ -53,12 +53,23 @@ export interface CoalesceOptions {
  */
 export function toPairWindows(w: EventWindows, time: number, timeZone?: string | null): PairWindows {
   const shifts = referenceShifts(time, REFERENCE_DAYS, w.step_seconds, timeZone);
-  return { before: { ...w.pre }, after: { ...w.after }, references: shifts.map((s) => ({ from: w.pre.from - s, to: w.after.to - s })) };
+  return {
+    before: { ...w.pre },
+    after: { ...w.after },
+    references: shifts.map((s) => ({ from: w.pre.from - s, to: w.after.to - s })),
+  };
 }
 
 /** toPairWindows() for an event and a metric's default windows. */
-export function pairWindows(event: { time: number; type: string }, metric: { step_seconds: number; windows: WindowSpec }): PairWindows {
-  return toPairWindows(computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows }), event.time, metric.windows.time_zone);
+export function pairWindows(
+  event: { time: number; type: string },
+  metric: { step_seconds: number; windows: WindowSpec },
+): PairWindows {
+  return toPairWindows(
+    computeWindows({ time: event.time, type: event.type, stepSeconds: metric.step_seconds, metric: metric.windows }),
+    event.time,
+    metric.windows.time_zone,
+  );
 }
 
 /** The ranges of a pair as a list. */
@@ -77,7 +88,8 @@ export const REFERENCE_REACH_MS = REFERENCE_DAYS * 24 * 3600_000 + 3600_000;
 export function needsFor(w: PairWindows, limits: { dataDelaySeconds: number; settleSeconds: number }): Need[] {
   const ranges = pairRanges(w);
   const needs = ranges.map((range) => ({ range, delayMs: limits.dataDelaySeconds * 1000 }));
-  if (limits.settleSeconds > limits.dataDelaySeconds) needs.push(...ranges.map((range) => ({ range, delayMs: limits.settleSeconds * 1000, final: true })));
+  if (limits.settleSeconds > limits.dataDelaySeconds)
+    needs.push(...ranges.map((range) => ({ range, delayMs: limits.settleSeconds * 1000, final: true })));
   return needs;
 }
 
@@ -87,11 +99,23 @@ export function needsFor(w: PairWindows, limits: { dataDelaySeconds: number; set
  * not keep waiting more than `slackMs` past the time they are wanted, so a far-off
  * late-data pass never stands in for a first fetch.
  */
-export function satisfiedBy(job: PlanJob, delayMs: number, stepMs: number, now: number, slackMs = Infinity, firstFetch = false): TimeRange | null {
+export function satisfiedBy(
+  job: PlanJob,
+  delayMs: number,
+  stepMs: number,
+  now: number,
+  slackMs = Infinity,
+  firstFetch = false,
+): TimeRange | null {
   if (job.state === 'failed') return null;
   // A queued late-data pass may still be pushed back by later merges; a first fetch never relies on one.
   if (firstFetch && job.state === 'queued' && job.kind === 'settle') return null;
-  const at = job.state === 'succeeded' ? (job.fetched_at ?? 0) : job.state === 'blocked' ? Math.max(job.run_at, now) : job.run_at;
+  const at =
+    job.state === 'succeeded'
+      ? (job.fetched_at ?? 0)
+      : job.state === 'blocked'
+        ? Math.max(job.run_at, now)
+        : job.run_at;
   const end = Math.min(job.to, Math.floor((at - delayMs) / stepMs) * stepMs);
   let start = job.from;
   if (job.state !== 'succeeded' && at > now + slackMs) {
@@ -133,10 +157,18 @@ export function union(ranges: readonly TimeRange[]): TimeRange[] {
 }
 
 /** Buckets of the needs not yet satisfied by `jobs` (`slackMs`: how long a need may wait for a job still to run). */
-export function unmet(needs: readonly Need[], jobs: readonly PlanJob[], stepMs: number, now: number, slackMs: (need: Need) => number = () => Infinity): Need[] {
+export function unmet(
+  needs: readonly Need[],
+  jobs: readonly PlanJob[],
+  stepMs: number,
+  now: number,
+  slackMs: (need: Need) => number = () => Infinity,
+): Need[] {
   const out: Need[] = [];
   for (const need of needs) {
-    const covered = jobs.map((j) => satisfiedBy(j, need.delayMs, stepMs, now, slackMs(need), !need.final)).filter((r): r is TimeRange => r !== null);
+    const covered = jobs
+      .map((j) => satisfiedBy(j, need.delayMs, stepMs, now, slackMs(need), !need.final))
+      .filter((r): r is TimeRange => r !== null);
     for (const range of subtract(need.range, covered)) out.push({ ...need, range });
   }
   return out;
@@ -198,9 +230,22 @@ export function coalesce<J extends PlanJob>(
 }
 
 /** True when every window of a pair was fetched complete (at least the data delay after it closed) by a finished job. */
-export function pairComplete(w: PairWindows, succeeded: readonly PlanJob[], dataDelayMs: number, stepMs: number, now: number): boolean {
+export function pairComplete(
+  w: PairWindows,
+  succeeded: readonly PlanJob[],
+  dataDelayMs: number,
+  stepMs: number,
+  now: number,
+): boolean {
   const done = succeeded.filter((j) => j.state === 'succeeded');
-  return unmet(pairRanges(w).map((range) => ({ range, delayMs: dataDelayMs })), done, stepMs, now).length === 0;
+  return (
+    unmet(
+      pairRanges(w).map((range) => ({ range, delayMs: dataDelayMs })),
+      done,
+      stepMs,
+      now,
+    ).length === 0
+  );
 }
 
 /** Whether a range contains any of the (bucket) times. */

@@ -3,7 +3,14 @@
 // backfill command build on it.
 import { alignDown, alignUp } from '../connectors/http.js';
 import { renderQuery, seriesKey, type TemplateVars } from '../connectors/template.js';
-import { ConnectorError, type Connector, type ConnectorModule, type ProviderRequest, type Series, type SeriesPoint } from '../connectors/types.js';
+import {
+  ConnectorError,
+  type Connector,
+  type ConnectorModule,
+  type ProviderRequest,
+  type Series,
+  type SeriesPoint,
+} from '../connectors/types.js';
 import type { Store } from '../store/index.js';
 import type { Metric } from '../store/metrics.js';
 import { RETENTION_DAYS } from '../store/migrations.js';
@@ -40,7 +47,9 @@ export interface PullResult {
 }
 
 /** The provider queries of a metric: one, or numerator and denominator for a two-query ratio. */
-export function metricQueries(metric: Pick<Metric, 'kind' | 'query'>): { single: unknown } | { numerator: unknown; denominator: unknown } {
+export function metricQueries(
+  metric: Pick<Metric, 'kind' | 'query'>,
+): { single: unknown } | { numerator: unknown; denominator: unknown } {
   const q = metric.query as { numerator?: unknown; denominator?: unknown };
   if (metric.kind === 'ratio' && q.numerator !== undefined && q.denominator !== undefined) {
     return { numerator: q.numerator, denominator: q.denominator };
@@ -86,7 +95,10 @@ function observed(connector: Connector, observe: CallObserver): Connector {
         observe({ outcome: 'ok', seconds: (performance.now() - started) / 1000 });
         return series;
       } catch (err) {
-        observe({ outcome: err instanceof ConnectorError ? err.code : 'error', seconds: (performance.now() - started) / 1000 });
+        observe({
+          outcome: err instanceof ConnectorError ? err.code : 'error',
+          seconds: (performance.now() - started) / 1000,
+        });
         throw err;
       }
     },
@@ -97,7 +109,10 @@ function observed(connector: Connector, observe: CallObserver): Connector {
 function prepare(module: ConnectorModule, query: unknown, vars: TemplateVars): unknown {
   const parsed = module.querySchema.safeParse(renderQuery(query, vars));
   if (!parsed.success) {
-    throw new ConnectorError('bad_query', `the query is not valid for ${module.id}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ')}`);
+    throw new ConnectorError(
+      'bad_query',
+      `the query is not valid for ${module.id}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -105,20 +120,35 @@ function prepare(module: ConnectorModule, query: unknown, vars: TemplateVars): u
 /** Buckets present on both sides: value = numerator, weight = denominator. */
 function joinRatio(num: Series, den: Series): SeriesPoint[] {
   const denominators = new Map(den.points.map((p) => [p.ts, p.value]));
-  return num.points.filter((p) => denominators.has(p.ts)).map((p) => ({ ts: p.ts, value: p.value, weight: denominators.get(p.ts)! }));
+  return num.points
+    .filter((p) => denominators.has(p.ts))
+    .map((p) => ({ ts: p.ts, value: p.value, weight: denominators.get(p.ts)! }));
 }
 
 /** Pull one metric over [from, to) (aligned outward to its step) and store the points. */
-export async function pullMetric(deps: { store: Store; connectors: ConnectorFactory; now: () => number }, req: PullRequest): Promise<PullResult> {
+export async function pullMetric(
+  deps: { store: Store; connectors: ConnectorFactory; now: () => number },
+  req: PullRequest,
+): Promise<PullResult> {
   const { store, connectors } = deps;
   const live = await connectors.forConnection(req.orgId, req.metric.connection_id);
-  if (!live) throw new ConnectorError('invalid_config', `connection ${req.metric.connection_id} of metric ${req.metric.id} no longer exists`);
+  if (!live)
+    throw new ConnectorError(
+      'invalid_config',
+      `connection ${req.metric.connection_id} of metric ${req.metric.id} no longer exists`,
+    );
   const org = await store.orgs.get(req.orgId);
   const vars = req.vars ?? {};
   const window = { from: alignDown(req.from, req.metric.step_seconds), to: alignUp(req.to, req.metric.step_seconds) };
   const fetched = await fetchMetricSeries(live, req.metric, window, vars, req.signal, req.observe);
   const series = seriesKey(req.metric.query, vars);
-  const changed = req.detectChanges ? changedBuckets(await store.points.read(req.orgId, req.metric.id, series, window.from, window.to), fetched.points, window) : [];
+  const changed = req.detectChanges
+    ? changedBuckets(
+        await store.points.read(req.orgId, req.metric.id, series, window.from, window.to),
+        fetched.points,
+        window,
+      )
+    : [];
   await store.points.replaceWindow(req.orgId, req.metric.id, series, window, fetched.points, {
     fetchedAt: deps.now(),
     retentionDays: RETENTION_DAYS[org?.plan ?? 'free'],
@@ -127,7 +157,11 @@ export async function pullMetric(deps: { store: Store; connectors: ConnectorFact
 }
 
 /** Bucket times inside the window whose value or weight differs between what was stored and what was fetched. */
-function changedBuckets(stored: readonly SeriesPoint[], fetched: readonly SeriesPoint[], window: { from: number; to: number }): number[] {
+function changedBuckets(
+  stored: readonly SeriesPoint[],
+  fetched: readonly SeriesPoint[],
+  window: { from: number; to: number },
+): number[] {
   const before = new Map(stored.map((p) => [p.ts, p]));
   const changed = new Set<number>();
   for (const p of fetched) {

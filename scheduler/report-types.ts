@@ -43,7 +43,8 @@ export interface MetricReport {
    * The engine's baseline (engine/analyze.ts MetricResult: kind, the reference days used and
    * skipped, the calibration, …) with a single-reference window pair as ISO instants.
    */
-  baseline: (Omit<MetricResult['baseline'], 'reference'> & { reference?: { before: IsoWindow; after: IsoWindow } }) | null;
+  baseline:
+    (Omit<MetricResult['baseline'], 'reference'> & { reference?: { before: IsoWindow; after: IsoWindow } }) | null;
   /** The observed after level (rate, ratio, median, mean) against the level expected without the event, with the expectation's interval. */
   counterfactual: MetricResult['counterfactual'];
   threshold: number;

@@ -9,7 +9,9 @@ import { pipeline } from '../test/support/pipeline.js';
 const NOW = Date.UTC(2026, 10, 2, 9, 30);
 const p = await pipeline(NOW);
 const api = async (method: 'POST' | 'GET', url: string, payload?: object, contentType = 'application/json') => {
-  const res = await p.call(method, url, payload === undefined ? undefined : JSON.stringify(payload), { 'content-type': contentType });
+  const res = await p.call(method, url, payload === undefined ? undefined : JSON.stringify(payload), {
+    'content-type': contentType,
+  });
   if (res.statusCode >= 300) throw new Error(`${method} ${url}: ${res.statusCode} ${res.body}`);
   return res.json();
 };
@@ -27,7 +29,10 @@ for (const id of ids) {
     return seen.get(id)!;
   });
   hash.update(text);
-  if (process.argv.includes('--print')) process.stdout.write(`${id} ${report.status} ${report.verdict ?? ''} ${createHash('sha256').update(text).digest('hex').slice(0, 12)}\n`);
+  if (process.argv.includes('--print'))
+    process.stdout.write(
+      `${id} ${report.status} ${report.verdict ?? ''} ${createHash('sha256').update(text).digest('hex').slice(0, 12)}\n`,
+    );
 }
 process.stdout.write(`${hash.digest('hex')}  reports of ${ids.length} demo events\n`);
 await p.close();

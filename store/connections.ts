@@ -54,7 +54,10 @@ export class ConnectionRepository {
     this.rows = new VersionedTable<Row>(backend, `${db}.connections`, 'connection_id', now);
   }
 
-  async create(orgId: string, input: { provider: string; name: string; config: Record<string, unknown>; secrets: Record<string, unknown> }): Promise<Connection> {
+  async create(
+    orgId: string,
+    input: { provider: string; name: string; config: Record<string, unknown>; secrets: Record<string, unknown> },
+  ): Promise<Connection> {
     const id = `con_${randomUUID().replaceAll('-', '')}`;
     const at = this.rows.version();
     const row: Row = {

@@ -104,7 +104,10 @@ export class EventRepository {
       while (this.pending.length > 0) {
         const jobs: Job[] = [];
         let size = 0;
-        while (this.pending.length > 0 && (jobs.length === 0 || size + this.pending[0].events.length <= MAX_FLUSH_EVENTS)) {
+        while (
+          this.pending.length > 0 &&
+          (jobs.length === 0 || size + this.pending[0].events.length <= MAX_FLUSH_EVENTS)
+        ) {
           const job = this.pending.shift()!;
           size += job.events.length;
           jobs.push(job);
@@ -173,9 +176,7 @@ export class EventRepository {
   async list(orgId: string, filter: EventFilter, limit: number, after?: EventCursor): Promise<StoredEvent[]> {
     const { where, params } = this.where(orgId, filter);
     if (after) {
-      where.push(
-        `(toUnixTimestamp64Milli(time), source, id) < ({c_time:Int64}, {c_source:String}, {c_id:String})`,
-      );
+      where.push(`(toUnixTimestamp64Milli(time), source, id) < ({c_time:Int64}, {c_source:String}, {c_id:String})`);
       Object.assign(params, { c_time: after.time, c_source: after.source, c_id: after.id });
     }
     const rows = await this.backend.query<EventRow>(

@@ -64,7 +64,9 @@ export class Store {
   /** True when the backend answers and the schema is current. */
   async ready(): Promise<boolean> {
     try {
-      const [row] = await this.backend.query<{ v: number }>(`SELECT max(version) AS v FROM ${this.database}.schema_migrations`);
+      const [row] = await this.backend.query<{ v: number }>(
+        `SELECT max(version) AS v FROM ${this.database}.schema_migrations`,
+      );
       return Number(row?.v) >= SCHEMA_VERSION;
     } catch {
       return false;

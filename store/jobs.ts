@@ -57,7 +57,11 @@ export interface PairWindows {
 function pairWindowsOf(json: string): PairWindows {
   const w = JSON.parse(json) as PairWindows & { week_before?: TimeRange; week_after?: TimeRange };
   if (w.references) return w;
-  return { before: w.before, after: w.after, references: [w.week_before, w.week_after].filter((r): r is TimeRange => r !== undefined) };
+  return {
+    before: w.before,
+    after: w.after,
+    references: [w.week_before, w.week_after].filter((r): r is TimeRange => r !== undefined),
+  };
 }
 
 export type PairState = 'pending' | 'ready' | 'failed';
@@ -155,7 +159,12 @@ export class JobRepository {
   }
 
   /** A new job (not yet stored). */
-  draft(input: Pick<FetchJob, 'org_id' | 'connection_id' | 'metric_id' | 'series' | 'vars' | 'kind' | 'from' | 'to' | 'due_at' | 'run_at'> & { backfill_id?: string }): FetchJob {
+  draft(
+    input: Pick<
+      FetchJob,
+      'org_id' | 'connection_id' | 'metric_id' | 'series' | 'vars' | 'kind' | 'from' | 'to' | 'due_at' | 'run_at'
+    > & { backfill_id?: string },
+  ): FetchJob {
     const at = this.versions.next();
     return {
       id: `job_${randomUUID().replaceAll('-', '')}`,
@@ -207,7 +216,11 @@ export class JobRepository {
 
   /** Queued jobs of every org whose run time has come, oldest first (the run loop's one cross-org read). */
   async due(now: number, kinds: readonly JobKind[], limit: number, backfillId?: string): Promise<FetchJob[]> {
-    const where = [`state = 'queued'`, 'run_at <= fromUnixTimestamp64Milli({now:Int64})', 'kind IN {kinds:Array(String)}'];
+    const where = [
+      `state = 'queued'`,
+      'run_at <= fromUnixTimestamp64Milli({now:Int64})',
+      'kind IN {kinds:Array(String)}',
+    ];
     const params: Params = { now, kinds: [...kinds], limit };
     if (backfillId !== undefined) {
       where.push('backfill_id = {backfill:String}');
@@ -240,12 +253,21 @@ export class JobRepository {
   }
 
   /** Last success, last error and open jobs of one connection. */
-  async connectionStats(orgId: string, connectionId: string): Promise<{
+  async connectionStats(
+    orgId: string,
+    connectionId: string,
+  ): Promise<{
     lastSuccess: number | null;
     lastError: { at: number; code: string; message: string } | null;
     open: number;
   }> {
-    const [row] = await this.backend.query<{ ok: string | null; err_at: string | null; err_code: string; err: string; open: string }>(
+    const [row] = await this.backend.query<{
+      ok: string | null;
+      err_at: string | null;
+      err_code: string;
+      err: string;
+      open: string;
+    }>(
       `SELECT
          maxIf(toUnixTimestamp64Milli(fetched_at), state = 'succeeded') AS ok,
          maxIf(toUnixTimestamp64Milli(updated_at), last_error != '') AS err_at,
@@ -279,9 +301,19 @@ export class PairRepository {
   }
 
   /** A new pending pair (not yet stored). */
-  draft(input: Omit<ImpactPair, 'state' | 'revision' | 'ready_at' | 'last_error' | 'created_at' | 'updated_at'>): ImpactPair {
+  draft(
+    input: Omit<ImpactPair, 'state' | 'revision' | 'ready_at' | 'last_error' | 'created_at' | 'updated_at'>,
+  ): ImpactPair {
     const at = this.versions.next();
-    return { ...input, state: 'pending', revision: 0, ready_at: null, last_error: null, created_at: at, updated_at: at };
+    return {
+      ...input,
+      state: 'pending',
+      revision: 0,
+      ready_at: null,
+      last_error: null,
+      created_at: at,
+      updated_at: at,
+    };
   }
 
   async save(pairs: ImpactPair[]): Promise<void> {
@@ -291,7 +323,11 @@ export class PairRepository {
   }
 
   /** Pairs of one metric (optionally one series and states) whose event time is in [from, to). */
-  async forMetric(orgId: string, metricId: string, opts: { series?: string; states?: readonly PairState[]; eventFrom?: number; eventTo?: number } = {}): Promise<ImpactPair[]> {
+  async forMetric(
+    orgId: string,
+    metricId: string,
+    opts: { series?: string; states?: readonly PairState[]; eventFrom?: number; eventTo?: number } = {},
+  ): Promise<ImpactPair[]> {
     const where = ['org_id = {org:String}', 'metric_id = {metric:String}'];
     const params: Params = { org: orgId, metric: metricId };
     if (opts.series !== undefined) {
@@ -316,11 +352,14 @@ export class PairRepository {
   /** Pairs of these events (keys "source\u0000id") in one org. */
   async forEvents(orgId: string, events: { source: string; id: string }[]): Promise<ImpactPair[]> {
     if (events.length === 0) return [];
-    return this.select('org_id = {org:String} AND has(arrayZip({sources:Array(String)}, {ids:Array(String)}), (event_source, event_id))', {
-      org: orgId,
-      sources: events.map((e) => e.source),
-      ids: events.map((e) => e.id),
-    });
+    return this.select(
+      'org_id = {org:String} AND has(arrayZip({sources:Array(String)}, {ids:Array(String)}), (event_source, event_id))',
+      {
+        org: orgId,
+        sources: events.map((e) => e.source),
+        ids: events.map((e) => e.id),
+      },
+    );
   }
 
   /** Pairs of an event id (any source unless given). */
@@ -344,24 +383,54 @@ export class PairRepository {
   }
 
   /** Events received since `since` (epoch ms) that have no pair yet, by org (planning a crash interrupted). */
-  async unplannedEvents(since: number, limit = 100_000): Promise<{ orgId: string; events: { source: string; id: string; type: string; subject: string; time: number; event: CloudEvent }[] }[]> {
-    const rows = await this.backend.query<{ org_id: string; source: string; id: string; type: string; subject: string; t: string; raw: string }>(
+  async unplannedEvents(
+    since: number,
+    limit = 100_000,
+  ): Promise<
+    {
+      orgId: string;
+      events: { source: string; id: string; type: string; subject: string; time: number; event: CloudEvent }[];
+    }[]
+  > {
+    const rows = await this.backend.query<{
+      org_id: string;
+      source: string;
+      id: string;
+      type: string;
+      subject: string;
+      t: string;
+      raw: string;
+    }>(
       `SELECT org_id, source, id, type, subject, toUnixTimestamp64Milli(time) AS t, raw FROM ${this.db}.events FINAL
        WHERE received_at >= fromUnixTimestamp64Milli({since:Int64})
          AND (org_id, source, id) NOT IN (SELECT org_id, event_source, event_id FROM ${this.table})
        ORDER BY org_id, time LIMIT {limit:UInt32}`,
       { since, limit },
     );
-    const byOrg = new Map<string, { source: string; id: string; type: string; subject: string; time: number; event: CloudEvent }[]>();
+    const byOrg = new Map<
+      string,
+      { source: string; id: string; type: string; subject: string; time: number; event: CloudEvent }[]
+    >();
     for (const r of rows) {
       const list = byOrg.get(r.org_id) ?? [];
-      list.push({ source: r.source, id: r.id, type: r.type, subject: r.subject, time: Number(r.t), event: JSON.parse(r.raw) as CloudEvent });
+      list.push({
+        source: r.source,
+        id: r.id,
+        type: r.type,
+        subject: r.subject,
+        time: Number(r.t),
+        event: JSON.parse(r.raw) as CloudEvent,
+      });
       byOrg.set(r.org_id, list);
     }
     return [...byOrg].map(([orgId, events]) => ({ orgId, events }));
   }
 
-  private async select(where: string, params: Params, tail = 'ORDER BY event_time, event_source, event_id, metric_id'): Promise<ImpactPair[]> {
+  private async select(
+    where: string,
+    params: Params,
+    tail = 'ORDER BY event_time, event_source, event_id, metric_id',
+  ): Promise<ImpactPair[]> {
     const rows = await this.backend.query<PairRow>(
       `SELECT org_id, event_source, event_id, metric_id, connection_id, series, event_type,
          toUnixTimestamp64Milli(event_time) AS t, windows, state, revision,
@@ -400,7 +469,9 @@ function addFilter(f: JobFilter, where: string[], params: Params): void {
     params.backfill = f.backfillId;
   }
   if (f.overlaps) {
-    where.push('window_from < fromUnixTimestamp64Milli({o_to:Int64}) AND window_to > fromUnixTimestamp64Milli({o_from:Int64})');
+    where.push(
+      'window_from < fromUnixTimestamp64Milli({o_to:Int64}) AND window_to > fromUnixTimestamp64Milli({o_from:Int64})',
+    );
     params.o_from = f.overlaps.from;
     params.o_to = f.overlaps.to;
   }

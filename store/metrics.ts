@@ -102,7 +102,10 @@ export class MetricRepository {
 }
 
 /** True when the metric applies to an event of this type and subject. */
-export function appliesTo(metric: Pick<Metric, 'applies_to'>, event: { type: string; subject?: string | null }): boolean {
+export function appliesTo(
+  metric: Pick<Metric, 'applies_to'>,
+  event: { type: string; subject?: string | null },
+): boolean {
   const { subjects, types } = metric.applies_to;
   if (subjects && subjects.length > 0 && !subjects.includes(event.subject ?? '')) return false;
   if (types && types.length > 0 && !types.some((t) => event.type === t || event.type.endsWith(`.${t}`))) return false;

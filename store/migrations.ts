@@ -204,13 +204,17 @@ export async function migrate(backend: Backend, database: string): Promise<numbe
     ) ENGINE = ReplacingMergeTree ORDER BY version`,
   );
   const done = new Set(
-    (await backend.query<{ version: number }>(`SELECT version FROM ${db}.schema_migrations FINAL`)).map((r) => Number(r.version)),
+    (await backend.query<{ version: number }>(`SELECT version FROM ${db}.schema_migrations FINAL`)).map((r) =>
+      Number(r.version),
+    ),
   );
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     for (const sql of m.statements) await backend.command(sql.replaceAll('{db}', db));
-    await backend.insert(`${db}.schema_migrations`, [{ version: m.version, name: m.name, applied_at: chTime(Date.now()) }]);
+    await backend.insert(`${db}.schema_migrations`, [
+      { version: m.version, name: m.name, applied_at: chTime(Date.now()) },
+    ]);
     applied.push(m.version);
   }
   return applied;

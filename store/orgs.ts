@@ -66,7 +66,13 @@ export class OrgRepository {
 
   /** Create an org. */
   async create(name: string, plan: Plan, now = Date.now()): Promise<Org> {
-    const org = { org_id: `org_${randomUUID().replaceAll('-', '')}`, name, plan, created_at: chTime(now), updated_at: chTime(now) };
+    const org = {
+      org_id: `org_${randomUUID().replaceAll('-', '')}`,
+      name,
+      plan,
+      created_at: chTime(now),
+      updated_at: chTime(now),
+    };
     await this.backend.insert(`${this.db}.orgs`, [org]);
     return { id: org.org_id, name, plan, created_at: new Date(now).toISOString() };
   }

@@ -36,7 +36,13 @@ export class PointRepository {
     const fresh = new Set(points.map((p) => p.ts));
     const stale = (await this.read(orgId, metricId, series, window.from, window.to)).filter((p) => !fresh.has(p.ts));
     const fetchedAt = chTime(opts.fetchedAt);
-    const base = { org_id: orgId, metric_id: metricId, series, fetched_at: fetchedAt, retention_days: opts.retentionDays };
+    const base = {
+      org_id: orgId,
+      metric_id: metricId,
+      series,
+      fetched_at: fetchedAt,
+      retention_days: opts.retentionDays,
+    };
     const rows = [
       ...points
         .filter((p) => p.ts >= window.from && p.ts < window.to)
@@ -56,7 +62,9 @@ export class PointRepository {
        ORDER BY ts`,
       { org: orgId, metric: metricId, series, from, to },
     );
-    return rows.map((r) => (r.weight === null ? { ts: Number(r.t), value: r.value } : { ts: Number(r.t), value: r.value, weight: r.weight }));
+    return rows.map((r) =>
+      r.weight === null ? { ts: Number(r.t), value: r.value } : { ts: Number(r.t), value: r.value, weight: r.weight },
+    );
   }
 
   /**
@@ -72,7 +80,8 @@ export class PointRepository {
        ORDER BY ts`,
       { org: orgId, metric: metricId, series, from, to },
     );
-    if (bytes.length % 24 !== 0) throw new StoreError(`RowBinary points: ${bytes.length} bytes is not a whole number of rows`);
+    if (bytes.length % 24 !== 0)
+      throw new StoreError(`RowBinary points: ${bytes.length} bytes is not a whole number of rows`);
     const n = bytes.length / 24;
     // Copy into an aligned buffer (RowBinary is little-endian, as are the platforms Node runs on).
     const rows = new Float64Array(new Uint8Array(bytes).buffer, 0, n * 3);

@@ -115,7 +115,12 @@ export class ReportRepository {
   }
 
   /** The timeline: the org's events newest first, each with its report summary when there is one. */
-  async timeline(orgId: string, filter: ImpactFilter, limit: number, after?: { time: number; source: string; id: string }): Promise<ImpactSummaryRow[]> {
+  async timeline(
+    orgId: string,
+    filter: ImpactFilter,
+    limit: number,
+    after?: { time: number; source: string; id: string },
+  ): Promise<ImpactSummaryRow[]> {
     const where = ['e.org_id = {org:String}'];
     const params: Params = { org: orgId, limit };
     if (filter.subject !== undefined) {
@@ -139,12 +144,22 @@ export class ReportRepository {
       params.verdict = filter.verdict;
     }
     if (after) {
-      where.push('(toUnixTimestamp64Milli(e.time), e.source, e.id) < ({c_time:Int64}, {c_source:String}, {c_id:String})');
+      where.push(
+        '(toUnixTimestamp64Milli(e.time), e.source, e.id) < ({c_time:Int64}, {c_source:String}, {c_id:String})',
+      );
       Object.assign(params, { c_time: after.time, c_source: after.source, c_id: after.id });
     }
     const rows = await this.backend.query<{
-      source: string; id: string; type: string; subject: string; version: string; t: string;
-      status: string; verdict: string; worst_metric: string; etag: string;
+      source: string;
+      id: string;
+      type: string;
+      subject: string;
+      version: string;
+      t: string;
+      status: string;
+      verdict: string;
+      worst_metric: string;
+      etag: string;
     }>(
       `SELECT e.source AS source, e.id AS id, e.type AS type, e.subject AS subject, e.version AS version,
               toUnixTimestamp64Milli(e.time) AS t, r.status AS status, r.verdict AS verdict, r.worst_metric AS worst_metric, r.etag AS etag

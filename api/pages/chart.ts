@@ -64,7 +64,8 @@ type Expected = { from: number; to: number; value: number; lo: number | null; hi
  */
 function expectedOf(chart: MetricChart | undefined): Expected | null {
   const e = chart?.expected;
-  if (!e || !Number.isFinite(e.value) || !Number.isFinite(e.from) || !Number.isFinite(e.to) || !(e.to > e.from)) return null;
+  if (!e || !Number.isFinite(e.value) || !Number.isFinite(e.from) || !Number.isFinite(e.to) || !(e.to > e.from))
+    return null;
   const end = (x: number | null) => (x !== null && Number.isFinite(x) ? x : null);
   const lo = end(e.lo);
   const hi = end(e.hi);
@@ -76,7 +77,8 @@ function expectedOf(chart: MetricChart | undefined): Expected | null {
 function expectedSource(metric: MetricReport): string {
   const kind = metric.baseline?.kind;
   if (kind === 'reference_days') return 'reference days';
-  if (kind === 'seasonal_week' || kind === 'seasonal_day') return `the same hours a ${kind === 'seasonal_day' ? 'day' : 'week'} earlier`;
+  if (kind === 'seasonal_week' || kind === 'seasonal_day')
+    return `the same hours a ${kind === 'seasonal_day' ? 'day' : 'week'} earlier`;
   return 'the before level';
 }
 
@@ -111,7 +113,10 @@ function timeTicks(from: number, to: number): number[] {
 /** Splits sorted points into runs, breaking where buckets are missing, so a gap is not drawn as data. */
 function runs(points: { x: number; y: number; ts: number }[]): { x: number; y: number }[][] {
   if (points.length === 0) return [];
-  const diffs = points.slice(1).map((p, i) => p.ts - points[i].ts).sort((a, b) => a - b);
+  const diffs = points
+    .slice(1)
+    .map((p, i) => p.ts - points[i].ts)
+    .sort((a, b) => a - b);
   const step = diffs.length ? diffs[0] : 60_000;
   const out: { x: number; y: number }[][] = [[points[0]]];
   for (let i = 1; i < points.length; i++) {
@@ -147,13 +152,18 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
   const xFrom = Math.min(before.from, ...tsAll);
   const xTo = Math.max(after.to, ...tsAll.map((t) => t + 60_000));
   // The expected band is in the plotted units (expectedOf), so it widens the same value axis.
-  const levels = [headline(kind, metric.before), headline(kind, metric.after), expected?.value ?? null, expected?.lo ?? null, expected?.hi ?? null]
-    .filter((v): v is number => v !== null && Number.isFinite(v));
+  const levels = [
+    headline(kind, metric.before),
+    headline(kind, metric.after),
+    expected?.value ?? null,
+    expected?.lo ?? null,
+    expected?.hi ?? null,
+  ].filter((v): v is number => v !== null && Number.isFinite(v));
   const ys = [...series, ...baseline].map((p) => p.y).concat(levels);
   let yLo = ys.length ? Math.min(...ys) : 0;
   const yHi = ys.length ? Math.max(...ys) : 1;
   // Counts and shares read best from zero; gauges and latencies around their level.
-  if (kind === 'count' || kind === 'ratio' || yLo >= 0 && yLo < (yHi - yLo) * 0.5) yLo = Math.min(0, yLo);
+  if (kind === 'count' || kind === 'ratio' || (yLo >= 0 && yLo < (yHi - yLo) * 0.5)) yLo = Math.min(0, yLo);
   const yTicks = niceTicks(yLo, yHi);
   const yMin = yTicks[0];
   const yMax = yTicks[yTicks.length - 1];
@@ -170,8 +180,13 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
   const band = (from: number, to: number, fill: string, cls: string, label: string) => {
     const x = sx(Math.max(from, xFrom));
     const w = Math.max(0, sx(Math.min(to, xTo)) - x);
-    parts.push(`<rect class="${cls}" x="${f1(x)}" y="${PLOT.y0}" width="${f1(w)}" height="${PLOT.y1 - PLOT.y0}" fill="${fill}"/>`);
-    if (label && w > label.length * CHAR_W) labels.push(`<text x="${f1(x + w / 2)}" y="${PLOT.y0 + 13}" text-anchor="middle" font-size="11" fill="${COLORS.text}">${label}</text>`);
+    parts.push(
+      `<rect class="${cls}" x="${f1(x)}" y="${PLOT.y0}" width="${f1(w)}" height="${PLOT.y1 - PLOT.y0}" fill="${fill}"/>`,
+    );
+    if (label && w > label.length * CHAR_W)
+      labels.push(
+        `<text x="${f1(x + w / 2)}" y="${PLOT.y0 + 13}" text-anchor="middle" font-size="11" fill="${COLORS.text}">${label}</text>`,
+      );
   };
   band(before.from, before.to, COLORS.before, 'window-before', 'before window');
   band(before.to, after.from, COLORS.gap, 'window-gap', after.from - before.to > 8 * 60_000 ? 'gap' : '');
@@ -181,7 +196,9 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
   const ex = expected && { x0: sx(Math.max(expected.from, xFrom)), x1: sx(Math.min(expected.to, xTo)) };
   if (expected && ex && expected.lo !== null && expected.hi !== null) {
     const top = sy(expected.hi);
-    parts.push(`<rect class="expected-band" x="${f1(ex.x0)}" y="${f1(top)}" width="${f1(Math.max(0, ex.x1 - ex.x0))}" height="${f1(Math.max(0.5, sy(expected.lo) - top))}" fill="${COLORS.expected}" fill-opacity="${EXPECTED_FILL_OPACITY}"/>`);
+    parts.push(
+      `<rect class="expected-band" x="${f1(ex.x0)}" y="${f1(top)}" width="${f1(Math.max(0, ex.x1 - ex.x0))}" height="${f1(Math.max(0.5, sy(expected.lo) - top))}" fill="${COLORS.expected}" fill-opacity="${EXPECTED_FILL_OPACITY}"/>`,
+    );
   }
   parts.push(...labels);
 
@@ -189,45 +206,71 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
   for (const v of yTicks) {
     const y = f1(sy(v));
     parts.push(`<line x1="${PLOT.x0}" x2="${PLOT.x1}" y1="${y}" y2="${y}" stroke="${COLORS.grid}" stroke-width="1"/>`);
-    parts.push(`<text x="${PLOT.x0 - 6}" y="${y}" dy="0.32em" text-anchor="end" font-size="11" fill="${COLORS.text}">${esc(fmtTick(v))}</text>`);
+    parts.push(
+      `<text x="${PLOT.x0 - 6}" y="${y}" dy="0.32em" text-anchor="end" font-size="11" fill="${COLORS.text}">${esc(fmtTick(v))}</text>`,
+    );
   }
-  parts.push(`<text transform="translate(14 ${f1((PLOT.y0 + PLOT.y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="11" fill="${COLORS.text}">${esc(axisLabel(metric))}</text>`);
+  parts.push(
+    `<text transform="translate(14 ${f1((PLOT.y0 + PLOT.y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="11" fill="${COLORS.text}">${esc(axisLabel(metric))}</text>`,
+  );
 
   // Time axis (UTC).
   const xTicks = timeTicks(xFrom, xTo);
-  parts.push(`<line x1="${PLOT.x0}" x2="${PLOT.x1}" y1="${PLOT.y1}" y2="${PLOT.y1}" stroke="${COLORS.text}" stroke-width="1"/>`);
+  parts.push(
+    `<line x1="${PLOT.x0}" x2="${PLOT.x1}" y1="${PLOT.y1}" y2="${PLOT.y1}" stroke="${COLORS.text}" stroke-width="1"/>`,
+  );
   for (const t of xTicks) {
     const x = f1(sx(t));
     parts.push(`<line x1="${x}" x2="${x}" y1="${PLOT.y1}" y2="${PLOT.y1 + 5}" stroke="${COLORS.text}"/>`);
-    parts.push(`<text x="${x}" y="${PLOT.y1 + 17}" text-anchor="middle" font-size="11" fill="${COLORS.text}">${fmtClock(t)}</text>`);
+    parts.push(
+      `<text x="${x}" y="${PLOT.y1 + 17}" text-anchor="middle" font-size="11" fill="${COLORS.text}">${fmtClock(t)}</text>`,
+    );
   }
   const day = new Date(ctx.eventTime).toUTCString().slice(5, 16);
-  parts.push(`<text x="${f1((PLOT.x0 + PLOT.x1) / 2)}" y="${H - 8}" text-anchor="middle" font-size="11" fill="${COLORS.text}">Time (UTC), ${esc(day)}</text>`);
+  parts.push(
+    `<text x="${f1((PLOT.x0 + PLOT.x1) / 2)}" y="${H - 8}" text-anchor="middle" font-size="11" fill="${COLORS.text}">Time (UTC), ${esc(day)}</text>`,
+  );
 
   // Window levels: the headline figure of each window as a short horizontal line.
   const level = (w: { from: number; to: number }, v: number | null, side: string) => {
     if (v === null || !Number.isFinite(v)) return;
     const y = f1(sy(v));
-    parts.push(`<line class="level level-${side}" x1="${f1(sx(w.from))}" x2="${f1(sx(w.to))}" y1="${y}" y2="${y}" stroke="${COLORS.event}" stroke-width="2.5" stroke-opacity="0.75"/>`);
+    parts.push(
+      `<line class="level level-${side}" x1="${f1(sx(w.from))}" x2="${f1(sx(w.to))}" y1="${y}" y2="${y}" stroke="${COLORS.event}" stroke-width="2.5" stroke-opacity="0.75"/>`,
+    );
   };
 
   // Seasonal reference (dashed), then the observed series (line and dots).
   const path = (pts: { ts: number; y: number }[]) =>
     runs(pts.map((p) => ({ ...p, x: sx(p.ts), y: sy(p.y) })))
-      .map((r) => (r.length === 1 ? `M${f1(r[0].x)} ${f1(r[0].y)}h0.01` : r.map((p, i) => `${i ? 'L' : 'M'}${f1(p.x)} ${f1(p.y)}`).join('')))
+      .map((r) =>
+        r.length === 1
+          ? `M${f1(r[0].x)} ${f1(r[0].y)}h0.01`
+          : r.map((p, i) => `${i ? 'L' : 'M'}${f1(p.x)} ${f1(p.y)}`).join(''),
+      )
       .join('');
   if (baseline.length) {
-    parts.push(`<path class="baseline-series" d="${path(baseline)}" fill="none" stroke="${COLORS.baseline}" stroke-width="1.4" stroke-dasharray="5 4"/>`);
+    parts.push(
+      `<path class="baseline-series" d="${path(baseline)}" fill="none" stroke="${COLORS.baseline}" stroke-width="1.4" stroke-dasharray="5 4"/>`,
+    );
   }
   if (series.length) {
-    parts.push(`<path class="series" d="${path(series)}" fill="none" stroke="${COLORS.series}" stroke-width="1.6" stroke-linejoin="round"/>`);
-    parts.push(`<g class="series-dots" fill="${COLORS.series}">${series.map((p) => `<circle cx="${f1(sx(p.ts))}" cy="${f1(sy(p.y))}" r="1.7"/>`).join('')}</g>`);
+    parts.push(
+      `<path class="series" d="${path(series)}" fill="none" stroke="${COLORS.series}" stroke-width="1.6" stroke-linejoin="round"/>`,
+    );
+    parts.push(
+      `<g class="series-dots" fill="${COLORS.series}">${series.map((p) => `<circle cx="${f1(sx(p.ts))}" cy="${f1(sy(p.y))}" r="1.7"/>`).join('')}</g>`,
+    );
   } else {
-    parts.push(`<text class="no-data" x="${f1((PLOT.x0 + PLOT.x1) / 2)}" y="${f1((PLOT.y0 + PLOT.y1) / 2)}" text-anchor="middle" font-size="13" fill="${COLORS.text}">No data points yet</text>`);
+    parts.push(
+      `<text class="no-data" x="${f1((PLOT.x0 + PLOT.x1) / 2)}" y="${f1((PLOT.y0 + PLOT.y1) / 2)}" text-anchor="middle" font-size="13" fill="${COLORS.text}">No data points yet</text>`,
+    );
   }
   if (expected && ex) {
     const y = f1(sy(expected.value));
-    parts.push(`<line class="expected-line" x1="${f1(ex.x0)}" x2="${f1(ex.x1)}" y1="${y}" y2="${y}" stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"/>`);
+    parts.push(
+      `<line class="expected-line" x1="${f1(ex.x0)}" x2="${f1(ex.x1)}" y1="${y}" y2="${y}" stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"/>`,
+    );
   }
   level(before, headline(kind, metric.before), 'before');
   level(after, headline(kind, metric.after), 'after');
@@ -238,8 +281,14 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
     const w = text.length * CHAR_W;
     let anchor = 'middle';
     let a = x - w / 2;
-    if (a < 2) { anchor = 'start'; a = x - 2; }
-    if (a + w > W - 2) { anchor = 'end'; a = x - w + 2; }
+    if (a < 2) {
+      anchor = 'start';
+      a = x - 2;
+    }
+    if (a + w > W - 2) {
+      anchor = 'end';
+      a = x - w + 2;
+    }
     const row = ROWS.findIndex((_, r) => taken[r].every(([s, e]) => a + w + 6 < s || a > e + 6));
     const r = row === -1 ? ROWS.length - 1 : row;
     taken[r].push([a, a + w]);
@@ -275,7 +324,13 @@ function short(s: string, max: number): string {
 }
 
 /** The chart in words, for screen readers (and print captions). */
-export function describe(metric: MetricReport, series: { ts: number; y: number }[], hasBaseline: boolean, ctx: ChartContext, expected: Expected | null = null): string {
+export function describe(
+  metric: MetricReport,
+  series: { ts: number; y: number }[],
+  hasBaseline: boolean,
+  ctx: ChartContext,
+  expected: Expected | null = null,
+): string {
   const kind = metric.kind;
   const b = metric.windows.before;
   const a = metric.windows.after;
@@ -283,20 +338,34 @@ export function describe(metric: MetricReport, series: { ts: number; y: number }
   const s: string[] = [];
   s.push(`Time series of ${metric.name} (${axisLabel(metric)}) per minute, ${series.length} points, times in UTC.`);
   s.push(`The ${ctx.eventLabel} is marked at ${fmtClock(ctx.eventTime)}.`);
-  s.push(`Before window ${clock(b.from)} to ${clock(b.to)}: ${fmtValue(headline(kind, metric.before), kind, metric.unit)}.`);
+  s.push(
+    `Before window ${clock(b.from)} to ${clock(b.to)}: ${fmtValue(headline(kind, metric.before), kind, metric.unit)}.`,
+  );
   s.push(
     metric.after
       ? `After window ${clock(a.from)} to ${clock(a.to)}: ${fmtValue(headline(kind, metric.after), kind, metric.unit)}.`
       : `After window ${clock(a.from)} to ${clock(a.to)}: not complete yet.`,
   );
-  if (hasBaseline) s.push('A dashed line shows the same hours one ' + (metric.baseline?.kind === 'seasonal_day' ? 'day' : 'week') + ' earlier.');
+  if (hasBaseline)
+    s.push(
+      'A dashed line shows the same hours one ' +
+        (metric.baseline?.kind === 'seasonal_day' ? 'day' : 'week') +
+        ' earlier.',
+    );
   if (expected) {
     const level = metric.change ? `${Math.round(metric.change.confidence * 100)}% ` : '';
-    const ci = expected.lo !== null && expected.hi !== null ? `, its ${level}interval ${fmtValue(expected.lo, kind, metric.unit)} to ${fmtValue(expected.hi, kind, metric.unit)} shaded` : '';
-    s.push(`Over the after window, a dashed line marks the level expected from ${expectedSource(metric)}: ${fmtValue(expected.value, kind, metric.unit)}${ci}.`);
+    const ci =
+      expected.lo !== null && expected.hi !== null
+        ? `, its ${level}interval ${fmtValue(expected.lo, kind, metric.unit)} to ${fmtValue(expected.hi, kind, metric.unit)} shaded`
+        : '';
+    s.push(
+      `Over the after window, a dashed line marks the level expected from ${expectedSource(metric)}: ${fmtValue(expected.value, kind, metric.unit)}${ci}.`,
+    );
   }
   if (metric.confounders.length) {
-    s.push(`Other events marked: ${metric.confounders.map((c) => `${c.type} ${c.id} at ${fmtClock(Date.parse(c.time))}`).join('; ')}.`);
+    s.push(
+      `Other events marked: ${metric.confounders.map((c) => `${c.type} ${c.id} at ${fmtClock(Date.parse(c.time))}`).join('; ')}.`,
+    );
   }
   return s.join(' ');
 }
@@ -308,16 +377,29 @@ function legend(metric: MetricReport, hasBaseline: boolean, expected: Expected |
     `<li>${swatch(`<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.event}" stroke-width="2.5" stroke-opacity="0.75"/>`)}window level (${metric.kind === 'ratio' ? 'ratio of sums' : metric.kind === 'count' ? 'mean per minute' : metric.kind === 'quantile' ? 'median' : 'mean'})</li>`,
   ];
   if (hasBaseline) {
-    items.push(`<li>${swatch(`<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.baseline}" stroke-width="1.6" stroke-dasharray="5 4"/>`)}same hours a ${metric.baseline?.kind === 'seasonal_day' ? 'day' : 'week'} earlier</li>`);
+    items.push(
+      `<li>${swatch(`<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.baseline}" stroke-width="1.6" stroke-dasharray="5 4"/>`)}same hours a ${metric.baseline?.kind === 'seasonal_day' ? 'day' : 'week'} earlier</li>`,
+    );
   }
   if (expected) {
-    const fill = expected.lo !== null ? `<rect y="1" width="28" height="10" fill="${COLORS.expected}" fill-opacity="${EXPECTED_FILL_OPACITY}"/>` : '';
-    items.push(`<li class="legend-expected">${swatch(`${fill}<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"/>`)}expected (${expectedSource(metric)})</li>`);
+    const fill =
+      expected.lo !== null
+        ? `<rect y="1" width="28" height="10" fill="${COLORS.expected}" fill-opacity="${EXPECTED_FILL_OPACITY}"/>`
+        : '';
+    items.push(
+      `<li class="legend-expected">${swatch(`${fill}<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"/>`)}expected (${expectedSource(metric)})</li>`,
+    );
   }
-  items.push(`<li>${swatch(`<line x1="14" x2="14" y1="0" y2="12" stroke="${COLORS.event}" stroke-width="2"/>`)}this event</li>`);
+  items.push(
+    `<li>${swatch(`<line x1="14" x2="14" y1="0" y2="12" stroke="${COLORS.event}" stroke-width="2"/>`)}this event</li>`,
+  );
   if (metric.confounders.length) {
-    items.push(`<li>${swatch(`<line x1="14" x2="14" y1="0" y2="12" stroke="${COLORS.confounder}" stroke-width="1.5" stroke-dasharray="3 3"/>`)}other events</li>`);
+    items.push(
+      `<li>${swatch(`<line x1="14" x2="14" y1="0" y2="12" stroke="${COLORS.confounder}" stroke-width="1.5" stroke-dasharray="3 3"/>`)}other events</li>`,
+    );
   }
-  items.push(`<li>${swatch(`<rect width="13" height="12" fill="${COLORS.before}"/><rect x="15" width="13" height="12" fill="${COLORS.after}"/>`)}before / after windows (grey: gap)</li>`);
+  items.push(
+    `<li>${swatch(`<rect width="13" height="12" fill="${COLORS.before}"/><rect x="15" width="13" height="12" fill="${COLORS.after}"/>`)}before / after windows (grey: gap)</li>`,
+  );
   return `<ul class="legend">${items.join('')}</ul>`;
 }

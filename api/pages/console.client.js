@@ -58,7 +58,12 @@
         referrerPolicy: 'no-referrer',
       });
     } catch (err) {
-      throw new ApiError(0, 'Could not reach the server (' + ((err && err.message) || 'network error') + '). Check the connection and try again.');
+      throw new ApiError(
+        0,
+        'Could not reach the server (' +
+          ((err && err.message) || 'network error') +
+          '). Check the connection and try again.',
+      );
     }
     if (!res.ok) {
       let detail = res.statusText || 'request failed';
@@ -75,7 +80,8 @@
 
   /** Shows an API failure in words; a refused key sends the user back to the key form. */
   function explain(err, what) {
-    if (!(err instanceof ApiError)) return message('Something went wrong while loading ' + what + ': ' + String((err && err.message) || err));
+    if (!(err instanceof ApiError))
+      return message('Something went wrong while loading ' + what + ': ' + String((err && err.message) || err));
     if (err.status === 401) {
       sessionStorage.removeItem(STORAGE);
       timelineLoaded = false;
@@ -84,7 +90,10 @@
       el('api-key').focus();
       return;
     }
-    if (err.status === 403) return message('This API key may not read ' + what + ' (403: ' + err.message + '). Use a key with the "read" scope.');
+    if (err.status === 403)
+      return message(
+        'This API key may not read ' + what + ' (403: ' + err.message + '). Use a key with the "read" scope.',
+      );
     if (err.status === 404) return message('Not found: ' + what + ' (404: ' + err.message + ').');
     if (err.status === 0) return message(err.message);
     message('The server could not deliver ' + what + ' (' + err.status + ': ' + err.message + ').');
@@ -211,7 +220,8 @@
     try {
       const res = await api('/v1/events/' + encodeURIComponent(id) + '/impact', 'text/html');
       const type = res.headers.get('content-type') || '';
-      if (!type.startsWith('text/html')) throw new ApiError(res.status, 'the server answered ' + type + ' instead of HTML');
+      if (!type.startsWith('text/html'))
+        throw new ApiError(res.status, 'the server answered ' + type + ' instead of HTML');
       const html = await res.text();
       if (token !== reportToken) return;
       frame.srcdoc = html;
@@ -220,9 +230,12 @@
       const retry = Number(res.headers.get('retry-after'));
       status.textContent = retry > 0 ? 'This report is pending; it refreshes by itself.' : '';
       if (retry > 0) {
-        refreshTimer = setTimeout(() => {
-          if (token === reportToken && location.pathname === path) openReport(id, true);
-        }, Math.min(retry, 300) * 1000);
+        refreshTimer = setTimeout(
+          () => {
+            if (token === reportToken && location.pathname === path) openReport(id, true);
+          },
+          Math.min(retry, 300) * 1000,
+        );
       }
       message('');
     } catch (err) {

@@ -60,17 +60,27 @@ function typeLine(s: Json): string {
   const parts: string[] = [];
   if (typeof s.$ref === 'string') {
     const name = refName(s.$ref);
-    return name ? `<a href="#${anchor('schema', name)}" class="type">${esc(name)}</a>` : `<span class="type">${esc(s.$ref)}</span>`;
+    return name
+      ? `<a href="#${anchor('schema', name)}" class="type">${esc(name)}</a>`
+      : `<span class="type">${esc(s.$ref)}</span>`;
   }
   let type = Array.isArray(s.type) ? s.type.join(' | ') : typeof s.type === 'string' ? s.type : '';
-  if (type === 'array' && isObj(s.items)) type = `array of ${isObj(s.items) && typeof s.items.$ref === 'string' ? refName(s.items.$ref) ?? 'items' : (s.items.type as string) ?? 'items'}`;
+  if (type === 'array' && isObj(s.items))
+    type = `array of ${isObj(s.items) && typeof s.items.$ref === 'string' ? (refName(s.items.$ref) ?? 'items') : ((s.items.type as string) ?? 'items')}`;
   if (typeof s.format === 'string') type += ` (${s.format})`;
   if (type) parts.push(`<span class="type">${esc(type)}</span>`);
-  if (Array.isArray(s.enum)) parts.push(`one of ${s.enum.map((v) => `<code>${esc(JSON.stringify(v))}</code>`).join(', ')}`);
+  if (Array.isArray(s.enum))
+    parts.push(`one of ${s.enum.map((v) => `<code>${esc(JSON.stringify(v))}</code>`).join(', ')}`);
   if ('const' in s) parts.push(`always <code>${esc(JSON.stringify(s.const))}</code>`);
   const bounds: [string, string][] = [
-    ['minimum', '≥'], ['exclusiveMinimum', '>'], ['maximum', '≤'], ['exclusiveMaximum', '<'],
-    ['minLength', 'length ≥'], ['maxLength', 'length ≤'], ['minItems', 'items ≥'], ['maxItems', 'items ≤'],
+    ['minimum', '≥'],
+    ['exclusiveMinimum', '>'],
+    ['maximum', '≤'],
+    ['exclusiveMaximum', '<'],
+    ['minLength', 'length ≥'],
+    ['maxLength', 'length ≤'],
+    ['minItems', 'items ≥'],
+    ['maxItems', 'items ≤'],
   ];
   for (const [k, w] of bounds) if (typeof s[k] === 'number') parts.push(`${w} ${s[k]}`);
   if (typeof s.pattern === 'string') parts.push(`pattern <code>${esc(s.pattern)}</code>`);
@@ -79,7 +89,8 @@ function typeLine(s: Json): string {
   if (s.writeOnly === true) parts.push('write-only (never returned)');
   if (s.deprecated === true) parts.push('deprecated');
   // A schema made only of oneOf/anyOf/allOf branches says its type in the branches.
-  if (!type && !s.oneOf && !s.anyOf && !s.allOf && !('const' in s) && !Array.isArray(s.enum)) parts.unshift('<span class="type">any</span>');
+  if (!type && !s.oneOf && !s.anyOf && !s.allOf && !('const' in s) && !Array.isArray(s.enum))
+    parts.unshift('<span class="type">any</span>');
   let line = parts.join(', ');
   if (typeof s.description === 'string') line += ` <span class="muted">— ${esc(s.description)}</span>`;
   return line;
@@ -95,16 +106,30 @@ export function renderSchema(schema: unknown, depth = 0): string {
   if (isObj(schema.properties)) {
     const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : []);
     for (const [name, sub] of Object.entries(schema.properties)) {
-      children.push(`<li><code>${esc(name)}</code>${required.has(name) ? ' <span class="req">required</span>' : ''}: ${renderSchema(sub, depth + 1)}</li>`);
+      children.push(
+        `<li><code>${esc(name)}</code>${required.has(name) ? ' <span class="req">required</span>' : ''}: ${renderSchema(sub, depth + 1)}</li>`,
+      );
     }
   }
-  if (isObj(schema.additionalProperties)) children.push(`<li><em>any other key</em>: ${renderSchema(schema.additionalProperties, depth + 1)}</li>`);
-  if (isObj(schema.items) && typeof schema.items.$ref !== 'string' && (isObj(schema.items.properties) || schema.items.oneOf || schema.items.anyOf || schema.items.allOf)) {
+  if (isObj(schema.additionalProperties))
+    children.push(`<li><em>any other key</em>: ${renderSchema(schema.additionalProperties, depth + 1)}</li>`);
+  if (
+    isObj(schema.items) &&
+    typeof schema.items.$ref !== 'string' &&
+    (isObj(schema.items.properties) || schema.items.oneOf || schema.items.anyOf || schema.items.allOf)
+  ) {
     children.push(`<li><em>each item</em>: ${renderSchema(schema.items, depth + 1)}</li>`);
   }
-  for (const [k, word] of [['oneOf', 'exactly one of'], ['anyOf', 'any of'], ['allOf', 'all of']] as const) {
+  for (const [k, word] of [
+    ['oneOf', 'exactly one of'],
+    ['anyOf', 'any of'],
+    ['allOf', 'all of'],
+  ] as const) {
     const branches = schema[k];
-    if (Array.isArray(branches)) children.push(`<li><em>${word}</em>:<ul class="schema">${branches.map((b) => `<li>${renderSchema(b, depth + 1)}</li>`).join('')}</ul></li>`);
+    if (Array.isArray(branches))
+      children.push(
+        `<li><em>${word}</em>:<ul class="schema">${branches.map((b) => `<li>${renderSchema(b, depth + 1)}</li>`).join('')}</ul></li>`,
+      );
   }
   if (children.length) out.push(`<ul class="schema">${children.join('')}</ul>`);
   return out.join('');
@@ -122,7 +147,10 @@ function parameters(params: unknown[]): string {
 function content(c: unknown): string {
   if (!isObj(c)) return '';
   return Object.entries(c)
-    .map(([type, media]) => `<p><code>${esc(type)}</code></p>${isObj(media) && media.schema !== undefined ? renderSchema(media.schema) : ''}`)
+    .map(
+      ([type, media]) =>
+        `<p><code>${esc(type)}</code></p>${isObj(media) && media.schema !== undefined ? renderSchema(media.schema) : ''}`,
+    )
     .join('');
 }
 
@@ -134,10 +162,14 @@ function operation(path: string, method: string, op: Json, shared: unknown[]): s
     : '';
   const responses = isObj(op.responses)
     ? `<h4>Responses</h4><dl>${Object.entries(op.responses)
-        .map(([status, r]) => `<dt><strong>${esc(status)}</strong> ${isObj(r) ? esc(r.description ?? '') : ''}</dt><dd>${isObj(r) ? content(r.content) : ''}</dd>`)
+        .map(
+          ([status, r]) =>
+            `<dt><strong>${esc(status)}</strong> ${isObj(r) ? esc(r.description ?? '') : ''}</dt><dd>${isObj(r) ? content(r.content) : ''}</dd>`,
+        )
         .join('')}</dl>`
     : '';
-  const security = Array.isArray(op.security) && op.security.length === 0 ? '<p class="muted">No authentication.</p>' : '';
+  const security =
+    Array.isArray(op.security) && op.security.length === 0 ? '<p class="muted">No authentication.</p>' : '';
   return `<section class="op" id="${id}" aria-labelledby="${id}-h">
 <h3 id="${id}-h"><span class="method ${esc(method)}">${esc(method.toUpperCase())}</span><span class="path">${esc(path)}</span></h3>
 ${typeof op.summary === 'string' ? `<p><strong>${esc(op.summary)}</strong></p>` : ''}
@@ -158,25 +190,43 @@ export function renderApiReference(openapi: object): string {
     const shared = Array.isArray(item.parameters) ? item.parameters : [];
     for (const method of METHODS) {
       const op = item[method];
-      if (isObj(op)) ops.push({ path, method, op, shared, tag: Array.isArray(op.tags) && typeof op.tags[0] === 'string' ? op.tags[0] : 'other' });
+      if (isObj(op))
+        ops.push({
+          path,
+          method,
+          op,
+          shared,
+          tag: Array.isArray(op.tags) && typeof op.tags[0] === 'string' ? op.tags[0] : 'other',
+        });
     }
   }
   const tags = [...new Set(ops.map((o) => o.tag))];
   const schemas = isObj(doc.components) && isObj(doc.components.schemas) ? doc.components.schemas : {};
   const nav = tags
-    .map((tag) => `<p class="muted"><strong>${esc(tag)}</strong></p><ul>${ops
-      .filter((o) => o.tag === tag)
-      .map((o) => `<li><a href="#${anchor('op', `${o.method}-${o.path}`)}">${esc(o.method.toUpperCase())} ${esc(o.path)}</a></li>`)
-      .join('')}</ul>`)
+    .map(
+      (tag) =>
+        `<p class="muted"><strong>${esc(tag)}</strong></p><ul>${ops
+          .filter((o) => o.tag === tag)
+          .map(
+            (o) =>
+              `<li><a href="#${anchor('op', `${o.method}-${o.path}`)}">${esc(o.method.toUpperCase())} ${esc(o.path)}</a></li>`,
+          )
+          .join('')}</ul>`,
+    )
     .join('');
   const schemaNav = Object.keys(schemas).length
-    ? `<p class="muted"><strong>Schemas</strong></p><ul>${Object.keys(schemas).map((n) => `<li><a href="#${anchor('schema', n)}">${esc(n)}</a></li>`).join('')}</ul>`
+    ? `<p class="muted"><strong>Schemas</strong></p><ul>${Object.keys(schemas)
+        .map((n) => `<li><a href="#${anchor('schema', n)}">${esc(n)}</a></li>`)
+        .join('')}</ul>`
     : '';
   const body = tags
-    .map((tag) => `<section aria-labelledby="${anchor('tag', tag)}"><h2 id="${anchor('tag', tag)}">${esc(tag)}</h2>${ops
-      .filter((o) => o.tag === tag)
-      .map((o) => operation(o.path, o.method, o.op, o.shared))
-      .join('\n')}</section>`)
+    .map(
+      (tag) =>
+        `<section aria-labelledby="${anchor('tag', tag)}"><h2 id="${anchor('tag', tag)}">${esc(tag)}</h2>${ops
+          .filter((o) => o.tag === tag)
+          .map((o) => operation(o.path, o.method, o.op, o.shared))
+          .join('\n')}</section>`,
+    )
     .join('\n');
   const components = Object.keys(schemas).length
     ? `<section aria-labelledby="schemas-h"><h2 id="schemas-h">Schemas</h2>${Object.entries(schemas)

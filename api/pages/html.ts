@@ -84,7 +84,13 @@ export function headline(kind: MetricReport['kind'], s: WindowSummary | null): n
 
 /** What the headline figure is, in words. */
 export function headlineWord(kind: MetricReport['kind']): string {
-  return kind === 'count' ? 'mean per minute bucket' : kind === 'ratio' ? 'ratio of sums' : kind === 'quantile' ? 'median of buckets' : 'mean';
+  return kind === 'count'
+    ? 'mean per minute bucket'
+    : kind === 'ratio'
+      ? 'ratio of sums'
+      : kind === 'quantile'
+        ? 'median of buckets'
+        : 'mean';
 }
 
 /** A q- or p-value: "< 0.001" or two significant digits. */

@@ -2,7 +2,19 @@
 // facts, status, a metrics table and one section per metric with its chart. No scripts, no
 // external resources (it must work offline and print well); every user-provided string is escaped.
 import { CHART_CSS, renderChart } from './chart.js';
-import { BADGE_CSS, badge, cspHash, esc, fmtP, fmtPct, fmtTime, fmtValue, headline, headlineWord, VERDICT_WORDS } from './html.js';
+import {
+  BADGE_CSS,
+  badge,
+  cspHash,
+  esc,
+  fmtP,
+  fmtPct,
+  fmtTime,
+  fmtValue,
+  headline,
+  headlineWord,
+  VERDICT_WORDS,
+} from './html.js';
 import type { ImpactReport, MetricReport, ReportCharts } from './types.js';
 
 /** The report's one <style> block (a constant, so a CSP can allow it by hash). */
@@ -76,13 +88,19 @@ function eventTime(report: ImpactReport): number {
 }
 
 function headlineBadge(report: ImpactReport): string {
-  if (report.verdict === null && report.status === 'failed') return '<span class="badge badge-inconclusive">analysis failed</span>';
+  if (report.verdict === null && report.status === 'failed')
+    return '<span class="badge badge-inconclusive">analysis failed</span>';
   return badge(report.status === 'pending' ? null : report.verdict);
 }
 
 function change(m: MetricReport): string {
-  if (!m.change || m.change.relative === null) return m.change?.absolute != null ? `${m.change.absolute > 0 ? '+' : ''}${fmtValue(m.change.absolute, m.kind, m.unit)}` : 'n/a';
-  const ci = m.change.ci ? ` <span class="muted">(${Math.round(m.change.confidence * 100)}% CI ${fmtPct(m.change.ci[0])} to ${fmtPct(m.change.ci[1])})</span>` : '';
+  if (!m.change || m.change.relative === null)
+    return m.change?.absolute != null
+      ? `${m.change.absolute > 0 ? '+' : ''}${fmtValue(m.change.absolute, m.kind, m.unit)}`
+      : 'n/a';
+  const ci = m.change.ci
+    ? ` <span class="muted">(${Math.round(m.change.confidence * 100)}% CI ${fmtPct(m.change.ci[0])} to ${fmtPct(m.change.ci[1])})</span>`
+    : '';
   return `${fmtPct(m.change.relative)}${ci}`;
 }
 
@@ -163,36 +181,69 @@ ${rows.join('\n')}
 
 function metricDetails(m: MetricReport): string {
   const facts: [string, string][] = [];
-  facts.push(['Kind', `${esc(m.kind)}, figure: ${headlineWord(m.kind)}; ${DIRECTION_WORDS[m.direction] ?? esc(m.direction)}`]);
-  facts.push(['Windows', `before ${esc(fmtTime(m.windows.before.from))} – ${esc(fmtTime(m.windows.before.to))}; after ${esc(fmtTime(m.windows.after.from))} – ${esc(fmtTime(m.windows.after.to))}`]);
+  facts.push([
+    'Kind',
+    `${esc(m.kind)}, figure: ${headlineWord(m.kind)}; ${DIRECTION_WORDS[m.direction] ?? esc(m.direction)}`,
+  ]);
+  facts.push([
+    'Windows',
+    `before ${esc(fmtTime(m.windows.before.from))} – ${esc(fmtTime(m.windows.before.to))}; after ${esc(fmtTime(m.windows.after.from))} – ${esc(fmtTime(m.windows.after.to))}`,
+  ]);
   if (m.test) {
-    const stat = m.test.statistic !== null && Number.isFinite(m.test.statistic) ? `, statistic ${Number(m.test.statistic.toPrecision(3))}` : '';
-    facts.push(['Test', `<code>${esc(m.test.method)}</code>${stat}, p ${fmtP(m.test.p_value)}, q ${fmtP(m.test.q_value)} (Benjamini–Hochberg across this event's metrics)`]);
+    const stat =
+      m.test.statistic !== null && Number.isFinite(m.test.statistic)
+        ? `, statistic ${Number(m.test.statistic.toPrecision(3))}`
+        : '';
+    facts.push([
+      'Test',
+      `<code>${esc(m.test.method)}</code>${stat}, p ${fmtP(m.test.p_value)}, q ${fmtP(m.test.q_value)} (Benjamini–Hochberg across this event's metrics)`,
+    ]);
   }
   const vs = afterVsExpected(m);
   if (vs) facts.push(['After vs expected', `<span class="counterfactual">${esc(vs)}</span>`]);
   facts.push(['Threshold', `±${fmtPct(m.threshold, false)} relative (smaller changes count as no change)`]);
-  if (m.baseline) facts.push(['Baseline', m.baseline.kind === 'reference_days' ? referenceDaysText(m.baseline) : singleBaselineText(m.baseline)]);
+  if (m.baseline)
+    facts.push([
+      'Baseline',
+      m.baseline.kind === 'reference_days' ? referenceDaysText(m.baseline) : singleBaselineText(m.baseline),
+    ]);
   if (m.data_quality) {
     const q = m.data_quality;
-    const notes = [`missing buckets: ${q.missing.before} of ${q.expected.before} before, ${q.missing.after} of ${q.expected.after} after`];
+    const notes = [
+      `missing buckets: ${q.missing.before} of ${q.expected.before} before, ${q.missing.after} of ${q.expected.after} after`,
+    ];
     if (q.low_counts) notes.push('low counts');
     if (q.late_data_pending) notes.push('late data still expected');
-    if (q.autocorrelation !== null && Number.isFinite(q.autocorrelation)) notes.push(`lag-1 autocorrelation ${q.autocorrelation.toFixed(2)}`);
-    if (q.history_buckets) notes.push(m.baseline?.kind === 'reference_days' ? `today's level from ${q.history_buckets} earlier buckets and the before window` : `noise model also from ${q.history_buckets} earlier buckets`);
+    if (q.autocorrelation !== null && Number.isFinite(q.autocorrelation))
+      notes.push(`lag-1 autocorrelation ${q.autocorrelation.toFixed(2)}`);
+    if (q.history_buckets)
+      notes.push(
+        m.baseline?.kind === 'reference_days'
+          ? `today's level from ${q.history_buckets} earlier buckets and the before window`
+          : `noise model also from ${q.history_buckets} earlier buckets`,
+      );
     facts.push(['Data quality', notes.join('; ')]);
   }
   if (m.minimum_detectable_effect !== null && Number.isFinite(m.minimum_detectable_effect)) {
     facts.push(['Detectable change', `about ±${fmtPct(m.minimum_detectable_effect, false)} (80% power)`]);
   }
   if (m.onset) {
-    const when = m.onset.minutes_from_event < 0 ? `${Math.round(-m.onset.minutes_from_event)} min before` : `${Math.round(m.onset.minutes_from_event)} min after`;
-    facts.push(['Level shift', `${esc(fmtTime(m.onset.ts))} (${when} the event)${m.onset.before_event ? ' — it began before the event' : ''}`]);
+    const when =
+      m.onset.minutes_from_event < 0
+        ? `${Math.round(-m.onset.minutes_from_event)} min before`
+        : `${Math.round(m.onset.minutes_from_event)} min after`;
+    facts.push([
+      'Level shift',
+      `${esc(fmtTime(m.onset.ts))} (${when} the event)${m.onset.before_event ? ' — it began before the event' : ''}`,
+    ]);
   }
   if (m.reason) facts.push(['Reason', esc(m.reason)]);
   const conf = m.confounders.length
     ? `<ul class="confounders">${m.confounders
-        .map((c) => `<li>${esc(c.type)} <code>${esc(c.id)}</code> at ${esc(fmtTime(c.time))}, in the ${esc(c.window)} window (touches ${Math.round(c.coverage * 100)}% of it)</li>`)
+        .map(
+          (c) =>
+            `<li>${esc(c.type)} <code>${esc(c.id)}</code> at ${esc(fmtTime(c.time))}, in the ${esc(c.window)} window (touches ${Math.round(c.coverage * 100)}% of it)</li>`,
+        )
         .join('')}</ul>`
     : 'none';
   facts.push(['Other events', conf]);
@@ -223,13 +274,19 @@ function referenceDaysText(b: Baseline): string {
   const n = b.reference_days ?? b.days?.length ?? 0;
   const dates = (b.days ?? []).map((d) => d.date).sort();
   const span = dates.length > 1 ? ` (${esc(dates[0])} to ${esc(dates[dates.length - 1])})` : '';
-  const notes = [`predicted from ${n} reference day${n === 1 ? '' : 's'}${span}, the same hours scaled to today's level before the event`];
-  if (b.calibration === 'placebo') notes.push(`interval widened to the placebo spread${b.placebo ? ` (${b.placebo.placebos} placebo events)` : ''}`);
+  const notes = [
+    `predicted from ${n} reference day${n === 1 ? '' : 's'}${span}, the same hours scaled to today's level before the event`,
+  ];
+  if (b.calibration === 'placebo')
+    notes.push(`interval widened to the placebo spread${b.placebo ? ` (${b.placebo.placebos} placebo events)` : ''}`);
   if (b.weekday_adjusted) notes.push('weekday pattern used');
   if (b.reference_change != null) {
-    notes.push(`the raw before → after change was ${fmtPct(b.reference_change)}${b.explains_change ? ', the usual pattern of these hours rather than the event' : ''}`);
+    notes.push(
+      `the raw before → after change was ${fmtPct(b.reference_change)}${b.explains_change ? ', the usual pattern of these hours rather than the event' : ''}`,
+    );
   }
-  if (b.skipped_days?.length) notes.push(`left out: ${b.skipped_days.map((d) => `${daysEarlier(d.day)} (${esc(d.reason)})`).join(', ')}`);
+  if (b.skipped_days?.length)
+    notes.push(`left out: ${b.skipped_days.map((d) => `${daysEarlier(d.day)} (${esc(d.reason)})`).join(', ')}`);
   return notes.join('; ');
 }
 
@@ -244,7 +301,9 @@ function relativeChangeNote(report: ImpactReport): string {
 
 function statusSection(report: ImpactReport): string {
   if (report.status === 'ready') return '';
-  const awaiting = report.awaiting?.length ? `<p>Awaiting:</p><ul>${report.awaiting.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>` : '';
+  const awaiting = report.awaiting?.length
+    ? `<p>Awaiting:</p><ul>${report.awaiting.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>`
+    : '';
   const lead =
     report.status === 'pending'
       ? 'This report is not final: the verdicts appear once the after window has closed and its data has arrived.'
@@ -271,7 +330,10 @@ export function renderReportPage(report: ImpactReport, charts: ReportCharts): st
     ['Time', esc(fmtTime(t))],
     ['Source', `<code>${esc(ev.source)}</code>`],
     ['Event id', `<code>${esc(ev.id)}</code>`],
-    ['Windows', `before ${esc(fmtTime(report.windows.before.from))} – ${esc(fmtTime(report.windows.before.to))}, gap ${esc(report.windows.gap)}, after ${esc(fmtTime(report.windows.after.from))} – ${esc(fmtTime(report.windows.after.to))}`],
+    [
+      'Windows',
+      `before ${esc(fmtTime(report.windows.before.from))} – ${esc(fmtTime(report.windows.before.to))}, gap ${esc(report.windows.gap)}, after ${esc(fmtTime(report.windows.after.from))} – ${esc(fmtTime(report.windows.after.to))}`,
+    ],
     ['Computed', report.computed_at ? esc(fmtTime(report.computed_at)) : '<span class="muted">not yet</span>'],
   ];
   const sections = report.metrics.map(
@@ -282,7 +344,8 @@ ${renderChart(m, charts[m.metric_id], { eventTime: t, eventLabel: label, index: 
 ${metricDetails(m)}
 </section>`,
   );
-  const verdictWord = report.status === 'pending' || report.verdict === null ? VERDICT_WORDS.pending : VERDICT_WORDS[report.verdict];
+  const verdictWord =
+    report.status === 'pending' || report.verdict === null ? VERDICT_WORDS.pending : VERDICT_WORDS[report.verdict];
   return `<!doctype html>
 <html lang="en">
 <head>

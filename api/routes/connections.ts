@@ -37,15 +37,23 @@ const patchBody = z
   .strict();
 
 /** JSON Schema of a zod schema as a form builder needs it (input side: defaults optional). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON Schema document is open-ended
-const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, any>;
+const jsonSchema = (schema: z.ZodType) =>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON Schema document is open-ended
+  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, any>;
 
 /** The providers as GET /v1/providers lists them. */
 export function describeProviders() {
   return CONNECTORS.map((c) => {
     const secrets = jsonSchema(c.secretsSchema);
     for (const prop of Object.values<Record<string, unknown>>(secrets.properties ?? {})) prop.writeOnly = true;
-    return { id: c.id, name: c.name, kinds: c.kinds, config_schema: jsonSchema(c.configSchema), secrets_schema: secrets, query_schema: jsonSchema(c.querySchema) };
+    return {
+      id: c.id,
+      name: c.name,
+      kinds: c.kinds,
+      config_schema: jsonSchema(c.configSchema),
+      secrets_schema: secrets,
+      query_schema: jsonSchema(c.querySchema),
+    };
   });
 }
 
@@ -74,13 +82,20 @@ export function validateConnection(
       })),
     );
   }
-  if (errors.length > 0) throw badRequest(`invalid connection: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
+  if (errors.length > 0)
+    throw badRequest(`invalid connection: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
   try {
     connectors.build(module, c.data, s.data);
   } catch (err) {
     if (err instanceof ConnectorError && err.code === 'invalid_config') {
-      const field = /ims_url/.test(err.message) ? 'config.ims_url' : /base_url|host/.test(err.message) ? 'config.base_url' : 'config';
-      throw badRequest(`invalid connection: ${err.message}`, [{ pointer: `/${field.replace('.', '/')}`, field, message: err.message }]);
+      const field = /ims_url/.test(err.message)
+        ? 'config.ims_url'
+        : /base_url|host/.test(err.message)
+          ? 'config.base_url'
+          : 'config';
+      throw badRequest(`invalid connection: ${err.message}`, [
+        { pointer: `/${field.replace('.', '/')}`, field, message: err.message },
+      ]);
     }
     throw err;
   }
@@ -91,7 +106,9 @@ function moduleOr400(provider: string): ConnectorModule {
   const module = connectorFor(provider);
   if (!module) {
     const ids = CONNECTORS.map((c) => c.id).join(', ');
-    throw badRequest(`unknown provider ${JSON.stringify(provider)}; one of ${ids}`, [{ pointer: '/provider', field: 'provider', message: `one of ${ids}` }]);
+    throw badRequest(`unknown provider ${JSON.stringify(provider)}; one of ${ids}`, [
+      { pointer: '/provider', field: 'provider', message: `one of ${ids}` },
+    ]);
   }
   return module;
 }
@@ -105,88 +122,176 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
     const { org_id: _org, ...rest } = c;
     return opts.health ? { ...rest, health: await opts.health(c.org_id, c.id) } : rest;
   };
-  const found = async (orgId: string, id: string) => (await store.connections.get(orgId, id)) ?? Promise.reject(notFound('connection'));
+  const found = async (orgId: string, id: string) =>
+    (await store.connections.get(orgId, id)) ?? Promise.reject(notFound('connection'));
 
-  const connection = { type: 'object', properties: { id: { type: 'string' }, provider: { type: 'string' }, name: { type: 'string' }, config: { type: 'object' }, status: { enum: ['unchecked', 'ok', 'failing'] }, status_message: { type: ['string', 'null'] }, checked_at: { type: ['string', 'null'] }, created_at: { type: 'string' }, updated_at: { type: 'string' }, health: { type: 'object' } } };
+  const connection = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      provider: { type: 'string' },
+      name: { type: 'string' },
+      config: { type: 'object' },
+      status: { enum: ['unchecked', 'ok', 'failing'] },
+      status_message: { type: ['string', 'null'] },
+      checked_at: { type: ['string', 'null'] },
+      created_at: { type: 'string' },
+      updated_at: { type: 'string' },
+      health: { type: 'object' },
+    },
+  };
   const doc = (summary: string, scope: 'read' | 'admin', extra: Partial<RouteDoc> = {}): { doc: RouteDoc } => ({
-    doc: { tag: 'connections', scope, summary, responses: { 200: { description: 'the connection', schema: connection } }, ...extra },
+    doc: {
+      tag: 'connections',
+      scope,
+      summary,
+      responses: { 200: { description: 'the connection', schema: connection } },
+      ...extra,
+    },
   });
 
-  app.get('/v1/providers', {
-    onRequest: app.authenticate,
-    config: { doc: { tag: 'connections', scope: 'read', summary: 'Providers with config, secrets and query JSON Schemas', responses: { 200: { description: 'providers' } } } },
-  }, async (req) => {
-    requireOrg(req, 'read');
-    return { items: describeProviders() };
-  });
+  app.get(
+    '/v1/providers',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: {
+          tag: 'connections',
+          scope: 'read',
+          summary: 'Providers with config, secrets and query JSON Schemas',
+          responses: { 200: { description: 'providers' } },
+        },
+      },
+    },
+    async (req) => {
+      requireOrg(req, 'read');
+      return { items: describeProviders() };
+    },
+  );
 
-  app.post('/v1/connections', { onRequest: app.authenticate, config: doc('Create a connection (secrets are write-only)', 'admin', { body: createBody, responses: { 201: { description: 'created', schema: connection } } }) }, async (req, reply) => {
-    const orgId = requireOrg(req, 'admin');
-    const body = parseOr400(createBody, req.body, 'connection');
-    const module = moduleOr400(body.provider);
-    const valid = validateConnection(connectors, module, body.config, body.secrets);
-    const created = await store.connections.create(orgId, { provider: module.id, name: body.name, ...valid });
-    return reply.code(201).send(await view(created));
-  });
+  app.post(
+    '/v1/connections',
+    {
+      onRequest: app.authenticate,
+      config: doc('Create a connection (secrets are write-only)', 'admin', {
+        body: createBody,
+        responses: { 201: { description: 'created', schema: connection } },
+      }),
+    },
+    async (req, reply) => {
+      const orgId = requireOrg(req, 'admin');
+      const body = parseOr400(createBody, req.body, 'connection');
+      const module = moduleOr400(body.provider);
+      const valid = validateConnection(connectors, module, body.config, body.secrets);
+      const created = await store.connections.create(orgId, { provider: module.id, name: body.name, ...valid });
+      return reply.code(201).send(await view(created));
+    },
+  );
 
-  app.get('/v1/connections', { onRequest: app.authenticate, config: doc('List connections', 'read', { responses: { 200: { description: 'connections', schema: { type: 'object', properties: { items: { type: 'array', items: connection } } } } } }) }, async (req) => {
-    const orgId = requireOrg(req, 'read');
-    return { items: await Promise.all((await store.connections.list(orgId)).map(view)) };
-  });
+  app.get(
+    '/v1/connections',
+    {
+      onRequest: app.authenticate,
+      config: doc('List connections', 'read', {
+        responses: {
+          200: {
+            description: 'connections',
+            schema: { type: 'object', properties: { items: { type: 'array', items: connection } } },
+          },
+        },
+      }),
+    },
+    async (req) => {
+      const orgId = requireOrg(req, 'read');
+      return { items: await Promise.all((await store.connections.list(orgId)).map(view)) };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/v1/connections/:id', { onRequest: app.authenticate, config: doc('One connection, with its health', 'read') }, async (req) => {
-    const orgId = requireOrg(req, 'read');
-    return view(await found(orgId, req.params.id));
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/connections/:id',
+    { onRequest: app.authenticate, config: doc('One connection, with its health', 'read') },
+    async (req) => {
+      const orgId = requireOrg(req, 'read');
+      return view(await found(orgId, req.params.id));
+    },
+  );
 
-  app.patch<{ Params: { id: string } }>('/v1/connections/:id', { onRequest: app.authenticate, config: doc('Update a connection (config and secrets merge; null removes a field)', 'admin', { body: patchBody }) }, async (req) => {
-    const orgId = requireOrg(req, 'admin');
-    const body = parseOr400(patchBody, req.body, 'connection update');
-    const current = await found(orgId, req.params.id);
-    const module = moduleOr400(current.provider);
-    const secrets = mergeShallow((await store.connections.secrets(orgId, current.id)) ?? {}, body.secrets ?? {});
-    const valid = validateConnection(connectors, module, mergeShallow(current.config, body.config ?? {}), secrets);
-    const changedAccess = body.config !== undefined || body.secrets !== undefined;
-    const updated = await store.connections.update(orgId, current.id, {
-      name: body.name,
-      config: valid.config,
-      secrets: body.secrets ? valid.secrets : undefined,
-      // New credentials or settings: the last check no longer speaks for them.
-      ...(changedAccess ? { status: 'unchecked' as const, status_message: null } : {}),
-    });
-    connectors.forget(orgId, current.id);
-    return view(updated!);
-  });
+  app.patch<{ Params: { id: string } }>(
+    '/v1/connections/:id',
+    {
+      onRequest: app.authenticate,
+      config: doc('Update a connection (config and secrets merge; null removes a field)', 'admin', { body: patchBody }),
+    },
+    async (req) => {
+      const orgId = requireOrg(req, 'admin');
+      const body = parseOr400(patchBody, req.body, 'connection update');
+      const current = await found(orgId, req.params.id);
+      const module = moduleOr400(current.provider);
+      const secrets = mergeShallow((await store.connections.secrets(orgId, current.id)) ?? {}, body.secrets ?? {});
+      const valid = validateConnection(connectors, module, mergeShallow(current.config, body.config ?? {}), secrets);
+      const changedAccess = body.config !== undefined || body.secrets !== undefined;
+      const updated = await store.connections.update(orgId, current.id, {
+        name: body.name,
+        config: valid.config,
+        secrets: body.secrets ? valid.secrets : undefined,
+        // New credentials or settings: the last check no longer speaks for them.
+        ...(changedAccess ? { status: 'unchecked' as const, status_message: null } : {}),
+      });
+      connectors.forget(orgId, current.id);
+      return view(updated!);
+    },
+  );
 
-  app.delete<{ Params: { id: string } }>('/v1/connections/:id', { onRequest: app.authenticate, config: doc('Delete a connection no metric uses', 'admin', { responses: { 204: { description: 'deleted' }, 409: { description: 'metrics use it' } } }) }, async (req, reply) => {
-    const orgId = requireOrg(req, 'admin');
-    await found(orgId, req.params.id);
-    const metrics = await store.metrics.list(orgId, { connectionId: req.params.id });
-    if (metrics.length > 0) {
-      throw new ProblemError(409, `the connection is used by ${metrics.length} metric(s): ${metrics.map((m) => m.id).join(', ')}; delete them first`);
-    }
-    await store.connections.delete(orgId, req.params.id);
-    connectors.forget(orgId, req.params.id);
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/v1/connections/:id',
+    {
+      onRequest: app.authenticate,
+      config: doc('Delete a connection no metric uses', 'admin', {
+        responses: { 204: { description: 'deleted' }, 409: { description: 'metrics use it' } },
+      }),
+    },
+    async (req, reply) => {
+      const orgId = requireOrg(req, 'admin');
+      await found(orgId, req.params.id);
+      const metrics = await store.metrics.list(orgId, { connectionId: req.params.id });
+      if (metrics.length > 0) {
+        throw new ProblemError(
+          409,
+          `the connection is used by ${metrics.length} metric(s): ${metrics.map((m) => m.id).join(', ')}; delete them first`,
+        );
+      }
+      await store.connections.delete(orgId, req.params.id);
+      connectors.forget(orgId, req.params.id);
+      return reply.code(204).send();
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/v1/connections/:id/check', { onRequest: app.authenticate, config: doc('Check credentials and reachability against the provider', 'admin', { responses: { 200: { description: '{ok: true, details} or {ok: false, error: {code, message}}' } } }) }, async (req) => {
-    const orgId = requireOrg(req, 'admin');
-    await found(orgId, req.params.id);
-    let result;
-    try {
-      const live = await connectors.forConnection(orgId, req.params.id);
-      result = await live!.connector.check();
-    } catch (err) {
-      if (!(err instanceof ConnectorError)) throw err;
-      result = { ok: false as const, error: { code: err.code, message: err.message } };
-    }
-    await store.connections.update(orgId, req.params.id, {
-      status: result.ok ? 'ok' : 'failing',
-      status_message: result.ok ? null : result.error.message,
-      checked_at: Date.now(),
-    });
-    opts.onChecked?.(orgId, req.params.id, result.ok);
-    return result;
-  });
+  app.post<{ Params: { id: string } }>(
+    '/v1/connections/:id/check',
+    {
+      onRequest: app.authenticate,
+      config: doc('Check credentials and reachability against the provider', 'admin', {
+        responses: { 200: { description: '{ok: true, details} or {ok: false, error: {code, message}}' } },
+      }),
+    },
+    async (req) => {
+      const orgId = requireOrg(req, 'admin');
+      await found(orgId, req.params.id);
+      let result;
+      try {
+        const live = await connectors.forConnection(orgId, req.params.id);
+        result = await live!.connector.check();
+      } catch (err) {
+        if (!(err instanceof ConnectorError)) throw err;
+        result = { ok: false as const, error: { code: err.code, message: err.message } };
+      }
+      await store.connections.update(orgId, req.params.id, {
+        status: result.ok ? 'ok' : 'failing',
+        status_message: result.ok ? null : result.error.message,
+        checked_at: Date.now(),
+      });
+      opts.onChecked?.(orgId, req.params.id, result.ok);
+      return result;
+    },
+  );
 }

@@ -39,92 +39,156 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const ingestResult = { type: 'object', properties: { accepted: { type: 'array', items: { type: 'string' } }, duplicates: { type: 'array', items: { type: 'string' } } } };
-  const page = { type: 'object', properties: { items: { type: 'array', items: CLOUDEVENT_SCHEMA }, next_cursor: { type: ['string', 'null'] } } };
+  const ingestResult = {
+    type: 'object',
+    properties: {
+      accepted: { type: 'array', items: { type: 'string' } },
+      duplicates: { type: 'array', items: { type: 'string' } },
+    },
+  };
+  const page = {
+    type: 'object',
+    properties: { items: { type: 'array', items: CLOUDEVENT_SCHEMA }, next_cursor: { type: ['string', 'null'] } },
+  };
 
-  app.post('/v1/events', {
-    onRequest: app.authenticate,
-    config: { doc: {
-      tag: 'events', scope: 'events:write', summary: 'Send CloudEvents (structured, batch or binary mode)',
-      description: `Structured: ${STRUCTURED} or application/json, one event. Batch: ${BATCH}, up to 1,000 events, all or nothing. Binary: ce-* headers with the data as the body. (source, id) identifies an event; a retry is reported under duplicates. 202 means stored.`,
-      body: { oneOf: [CLOUDEVENT_SCHEMA, { type: 'array', items: CLOUDEVENT_SCHEMA, maxItems: 1000 }] },
-      bodyTypes: [STRUCTURED, 'application/json', BATCH],
-      responses: { 202: { description: 'stored', schema: ingestResult }, 413: { description: 'body over 1 MiB' }, 415: { description: 'unsupported content type' } },
-    } },
-  }, async (req, reply) => {
-    const orgId = requireOrg(req, 'events:write');
-    const body = req.body as Buffer | undefined;
-    const mediaType = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    let events;
-    if (req.headers['ce-specversion'] !== undefined) {
-      const r = validateEvent(fromBinary(req.headers, body));
-      if (!r.event) throw badRequest(summarize(r.errors), r.errors);
-      events = [r.event];
-    } else if (mediaType === STRUCTURED || mediaType === 'application/json') {
-      const parsed = parseJson(body);
-      if (Array.isArray(parsed)) {
-        throw badRequest(`a JSON array is a batch: send it as ${BATCH}`, [{ pointer: '/', field: '(body)', message: 'expected one CloudEvent object' }]);
+  app.post(
+    '/v1/events',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: {
+          tag: 'events',
+          scope: 'events:write',
+          summary: 'Send CloudEvents (structured, batch or binary mode)',
+          description: `Structured: ${STRUCTURED} or application/json, one event. Batch: ${BATCH}, up to 1,000 events, all or nothing. Binary: ce-* headers with the data as the body. (source, id) identifies an event; a retry is reported under duplicates. 202 means stored.`,
+          body: { oneOf: [CLOUDEVENT_SCHEMA, { type: 'array', items: CLOUDEVENT_SCHEMA, maxItems: 1000 }] },
+          bodyTypes: [STRUCTURED, 'application/json', BATCH],
+          responses: {
+            202: { description: 'stored', schema: ingestResult },
+            413: { description: 'body over 1 MiB' },
+            415: { description: 'unsupported content type' },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const orgId = requireOrg(req, 'events:write');
+      const body = req.body as Buffer | undefined;
+      const mediaType = String(req.headers['content-type'] ?? '')
+        .split(';')[0]
+        .trim()
+        .toLowerCase();
+      let events;
+      if (req.headers['ce-specversion'] !== undefined) {
+        const r = validateEvent(fromBinary(req.headers, body));
+        if (!r.event) throw badRequest(summarize(r.errors), r.errors);
+        events = [r.event];
+      } else if (mediaType === STRUCTURED || mediaType === 'application/json') {
+        const parsed = parseJson(body);
+        if (Array.isArray(parsed)) {
+          throw badRequest(`a JSON array is a batch: send it as ${BATCH}`, [
+            { pointer: '/', field: '(body)', message: 'expected one CloudEvent object' },
+          ]);
+        }
+        const r = validateEvent(parsed);
+        if (!r.event) throw badRequest(summarize(r.errors), r.errors);
+        events = [r.event];
+      } else if (mediaType === BATCH) {
+        const r = validateBatch(parseJson(body));
+        if (r.errors.length > 0) throw badRequest(`batch rejected, nothing stored: ${summarize(r.errors)}`, r.errors);
+        events = r.events;
+      } else {
+        throw new ProblemError(
+          415,
+          `unsupported content type ${JSON.stringify(mediaType)}: use ${STRUCTURED}, application/json, ${BATCH}, or binary mode with ce-* headers`,
+        );
       }
-      const r = validateEvent(parsed);
-      if (!r.event) throw badRequest(summarize(r.errors), r.errors);
-      events = [r.event];
-    } else if (mediaType === BATCH) {
-      const r = validateBatch(parseJson(body));
-      if (r.errors.length > 0) throw badRequest(`batch rejected, nothing stored: ${summarize(r.errors)}`, r.errors);
-      events = r.events;
-    } else {
-      throw new ProblemError(
-        415,
-        `unsupported content type ${JSON.stringify(mediaType)}: use ${STRUCTURED}, application/json, ${BATCH}, or binary mode with ce-* headers`,
-      );
-    }
-    const result = await store.events.ingest(orgId, events);
-    if (result.accepted.length > 0) opts.onStored?.(orgId, events, result);
-    return reply.code(202).send(result);
-  });
+      const result = await store.events.ingest(orgId, events);
+      if (result.accepted.length > 0) opts.onStored?.(orgId, events, result);
+      return reply.code(202).send(result);
+    },
+  );
 
-  app.get('/v1/events', {
-    onRequest: app.authenticate,
-    config: { doc: { tag: 'events', scope: 'read', summary: 'List events, newest first', query: listQuery, responses: { 200: { description: 'one page', schema: page } } } },
-  }, async (req) => {
-    const orgId = requireOrg(req, 'read');
-    const q = parseOr400(listQuery, req.query, 'query parameters');
-    const after = q.cursor ? decodeCursor<EventCursor>(q.cursor, isEventCursor) : undefined;
-    const rows = await store.events.list(orgId, toFilter(q), q.limit + 1, after);
-    const page = rows.slice(0, q.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((r) => r.event),
-      next_cursor: rows.length > q.limit && last ? encodeCursor({ time: last.time, source: last.source, id: last.id }) : null,
-    };
-  });
+  app.get(
+    '/v1/events',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: {
+          tag: 'events',
+          scope: 'read',
+          summary: 'List events, newest first',
+          query: listQuery,
+          responses: { 200: { description: 'one page', schema: page } },
+        },
+      },
+    },
+    async (req) => {
+      const orgId = requireOrg(req, 'read');
+      const q = parseOr400(listQuery, req.query, 'query parameters');
+      const after = q.cursor ? decodeCursor<EventCursor>(q.cursor, isEventCursor) : undefined;
+      const rows = await store.events.list(orgId, toFilter(q), q.limit + 1, after);
+      const page = rows.slice(0, q.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((r) => r.event),
+        next_cursor:
+          rows.length > q.limit && last ? encodeCursor({ time: last.time, source: last.source, id: last.id }) : null,
+      };
+    },
+  );
 
-  app.get('/v1/events/export', {
-    onRequest: app.authenticate,
-    config: { doc: {
-      tag: 'events', scope: 'read', summary: 'Export a time range as a CloudEvents batch, exactly as sent', query: exportQuery,
-      responses: { 200: { description: 'events, oldest first (at most 100,000)', type: BATCH, schema: { type: 'array', items: CLOUDEVENT_SCHEMA } } },
-    } },
-  }, async (req, reply) => {
-    const orgId = requireOrg(req, 'read');
-    const q = parseOr400(exportQuery, req.query, 'query parameters');
-    const rows = await store.events.range(orgId, toFilter(q), MAX_EXPORT + 1);
-    if (rows.length > MAX_EXPORT) {
-      throw badRequest(`the range holds more than ${MAX_EXPORT} events; narrow since/until`, [
-        { field: 'since', message: 'narrow the range' },
-      ]);
-    }
-    return reply.type(BATCH).send(rows.map((r) => r.event));
-  });
+  app.get(
+    '/v1/events/export',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: {
+          tag: 'events',
+          scope: 'read',
+          summary: 'Export a time range as a CloudEvents batch, exactly as sent',
+          query: exportQuery,
+          responses: {
+            200: {
+              description: 'events, oldest first (at most 100,000)',
+              type: BATCH,
+              schema: { type: 'array', items: CLOUDEVENT_SCHEMA },
+            },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const orgId = requireOrg(req, 'read');
+      const q = parseOr400(exportQuery, req.query, 'query parameters');
+      const rows = await store.events.range(orgId, toFilter(q), MAX_EXPORT + 1);
+      if (rows.length > MAX_EXPORT) {
+        throw badRequest(`the range holds more than ${MAX_EXPORT} events; narrow since/until`, [
+          { field: 'since', message: 'narrow the range' },
+        ]);
+      }
+      return reply.type(BATCH).send(rows.map((r) => r.event));
+    },
+  );
 
   app.get<{ Params: { id: string }; Querystring: { source?: string } }>(
     '/v1/events/:id',
     {
       onRequest: app.authenticate,
-      config: { doc: {
-        tag: 'events', scope: 'read', summary: 'One event as sent', query: z.object({ source: z.string().optional() }),
-        responses: { 200: { description: 'the CloudEvent (the newest, if several sources share the id; ?source= picks one)', schema: CLOUDEVENT_SCHEMA } },
-      } },
+      config: {
+        doc: {
+          tag: 'events',
+          scope: 'read',
+          summary: 'One event as sent',
+          query: z.object({ source: z.string().optional() }),
+          responses: {
+            200: {
+              description: 'the CloudEvent (the newest, if several sources share the id; ?source= picks one)',
+              schema: CLOUDEVENT_SCHEMA,
+            },
+          },
+        },
+      },
     },
     async (req) => {
       const orgId = requireOrg(req, 'read');
@@ -141,20 +205,31 @@ function toFilter(q: z.infer<typeof exportQuery>): EventFilter {
 }
 
 function parseJson(body: Buffer | undefined): unknown {
-  if (!body || body.length === 0) throw badRequest('the request body is empty', [{ pointer: '/', field: '(body)', message: 'expected JSON' }]);
+  if (!body || body.length === 0)
+    throw badRequest('the request body is empty', [{ pointer: '/', field: '(body)', message: 'expected JSON' }]);
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw badRequest('the request body is not valid JSON', [{ pointer: '/', field: '(body)', message: (err as Error).message }]);
+    throw badRequest('the request body is not valid JSON', [
+      { pointer: '/', field: '(body)', message: (err as Error).message },
+    ]);
   }
 }
 
 function summarize(errors: { index?: number; field: string; message: string }[]): string {
-  const shown = errors.slice(0, 5).map((e) => `${e.index === undefined ? '' : `[${e.index}] `}${e.field}: ${e.message}`);
+  const shown = errors
+    .slice(0, 5)
+    .map((e) => `${e.index === undefined ? '' : `[${e.index}] `}${e.field}: ${e.message}`);
   return shown.join('; ') + (errors.length > 5 ? `; and ${errors.length - 5} more` : '');
 }
 
 function isEventCursor(v: unknown): v is EventCursor {
   const c = v as EventCursor;
-  return typeof c === 'object' && c !== null && Number.isFinite(c.time) && typeof c.source === 'string' && typeof c.id === 'string';
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    Number.isFinite(c.time) &&
+    typeof c.source === 'string' &&
+    typeof c.id === 'string'
+  );
 }

@@ -43,7 +43,11 @@ const listQuery = z.object({
 });
 type Cursor = { time: number; source: string; id: string };
 const isCursor = (v: unknown): v is Cursor =>
-  typeof v === 'object' && v !== null && Number.isFinite((v as Cursor).time) && typeof (v as Cursor).source === 'string' && typeof (v as Cursor).id === 'string';
+  typeof v === 'object' &&
+  v !== null &&
+  Number.isFinite((v as Cursor).time) &&
+  typeof (v as Cursor).source === 'string' &&
+  typeof (v as Cursor).id === 'string';
 
 /** Whether the caller prefers HTML (a browser or the console) over JSON. */
 function wantsHtml(req: FastifyRequest): boolean {
@@ -66,7 +70,11 @@ function notModified(req: FastifyRequest, reply: FastifyReply, etag: string): bo
 
 export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOptions) {
   const { store, impact } = opts;
-  const reportDoc = { type: 'object', description: 'ImpactReport: event, status, verdict, computed_at, explanation, windows, metrics[] (each with verdict, before/after summaries, change, counterfactual, test, baseline, threshold, data_quality, minimum_detectable_effect, confounders, onset, reason, explanation; the fields are described in scheduler/report-types.ts and engine/README.md)' };
+  const reportDoc = {
+    type: 'object',
+    description:
+      'ImpactReport: event, status, verdict, computed_at, explanation, windows, metrics[] (each with verdict, before/after summaries, change, counterfactual, test, baseline, threshold, data_quality, minimum_detectable_effect, confounders, onset, reason, explanation; the fields are described in scheduler/report-types.ts and engine/README.md)',
+  };
 
   app.get<{ Params: { id: string } }>(
     '/v1/events/:id/impact',
@@ -77,10 +85,15 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
           tag: 'impact',
           scope: 'read',
           summary: 'The impact report of an event (JSON; HTML with Accept: text/html)',
-          description: 'Read as stored. With before/after/gap the report is computed on stored data for those windows (pending until their data is in). ETag and If-None-Match (304); Retry-After while pending.',
+          description:
+            'Read as stored. With before/after/gap the report is computed on stored data for those windows (pending until their data is in). ETag and If-None-Match (304); Retry-After while pending.',
           query: reportQuery,
           responses: {
-            200: { description: 'the report', schema: reportDoc, headers: { ETag: 'version of the report', 'Retry-After': 'seconds, while pending' } },
+            200: {
+              description: 'the report',
+              schema: reportDoc,
+              headers: { ETag: 'version of the report', 'Retry-After': 'seconds, while pending' },
+            },
             304: { description: 'unchanged since If-None-Match' },
           },
         },
@@ -91,8 +104,11 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
       const q = parseOr400(reportQuery, req.query, 'query parameters');
       const [event] = await store.events.byId(orgId, req.params.id, q.source);
       if (!event) throw notFound('event');
-      const adHoc: WindowOverrides | undefined = q.before || q.after || q.gap ? { before: q.before, after: q.after, gap: q.gap } : undefined;
-      let computed: ComputedReport | undefined = adHoc ? await impact.compute(orgId, event, adHoc) : await impact.stored(orgId, event);
+      const adHoc: WindowOverrides | undefined =
+        q.before || q.after || q.gap ? { before: q.before, after: q.after, gap: q.gap } : undefined;
+      let computed: ComputedReport | undefined = adHoc
+        ? await impact.compute(orgId, event, adHoc)
+        : await impact.stored(orgId, event);
       // Not computed yet (just received): say what is awaited, without storing.
       computed ??= await impact.compute(orgId, event);
       if (computed.report.status === 'pending' || computed.report.status === 'partial') {
@@ -127,9 +143,15 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
                     items: {
                       type: 'object',
                       properties: {
-                        id: { type: 'string' }, source: { type: 'string' }, type: { type: 'string' }, subject: { type: ['string', 'null'] },
-                        version: { type: ['string', 'null'] }, time: { type: 'string' }, status: { enum: ['pending', 'ready', 'partial', 'failed'] },
-                        verdict: { enum: [...VERDICTS, null] }, worst_metric: { type: ['object', 'null'] },
+                        id: { type: 'string' },
+                        source: { type: 'string' },
+                        type: { type: 'string' },
+                        subject: { type: ['string', 'null'] },
+                        version: { type: ['string', 'null'] },
+                        time: { type: 'string' },
+                        status: { enum: ['pending', 'ready', 'partial', 'failed'] },
+                        verdict: { enum: [...VERDICTS, null] },
+                        worst_metric: { type: ['object', 'null'] },
                       },
                     },
                   },
@@ -161,7 +183,8 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
           verdict: r.verdict,
           worst_metric: r.worst_metric,
         })),
-        next_cursor: rows.length > q.limit && last ? encodeCursor({ time: last.time, source: last.source, id: last.id }) : null,
+        next_cursor:
+          rows.length > q.limit && last ? encodeCursor({ time: last.time, source: last.source, id: last.id }) : null,
       };
       const etag = `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`;
       if (notModified(req, reply, etag)) return reply;
@@ -185,13 +208,19 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
     },
     async (req, reply) => {
       const orgId = requireOrg(req, 'admin');
-      const [event] = await store.events.byId(orgId, req.params.id, typeof req.query.source === 'string' ? req.query.source : undefined);
+      const [event] = await store.events.byId(
+        orgId,
+        req.params.id,
+        typeof req.query.source === 'string' ? req.query.source : undefined,
+      );
       if (!event) throw notFound('event');
       const work = (async () => {
         await opts.refetch?.(orgId, event);
         await impact.refresh(orgId, event.source, event.id);
       })();
-      impact.track(work.catch((err) => req.log.warn({ err: (err as Error).message, event: event.id }, 'recompute failed')));
+      impact.track(
+        work.catch((err) => req.log.warn({ err: (err as Error).message, event: event.id }, 'recompute failed')),
+      );
       return reply.code(202).send({ status: 'accepted', event: { id: event.id, source: event.source } });
     },
   );

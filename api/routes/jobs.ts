@@ -49,7 +49,13 @@ export async function jobRoutes(app: FastifyInstance, opts: { store: Store; sche
     const after = q.cursor ? decodeCursor<JobCursor>(q.cursor, isJobCursor) : undefined;
     const rows = await scheduler.listJobs(
       orgId,
-      { state: q.state as FetchJob['state'] | undefined, connection: q.connection, metric: q.metric, event: q.event, source: q.source },
+      {
+        state: q.state as FetchJob['state'] | undefined,
+        connection: q.connection,
+        metric: q.metric,
+        event: q.event,
+        source: q.source,
+      },
       q.limit + 1,
       after,
     );

@@ -52,7 +52,15 @@ const definition = z.object({
     .object({ subjects: z.array(z.string().min(1)).optional(), types: z.array(z.string().min(1)).optional() })
     .strict()
     .default({}),
-  windows: z.object({ before: duration.optional(), after: duration.optional(), gap: duration.optional(), time_zone: timeZone.optional() }).strict().default({}),
+  windows: z
+    .object({
+      before: duration.optional(),
+      after: duration.optional(),
+      gap: duration.optional(),
+      time_zone: timeZone.optional(),
+    })
+    .strict()
+    .default({}),
 });
 const createBody = definition.strict();
 const patchBody = definition.partial().strict();
@@ -67,92 +75,216 @@ const windowQuery = z.object({
 
 export async function metricRoutes(app: FastifyInstance, opts: { store: Store; connectors: ConnectorFactory }) {
   const { store, connectors } = opts;
-  const found = async (orgId: string, id: string) => (await store.metrics.get(orgId, id)) ?? Promise.reject(notFound('metric'));
+  const found = async (orgId: string, id: string) =>
+    (await store.metrics.get(orgId, id)) ?? Promise.reject(notFound('metric'));
 
   /** Check a definition against its connection's provider: kind, step, query schema. */
   async function validate(orgId: string, def: MetricDefinition): Promise<MetricDefinition> {
     const live = await connectors.forConnection(orgId, def.connection_id);
-    if (!live) throw badRequest('no such connection in this org', [{ pointer: '/connection_id', field: 'connection_id', message: 'no such connection' }]);
+    if (!live)
+      throw badRequest('no such connection in this org', [
+        { pointer: '/connection_id', field: 'connection_id', message: 'no such connection' },
+      ]);
     const errors: FieldError[] = [];
     if (!live.module.kinds.includes(def.kind)) {
-      errors.push({ pointer: '/kind', field: 'kind', message: `${live.module.id} serves ${live.module.kinds.join(', ')}` });
+      errors.push({
+        pointer: '/kind',
+        field: 'kind',
+        message: `${live.module.id} serves ${live.module.kinds.join(', ')}`,
+      });
     }
     if (def.step_seconds < live.connector.limits.minStepSeconds) {
-      errors.push({ pointer: '/step_seconds', field: 'step_seconds', message: `${live.module.id} serves steps of ${live.connector.limits.minStepSeconds} s or more` });
+      errors.push({
+        pointer: '/step_seconds',
+        field: 'step_seconds',
+        message: `${live.module.id} serves steps of ${live.connector.limits.minStepSeconds} s or more`,
+      });
     }
     errors.push(...queryErrors(live.module, def));
-    if (errors.length > 0) throw badRequest(`invalid metric: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
+    if (errors.length > 0)
+      throw badRequest(`invalid metric: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
     return def;
   }
 
-  const metric = { type: 'object', properties: { id: { type: 'string' }, ...(z.toJSONSchema(definition, { io: 'output', unrepresentable: 'any' }) as { properties: object }).properties, created_at: { type: 'string' }, updated_at: { type: 'string' } } };
-  const points = { type: 'array', items: { type: 'object', properties: { ts: { type: 'integer', description: 'bucket start, epoch ms' }, value: { type: 'number' }, weight: { type: 'number' } } } };
+  const metric = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      ...(z.toJSONSchema(definition, { io: 'output', unrepresentable: 'any' }) as { properties: object }).properties,
+      created_at: { type: 'string' },
+      updated_at: { type: 'string' },
+    },
+  };
+  const points = {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: {
+        ts: { type: 'integer', description: 'bucket start, epoch ms' },
+        value: { type: 'number' },
+        weight: { type: 'number' },
+      },
+    },
+  };
   const doc = (summary: string, scope: 'read' | 'admin', extra: Partial<RouteDoc> = {}): { doc: RouteDoc } => ({
-    doc: { tag: 'metrics', scope, summary, responses: { 200: { description: 'the metric', schema: metric } }, ...extra },
+    doc: {
+      tag: 'metrics',
+      scope,
+      summary,
+      responses: { 200: { description: 'the metric', schema: metric } },
+      ...extra,
+    },
   });
 
-  app.post('/v1/metrics', { onRequest: app.authenticate, config: doc('Create a metric: a saved query on a connection', 'admin', { body: createBody, responses: { 201: { description: 'created', schema: metric } } }) }, async (req, reply) => {
-    const orgId = requireOrg(req, 'admin');
-    const body = parseOr400(createBody, req.body, 'metric');
-    const def = await validate(orgId, { ...body, threshold: body.threshold ?? DEFAULT_THRESHOLDS[body.kind] });
-    return reply.code(201).send(view(await store.metrics.create(orgId, def)));
-  });
+  app.post(
+    '/v1/metrics',
+    {
+      onRequest: app.authenticate,
+      config: doc('Create a metric: a saved query on a connection', 'admin', {
+        body: createBody,
+        responses: { 201: { description: 'created', schema: metric } },
+      }),
+    },
+    async (req, reply) => {
+      const orgId = requireOrg(req, 'admin');
+      const body = parseOr400(createBody, req.body, 'metric');
+      const def = await validate(orgId, { ...body, threshold: body.threshold ?? DEFAULT_THRESHOLDS[body.kind] });
+      return reply.code(201).send(view(await store.metrics.create(orgId, def)));
+    },
+  );
 
-  app.get('/v1/metrics', { onRequest: app.authenticate, config: doc('List metrics', 'read', { query: z.object({ connection_id: z.string().optional() }), responses: { 200: { description: 'metrics', schema: { type: 'object', properties: { items: { type: 'array', items: metric } } } } } }) }, async (req) => {
-    const orgId = requireOrg(req, 'read');
-    const q = parseOr400(z.object({ connection_id: z.string().optional() }), req.query, 'query parameters');
-    return { items: (await store.metrics.list(orgId, { connectionId: q.connection_id })).map(view) };
-  });
+  app.get(
+    '/v1/metrics',
+    {
+      onRequest: app.authenticate,
+      config: doc('List metrics', 'read', {
+        query: z.object({ connection_id: z.string().optional() }),
+        responses: {
+          200: {
+            description: 'metrics',
+            schema: { type: 'object', properties: { items: { type: 'array', items: metric } } },
+          },
+        },
+      }),
+    },
+    async (req) => {
+      const orgId = requireOrg(req, 'read');
+      const q = parseOr400(z.object({ connection_id: z.string().optional() }), req.query, 'query parameters');
+      return { items: (await store.metrics.list(orgId, { connectionId: q.connection_id })).map(view) };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate, config: doc('One metric', 'read') }, async (req) => {
-    return view(await found(requireOrg(req, 'read'), req.params.id));
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/metrics/:id',
+    { onRequest: app.authenticate, config: doc('One metric', 'read') },
+    async (req) => {
+      return view(await found(requireOrg(req, 'read'), req.params.id));
+    },
+  );
 
-  app.patch<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate, config: doc('Update a metric', 'admin', { body: patchBody }) }, async (req) => {
-    const orgId = requireOrg(req, 'admin');
-    const patch = parseOr400(patchBody, req.body, 'metric update');
-    const { id: _id, org_id: _org, created_at: _c, updated_at: _u, ...current } = await found(orgId, req.params.id);
-    // A new kind without a new threshold: a threshold that was the old kind's default becomes the new kind's.
-    const threshold = patch.threshold ?? (patch.kind && patch.kind !== current.kind && current.threshold === DEFAULT_THRESHOLDS[current.kind] ? DEFAULT_THRESHOLDS[patch.kind] : current.threshold);
-    const def = await validate(orgId, { ...current, ...patch, threshold } as MetricDefinition);
-    return view((await store.metrics.update(orgId, req.params.id, def))!);
-  });
+  app.patch<{ Params: { id: string } }>(
+    '/v1/metrics/:id',
+    { onRequest: app.authenticate, config: doc('Update a metric', 'admin', { body: patchBody }) },
+    async (req) => {
+      const orgId = requireOrg(req, 'admin');
+      const patch = parseOr400(patchBody, req.body, 'metric update');
+      const { id: _id, org_id: _org, created_at: _c, updated_at: _u, ...current } = await found(orgId, req.params.id);
+      // A new kind without a new threshold: a threshold that was the old kind's default becomes the new kind's.
+      const threshold =
+        patch.threshold ??
+        (patch.kind && patch.kind !== current.kind && current.threshold === DEFAULT_THRESHOLDS[current.kind]
+          ? DEFAULT_THRESHOLDS[patch.kind]
+          : current.threshold);
+      const def = await validate(orgId, { ...current, ...patch, threshold } as MetricDefinition);
+      return view((await store.metrics.update(orgId, req.params.id, def))!);
+    },
+  );
 
-  app.delete<{ Params: { id: string } }>('/v1/metrics/:id', { onRequest: app.authenticate, config: doc('Delete a metric', 'admin', { responses: { 204: { description: 'deleted' } } }) }, async (req, reply) => {
-    const orgId = requireOrg(req, 'admin');
-    if (!(await store.metrics.delete(orgId, req.params.id))) throw notFound('metric');
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/v1/metrics/:id',
+    {
+      onRequest: app.authenticate,
+      config: doc('Delete a metric', 'admin', { responses: { 204: { description: 'deleted' } } }),
+    },
+    async (req, reply) => {
+      const orgId = requireOrg(req, 'admin');
+      if (!(await store.metrics.delete(orgId, req.params.id))) throw notFound('metric');
+      return reply.code(204).send();
+    },
+  );
 
-  app.post<{ Params: { id: string } }>('/v1/metrics/:id/preview', { onRequest: app.authenticate, config: doc('Fetch live from the provider (nothing stored); shows the exact request', 'read', { query: windowQuery, responses: { 200: { description: 'points and the request sent (secrets left out)', schema: { type: 'object', properties: { request: { type: 'object' }, requests: { type: 'array' }, series: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, points } } } } }) }, async (req) => {
-    const orgId = requireOrg(req, 'read');
-    const metric = await found(orgId, req.params.id);
-    const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
-    const live = await connectors.forConnection(orgId, metric.connection_id);
-    if (!live) throw notFound('connection');
-    const fetched = await fetchMetricSeries(live, metric, window, vars);
-    return {
-      request: fetched.requests[0] ?? null,
-      requests: fetched.requests,
-      series: seriesKey(metric.query, vars),
-      from: new Date(window.from).toISOString(),
-      to: new Date(window.to).toISOString(),
-      points: fetched.points,
-    };
-  });
+  app.post<{ Params: { id: string } }>(
+    '/v1/metrics/:id/preview',
+    {
+      onRequest: app.authenticate,
+      config: doc('Fetch live from the provider (nothing stored); shows the exact request', 'read', {
+        query: windowQuery,
+        responses: {
+          200: {
+            description: 'points and the request sent (secrets left out)',
+            schema: {
+              type: 'object',
+              properties: {
+                request: { type: 'object' },
+                requests: { type: 'array' },
+                series: { type: 'string' },
+                from: { type: 'string' },
+                to: { type: 'string' },
+                points,
+              },
+            },
+          },
+        },
+      }),
+    },
+    async (req) => {
+      const orgId = requireOrg(req, 'read');
+      const metric = await found(orgId, req.params.id);
+      const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
+      const live = await connectors.forConnection(orgId, metric.connection_id);
+      if (!live) throw notFound('connection');
+      const fetched = await fetchMetricSeries(live, metric, window, vars);
+      return {
+        request: fetched.requests[0] ?? null,
+        requests: fetched.requests,
+        series: seriesKey(metric.query, vars),
+        from: new Date(window.from).toISOString(),
+        to: new Date(window.to).toISOString(),
+        points: fetched.points,
+      };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>('/v1/metrics/:id/series', { onRequest: app.authenticate, config: doc('Stored points of a window', 'read', { query: windowQuery, responses: { 200: { description: 'points', schema: { type: 'object', properties: { series: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, points } } } } }) }, async (req) => {
-    const orgId = requireOrg(req, 'read');
-    const metric = await found(orgId, req.params.id);
-    const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
-    const series = seriesKey(metric.query, vars);
-    return {
-      series,
-      from: new Date(window.from).toISOString(),
-      to: new Date(window.to).toISOString(),
-      points: await store.points.read(orgId, metric.id, series, window.from, window.to),
-    };
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/metrics/:id/series',
+    {
+      onRequest: app.authenticate,
+      config: doc('Stored points of a window', 'read', {
+        query: windowQuery,
+        responses: {
+          200: {
+            description: 'points',
+            schema: {
+              type: 'object',
+              properties: { series: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, points },
+            },
+          },
+        },
+      }),
+    },
+    async (req) => {
+      const orgId = requireOrg(req, 'read');
+      const metric = await found(orgId, req.params.id);
+      const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
+      const series = seriesKey(metric.query, vars);
+      return {
+        series,
+        from: new Date(window.from).toISOString(),
+        to: new Date(window.to).toISOString(),
+        points: await store.points.read(orgId, metric.id, series, window.from, window.to),
+      };
+    },
+  );
 }
 
 /** Field errors of a metric's query under its provider's query schema (both sides of a two-query ratio). */
@@ -160,21 +292,31 @@ function queryErrors(module: ConnectorModule, def: Pick<MetricDefinition, 'kind'
   const q = def.query as { numerator?: unknown; denominator?: unknown };
   const parts: [string, unknown][] =
     def.kind === 'ratio' && (q.numerator !== undefined || q.denominator !== undefined)
-      ? [['/query/numerator', q.numerator], ['/query/denominator', q.denominator]]
+      ? [
+          ['/query/numerator', q.numerator],
+          ['/query/denominator', q.denominator],
+        ]
       : [['/query', def.query]];
   return parts.flatMap(([pointer, query]) => {
     const r = module.querySchema.safeParse(query);
-    return r.success ? [] : zodFieldErrors(r.error, pointer).map((e) => ({ ...e, field: e.pointer!.slice(1).replaceAll('/', '.') }));
+    return r.success
+      ? []
+      : zodFieldErrors(r.error, pointer).map((e) => ({ ...e, field: e.pointer!.slice(1).replaceAll('/', '.') }));
   });
 }
 
 /** The requested window (default: the last hour), step-bounded, and the template values. */
-function windowOf(metric: Metric, q: z.infer<typeof windowQuery>): { window: { from: number; to: number }; vars: TemplateVars } {
+function windowOf(
+  metric: Metric,
+  q: z.infer<typeof windowQuery>,
+): { window: { from: number; to: number }; vars: TemplateVars } {
   const to = q.to ?? Date.now();
   const from = q.from ?? to - HOUR;
   if (from >= to) throw badRequest('from must be before to', [{ field: 'from', message: 'must be before to' }]);
   if ((to - from) / (metric.step_seconds * 1000) > MAX_BUCKETS) {
-    throw badRequest(`the window spans more than ${MAX_BUCKETS} buckets of ${metric.step_seconds} s`, [{ field: 'to', message: 'narrow the window' }]);
+    throw badRequest(`the window spans more than ${MAX_BUCKETS} buckets of ${metric.step_seconds} s`, [
+      { field: 'to', message: 'narrow the window' },
+    ]);
   }
   return { window: { from, to }, vars: { subject: q.subject, version: q.version, service: q.service } };
 }

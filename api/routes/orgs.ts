@@ -18,50 +18,122 @@ const createKey = z.object({
 export async function orgRoutes(app: FastifyInstance, opts: { store: Store }) {
   const { store } = opts;
 
-  const keyItem = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'array', items: { enum: SCOPES } }, prefix: { type: 'string' }, created_at: { type: 'string' }, last_used_at: { type: ['string', 'null'] } } };
+  const keyItem = {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      scopes: { type: 'array', items: { enum: SCOPES } },
+      prefix: { type: 'string' },
+      created_at: { type: 'string' },
+      last_used_at: { type: ['string', 'null'] },
+    },
+  };
 
-  app.post('/v1/orgs', {
-    onRequest: app.authenticate,
-    config: { doc: {
-      tag: 'orgs', scope: 'root', summary: 'Create an org (operator key); returns its first admin key, shown once', body: createOrg,
-      responses: { 201: { description: 'created', schema: { type: 'object', properties: { org: { type: 'object' }, admin_key: { type: 'string' } } } } },
-    } },
-  }, async (req, reply) => {
-    requireRoot(req);
-    const body = parseOr400(createOrg, req.body, 'org');
-    const org = await store.orgs.create(body.name, body.plan);
-    const key = await store.keys.create(org.id, 'admin (created with the org)', ['admin']);
-    return reply.code(201).send({ org, admin_key: key.key });
-  });
+  app.post(
+    '/v1/orgs',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: {
+          tag: 'orgs',
+          scope: 'root',
+          summary: 'Create an org (operator key); returns its first admin key, shown once',
+          body: createOrg,
+          responses: {
+            201: {
+              description: 'created',
+              schema: { type: 'object', properties: { org: { type: 'object' }, admin_key: { type: 'string' } } },
+            },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      requireRoot(req);
+      const body = parseOr400(createOrg, req.body, 'org');
+      const org = await store.orgs.create(body.name, body.plan);
+      const key = await store.keys.create(org.id, 'admin (created with the org)', ['admin']);
+      return reply.code(201).send({ org, admin_key: key.key });
+    },
+  );
 
-  app.post('/v1/keys', {
-    onRequest: app.authenticate,
-    config: { doc: { tag: 'keys', scope: 'admin', summary: 'Create an API key (the key is shown once)', body: createKey, responses: { 201: { description: 'created', schema: { ...keyItem, properties: { ...keyItem.properties, key: { type: 'string' } } } } } } },
-  }, async (req, reply) => {
-    const orgId = requireOrg(req, 'admin');
-    const body = parseOr400(createKey, req.body, 'key');
-    const key = await store.keys.create(orgId, body.name, [...new Set(body.scopes)]);
-    return reply.code(201).send({ id: key.id, name: key.name, scopes: key.scopes, key: key.key, created_at: key.created_at });
-  });
+  app.post(
+    '/v1/keys',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: {
+          tag: 'keys',
+          scope: 'admin',
+          summary: 'Create an API key (the key is shown once)',
+          body: createKey,
+          responses: {
+            201: {
+              description: 'created',
+              schema: { ...keyItem, properties: { ...keyItem.properties, key: { type: 'string' } } },
+            },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const orgId = requireOrg(req, 'admin');
+      const body = parseOr400(createKey, req.body, 'key');
+      const key = await store.keys.create(orgId, body.name, [...new Set(body.scopes)]);
+      return reply
+        .code(201)
+        .send({ id: key.id, name: key.name, scopes: key.scopes, key: key.key, created_at: key.created_at });
+    },
+  );
 
-  app.get('/v1/keys', {
-    onRequest: app.authenticate,
-    config: { doc: { tag: 'keys', scope: 'admin', summary: 'List active keys (no secrets)', responses: { 200: { description: 'keys', schema: { type: 'object', properties: { items: { type: 'array', items: keyItem } } } } } } },
-  }, async (req) => {
-    const orgId = requireOrg(req, 'admin');
-    const keys = await store.keys.list(orgId);
-    return {
-      items: keys.map((k) => ({ id: k.id, name: k.name, scopes: k.scopes, prefix: k.prefix, created_at: k.created_at, last_used_at: k.last_used_at })),
-    };
-  });
+  app.get(
+    '/v1/keys',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: {
+          tag: 'keys',
+          scope: 'admin',
+          summary: 'List active keys (no secrets)',
+          responses: {
+            200: {
+              description: 'keys',
+              schema: { type: 'object', properties: { items: { type: 'array', items: keyItem } } },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const orgId = requireOrg(req, 'admin');
+      const keys = await store.keys.list(orgId);
+      return {
+        items: keys.map((k) => ({
+          id: k.id,
+          name: k.name,
+          scopes: k.scopes,
+          prefix: k.prefix,
+          created_at: k.created_at,
+          last_used_at: k.last_used_at,
+        })),
+      };
+    },
+  );
 
-  app.delete<{ Params: { id: string } }>('/v1/keys/:id', {
-    onRequest: app.authenticate,
-    config: { doc: { tag: 'keys', scope: 'admin', summary: 'Revoke a key', responses: { 204: { description: 'revoked' } } } },
-  }, async (req, reply) => {
-    const orgId = requireOrg(req, 'admin');
-    if (!(await store.keys.revoke(orgId, req.params.id))) throw notFound('key');
-    app.forgetKeys();
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/v1/keys/:id',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: { tag: 'keys', scope: 'admin', summary: 'Revoke a key', responses: { 204: { description: 'revoked' } } },
+      },
+    },
+    async (req, reply) => {
+      const orgId = requireOrg(req, 'admin');
+      if (!(await store.keys.revoke(orgId, req.params.id))) throw notFound('key');
+      app.forgetKeys();
+      return reply.code(204).send();
+    },
+  );
 }

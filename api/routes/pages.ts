@@ -16,7 +16,14 @@ export const REPORT_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const DOCS_CSP = ["default-src 'none'", `style-src ${DOCS_STYLE_HASH}`, 'img-src data:', "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"].join('; ');
+const DOCS_CSP = [
+  "default-src 'none'",
+  `style-src ${DOCS_STYLE_HASH}`,
+  'img-src data:',
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 function htmlHeaders(reply: FastifyReply, csp: string): FastifyReply {
   return reply
@@ -43,5 +50,7 @@ export async function pageRoutes(app: FastifyInstance, opts: PageRoutesOptions) 
     htmlHeaders(reply, CONSOLE_CSP).header('cache-control', 'no-cache').send(consoleHtml);
   app.get('/', sendConsole);
   app.get('/reports/:id', sendConsole);
-  app.get('/docs', async (_req, reply) => htmlHeaders(reply, DOCS_CSP).header('cache-control', 'no-cache').send(renderApiReference(opts.openapi())));
+  app.get('/docs', async (_req, reply) =>
+    htmlHeaders(reply, DOCS_CSP).header('cache-control', 'no-cache').send(renderApiReference(opts.openapi())),
+  );
 }

@@ -7,7 +7,8 @@ import { computeWindows, type EventWindows } from '../../engine/windows.js';
 
 export type RealisticKind = 'count30' | 'count10' | 'ratio' | 'gauge' | 'quantile';
 export const REALISTIC_KINDS: readonly RealisticKind[] = ['count30', 'count10', 'ratio', 'gauge', 'quantile'];
-export const engineKind = (k: RealisticKind): 'count' | 'ratio' | 'gauge' | 'quantile' => (k === 'count30' || k === 'count10' ? 'count' : k);
+export const engineKind = (k: RealisticKind): 'count' | 'ratio' | 'gauge' | 'quantile' =>
+  k === 'count30' || k === 'count10' ? 'count' : k;
 
 const STEP = 60_000;
 const DAY = 86_400_000;
@@ -78,7 +79,13 @@ export interface RealisticRep {
  * One event and its data: `days` earlier days plus today, each over the range the service reads
  * (history, before, gap, after), with a persistent change of `effect` from the event on.
  */
-export function realisticRep(kind: RealisticKind, seed: number, rep: number, days: number, effect: number): RealisticRep {
+export function realisticRep(
+  kind: RealisticKind,
+  seed: number,
+  rep: number,
+  days: number,
+  effect: number,
+): RealisticRep {
   const u = rng(seed);
   const amplitude = 0.4 + 0.2 * u();
   // Morning (06:00) or evening (18:00) ramp of a rhythm peaking at noon, ± 90 minutes.
@@ -104,7 +111,7 @@ export function realisticRep(kind: RealisticKind, seed: number, rep: number, day
     for (let t = from; t < to; t += STEP) {
       fast = 0.8 * fast + 0.6 * normal(u);
       slow = 0.995 * slow + 0.0999 * normal(u);
-      const tod = ((t % DAY) + DAY) % DAY / DAY;
+      const tod = (((t % DAY) + DAY) % DAY) / DAY;
       const rhythm = 1 + amplitude * Math.sin(2 * Math.PI * (tod - 0.25));
       const change = d === 0 && t >= time ? 1 + effect : 1;
       const latent = Math.exp(dayLevel + fastSd * fast + slowSd * slow);
@@ -128,7 +135,11 @@ export function realisticRep(kind: RealisticKind, seed: number, rep: number, day
           break;
         case 'quantile':
           // p95 latency: a milder rhythm, multiplicative noise (±2% fast, ±1% persistent, ±3% per bucket).
-          v = 300 * (1 + 0.3 * amplitude * Math.sin(2 * Math.PI * (tod - 0.25))) * change * Math.exp(fastSd * fast + slowSd * slow + 0.03 * normal(u) + 0.3 * dayLevel);
+          v =
+            300 *
+            (1 + 0.3 * amplitude * Math.sin(2 * Math.PI * (tod - 0.25))) *
+            change *
+            Math.exp(fastSd * fast + slowSd * slow + 0.03 * normal(u) + 0.3 * dayLevel);
           break;
       }
       ts.push(t);

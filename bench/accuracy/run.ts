@@ -18,7 +18,10 @@ const ALPHA = 0.05;
 const THRESHOLD = 0.05;
 const STEP = 60;
 const DAY = 86_400_000;
-const listArg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1].split(',') : null; };
+const listArg = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1].split(',') : null;
+};
 const KINDS = (listArg('--kinds') ?? ['count', 'ratio', 'gauge', 'quantile']) as Kind[];
 const RHOS = (listArg('--rhos') ?? ['0', '0.5', '0.8']).map(Number);
 const EFFECTS = [0.02, 0.05, 0.1, 0.2, 0.5];
@@ -31,7 +34,14 @@ const BASE: Record<Kind, Partial<TestdataQuery>> = {
   quantile: { shape: 'quantile', base: 250, noise: 0.1 },
 };
 
-interface Scenario { kind: Kind; rho: number; effect: number; daily: number; missing: number; ramp: boolean }
+interface Scenario {
+  kind: Kind;
+  rho: number;
+  effect: number;
+  daily: number;
+  missing: number;
+  ramp: boolean;
+}
 
 function points(seed: number, q: TestdataQuery, from: number, to: number): Point[] {
   const out: Point[] = [];
@@ -43,7 +53,9 @@ function points(seed: number, q: TestdataQuery, from: number, to: number): Point
 }
 
 function values(kind: Kind, pts: Point[]): number[] {
-  return kind === 'ratio' ? pts.filter((p) => (p.weight ?? 0) > 0).map((p) => p.value / (p.weight as number)) : pts.map((p) => p.value);
+  return kind === 'ratio'
+    ? pts.filter((p) => (p.weight ?? 0) > 0).map((p) => p.value / (p.weight as number))
+    : pts.map((p) => p.value);
 }
 
 function meanOf(kind: Kind, pts: Point[]): number {
@@ -71,8 +83,30 @@ function naive(kind: Kind, before: Point[], after: Point[]): 'high' | 'low' | 'p
   return rel > 0.1 ? 'high' : rel < -0.1 ? 'low' : 'pass';
 }
 
-interface Tally { n: number; engine: number; engineSeasonal: number; pSig: number; kayenta: number; naive: number; insufficient: number; oracle: number; oracleAtJudge: number; rels: number[] }
-const blank = (): Tally => ({ n: 0, engine: 0, engineSeasonal: 0, pSig: 0, kayenta: 0, naive: 0, insufficient: 0, oracle: 0, oracleAtJudge: 0, rels: [] });
+interface Tally {
+  n: number;
+  engine: number;
+  engineSeasonal: number;
+  pSig: number;
+  kayenta: number;
+  naive: number;
+  insufficient: number;
+  oracle: number;
+  oracleAtJudge: number;
+  rels: number[];
+}
+const blank = (): Tally => ({
+  n: 0,
+  engine: 0,
+  engineSeasonal: 0,
+  pSig: 0,
+  kayenta: 0,
+  naive: 0,
+  insufficient: 0,
+  oracle: 0,
+  oracleAtJudge: 0,
+  rels: [],
+});
 
 /**
  * The yardstick: a test that knows the true noise. It flags the engine's own estimate (plain
@@ -106,19 +140,37 @@ function applyOracle(nul: Tally, effects: Tally[]): void {
 
 function seedOf(...parts: number[]): number {
   let h = 2166136261;
-  for (const p of parts) { h ^= Math.round(p * 1000); h = Math.imul(h, 16777619) >>> 0; }
+  for (const p of parts) {
+    h ^= Math.round(p * 1000);
+    h = Math.imul(h, 16777619) >>> 0;
+  }
   return h >>> 0;
 }
 
 /** Seeds depend only on the scenario, so a subset (--kinds, --rhos) reproduces the full run's cells. */
 function runScenario(s: Scenario, reps: number): Tally {
-  const tag = seedOf(['count', 'ratio', 'gauge', 'quantile'].indexOf(s.kind) + 1, s.rho, s.effect, s.daily, s.missing, s.ramp ? 1 : 0);
+  const tag = seedOf(
+    ['count', 'ratio', 'gauge', 'quantile'].indexOf(s.kind) + 1,
+    s.rho,
+    s.effect,
+    s.daily,
+    s.missing,
+    s.ramp ? 1 : 0,
+  );
   const t = blank();
   for (let rep = 0; rep < reps; rep++) {
     // Deploys at 00:00 UTC on different days put them on the steepest rise of the daily sine.
-    const eventTime = s.ramp ? Date.UTC(2026, 2, 2) + rep * DAY : Date.UTC(2026, 2, 2) + rep * 7 * 3_600_000 + 13 * 60_000;
+    const eventTime = s.ramp
+      ? Date.UTC(2026, 2, 2) + rep * DAY
+      : Date.UTC(2026, 2, 2) + rep * 7 * 3_600_000 + 13 * 60_000;
     const at = new Date(eventTime).toISOString();
-    const q = testdataQuerySchema.parse({ ...BASE[s.kind], rho: s.rho, daily_amplitude: s.daily, missing_rate: s.missing, changes: s.effect ? [{ at, relative: s.effect }] : [] });
+    const q = testdataQuerySchema.parse({
+      ...BASE[s.kind],
+      rho: s.rho,
+      daily_amplitude: s.daily,
+      missing_rate: s.missing,
+      changes: s.effect ? [{ at, relative: s.effect }] : [],
+    });
     const seed = seedOf(tag, rep);
     const w = computeWindows({ time: eventTime, type: 'deployment', stepSeconds: STEP });
     const before = points(seed, q, w.before.from, w.before.to);
@@ -126,7 +178,16 @@ function runScenario(s: Scenario, reps: number): Tally {
     const week = points(seed, q, w.seasonal.week.before.from, w.seasonal.week.after.to);
     // The service also reads the hours before the before window for its noise model (never compared).
     const history = points(seed, q, w.history.from, w.history.to);
-    const metric = (seasonal: boolean): MetricInput => ({ id: 'm', kind: s.kind, direction: 'increase_is_bad', threshold: THRESHOLD, step_seconds: STEP, before: [...history, ...before], after, ...(seasonal ? { seasonal: { week } } : {}) });
+    const metric = (seasonal: boolean): MetricInput => ({
+      id: 'm',
+      kind: s.kind,
+      direction: 'increase_is_bad',
+      threshold: THRESHOLD,
+      step_seconds: STEP,
+      before: [...history, ...before],
+      after,
+      ...(seasonal ? { seasonal: { week } } : {}),
+    });
     const event = { id: 'e', type: 'deployment', time: eventTime };
     const plain = analyzeEvent({ event, metrics: [metric(false)], alpha: ALPHA }).metrics[0];
     const seasonal = analyzeEvent({ event, metrics: [metric(true)], alpha: ALPHA }).metrics[0];
@@ -148,8 +209,34 @@ function runScenario(s: Scenario, reps: number): Tally {
 const pct = (x: number, n: number) => `${((100 * x) / n).toFixed(1)}%`.padStart(6);
 
 const REALISTIC_EFFECTS = [0.1, 0.2, 0.3, 0.5];
-interface RealTally { n: number; engine: number; previous: number; kayenta: number; naive: number; oracle: number; noChange: number; previousNoChange: number; placebo: number; references: number; ratio: number[]; rels: number[] }
-const realBlank = (): RealTally => ({ n: 0, engine: 0, previous: 0, kayenta: 0, naive: 0, oracle: 0, noChange: 0, previousNoChange: 0, placebo: 0, references: 0, ratio: [], rels: [] });
+interface RealTally {
+  n: number;
+  engine: number;
+  previous: number;
+  kayenta: number;
+  naive: number;
+  oracle: number;
+  noChange: number;
+  previousNoChange: number;
+  placebo: number;
+  references: number;
+  ratio: number[];
+  rels: number[];
+}
+const realBlank = (): RealTally => ({
+  n: 0,
+  engine: 0,
+  previous: 0,
+  kayenta: 0,
+  naive: 0,
+  oracle: 0,
+  noChange: 0,
+  previousNoChange: 0,
+  placebo: 0,
+  references: 0,
+  ratio: [],
+  rels: [],
+});
 
 /** One realistic cell: this engine (reference days), the previous release (single-week difference-in-differences), the judge, the rule. */
 function runRealistic(kind: RealisticKind, days: number, effect: number, reps: number): RealTally {
@@ -159,18 +246,28 @@ function runRealistic(kind: RealisticKind, days: number, effect: number, reps: n
   for (let rep = 0; rep < reps; rep++) {
     const r = realisticRep(kind, seedOf(tag, rep), rep, days, effect);
     const w = r.windows;
-    const series = { ts: Float64Array.from(r.ts), value: Float64Array.from(r.value), weight: Float64Array.from(r.weight) };
+    const series = {
+      ts: Float64Array.from(r.ts),
+      value: Float64Array.from(r.value),
+      weight: Float64Array.from(r.weight),
+    };
     const event = { id: 'e', type: 'deployment', time: r.time };
     const base = { id: 'm', kind: ek, direction: 'increase_is_bad' as const, step_seconds: STEP, threshold: THRESHOLD };
     const now = analyzeEvent({ event, metrics: [{ ...base, before: [], after: [], series }], alpha: ALPHA }).metrics[0];
     const pts = (from: number, to: number): Point[] => {
       const out: Point[] = [];
-      for (let i = 0; i < r.ts.length; i++) if (r.ts[i] >= from && r.ts[i] < to) out.push({ ts: r.ts[i], value: r.value[i], ...(ek === 'ratio' ? { weight: r.weight[i] } : {}) });
+      for (let i = 0; i < r.ts.length; i++)
+        if (r.ts[i] >= from && r.ts[i] < to)
+          out.push({ ts: r.ts[i], value: r.value[i], ...(ek === 'ratio' ? { weight: r.weight[i] } : {}) });
       return out;
     };
     const today = pts(w.history.from, w.after.to);
     const week = pts(w.seasonal.week.before.from, w.seasonal.week.after.to);
-    const previous = analyzeEvent({ event, metrics: [{ ...base, before: today, after: today, seasonal: { week } }], alpha: ALPHA }).metrics[0];
+    const previous = analyzeEvent({
+      event,
+      metrics: [{ ...base, before: today, after: today, seasonal: { week } }],
+      alpha: ALPHA,
+    }).metrics[0];
     const before = pts(w.before.from, w.before.to);
     const after = pts(w.after.from, w.after.to);
     const flagged = (v: string) => (effect === 0 ? v === 'regression' || v === 'improvement' : v === 'regression');
@@ -193,9 +290,15 @@ function runRealistic(kind: RealisticKind, days: number, effect: number, reps: n
 
 /** The realistic cells' table: FPR, detection per change size, and the share of null events called no_change. */
 function realisticTable(nullReps: number, effectReps: number) {
-  console.log(`\nRealistic cells: daily rhythm ±40–60% with deploys on its morning or evening ramp, a latent level (AR 0.8 and a persistent AR 0.995), negative binomial counts, 5% missing buckets, persistent effects; 7 or 14 earlier days stored. ${nullReps} null events and ${effectReps} per change size a cell; threshold ${THRESHOLD * 100}%.`);
-  console.log('engine = this release (reference days; "refs" = share of events that got the counterfactual, "placebo" = share whose interval the placebo spread decided); previous = the single-week difference-in-differences of the previous release; no_change = share of null events called no_change.\n');
-  console.log(`| kind | days | method | FPR | ${REALISTIC_EFFECTS.map((e) => `+${e * 100}%`).join(' | ')} | no_change |`);
+  console.log(
+    `\nRealistic cells: daily rhythm ±40–60% with deploys on its morning or evening ramp, a latent level (AR 0.8 and a persistent AR 0.995), negative binomial counts, 5% missing buckets, persistent effects; 7 or 14 earlier days stored. ${nullReps} null events and ${effectReps} per change size a cell; threshold ${THRESHOLD * 100}%.`,
+  );
+  console.log(
+    'engine = this release (reference days; "refs" = share of events that got the counterfactual, "placebo" = share whose interval the placebo spread decided); previous = the single-week difference-in-differences of the previous release; no_change = share of null events called no_change.\n',
+  );
+  console.log(
+    `| kind | days | method | FPR | ${REALISTIC_EFFECTS.map((e) => `+${e * 100}%`).join(' | ')} | no_change |`,
+  );
   console.log(`|${'---|'.repeat(5 + REALISTIC_EFFECTS.length)}`);
   const kinds = (listArg('--realistic-kinds') ?? REALISTIC_KINDS) as RealisticKind[];
   for (const kind of kinds) {
@@ -208,8 +311,14 @@ function realisticTable(nullReps: number, effectReps: number) {
       nul.oracle = nul.rels.filter((r) => (r < lo && r <= -THRESHOLD) || (r > hi && r >= THRESHOLD)).length;
       for (const e of eff) e.oracle = e.rels.filter((r) => r > hi && r >= THRESHOLD).length;
       const row = (name: string, key: 'engine' | 'previous' | 'kayenta' | 'naive' | 'oracle', nc: string) =>
-        console.log(`| ${kind} | ${days} | ${name} | ${pct(nul[key], nul.n)} | ${eff.map((e) => pct(e[key], e.n)).join(' | ')} | ${nc} |`);
-      row(`engine (refs ${pct(nul.references, nul.n).trim()}, placebo ${pct(nul.placebo, nul.n).trim()}, spread/model ${(nul.ratio.reduce((a, b) => a + b, 0) / Math.max(1, nul.ratio.length)).toFixed(2)})`, 'engine', pct(nul.noChange, nul.n));
+        console.log(
+          `| ${kind} | ${days} | ${name} | ${pct(nul[key], nul.n)} | ${eff.map((e) => pct(e[key], e.n)).join(' | ')} | ${nc} |`,
+        );
+      row(
+        `engine (refs ${pct(nul.references, nul.n).trim()}, placebo ${pct(nul.placebo, nul.n).trim()}, spread/model ${(nul.ratio.reduce((a, b) => a + b, 0) / Math.max(1, nul.ratio.length)).toFixed(2)})`,
+        'engine',
+        pct(nul.noChange, nul.n),
+      );
       row('previous release', 'previous', pct(nul.previousNoChange, nul.n));
       row('kayenta', 'kayenta', '—');
       row('naive ±10%', 'naive', '—');
@@ -225,22 +334,31 @@ function main() {
     console.log(`\nTotal time ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     return;
   }
-  console.log(`Accuracy benchmark — ${NULL_REPS} null events and ${EFFECT_REPS} events per injected change, per cell; α = ${ALPHA}; 60-minute windows at 1-minute step (60 buckets a side), 5-minute gap.`);
+  console.log(
+    `Accuracy benchmark — ${NULL_REPS} null events and ${EFFECT_REPS} events per injected change, per cell; α = ${ALPHA}; 60-minute windows at 1-minute step (60 buckets a side), 5-minute gap.`,
+  );
   console.log('FPR = share of null events flagged as any change; detection = share of +x% events flagged as a rise.');
-  console.log('engine = verdict regression/improvement (q < α, CI excludes 0, |change| ≥ 5% threshold); engine+wk = same with a week-earlier seasonal baseline; p<α = the raw test\'s rejection rate on nulls (its calibration); oracle = the engine\'s estimate judged against its true null distribution (a ceiling for calibrated tests, see applyOracle); "oracle at kayenta\'s FPR" = the same ceiling at the judge\'s false-positive rate, where that is at most 5%.\n');
+  console.log(
+    "engine = verdict regression/improvement (q < α, CI excludes 0, |change| ≥ 5% threshold); engine+wk = same with a week-earlier seasonal baseline; p<α = the raw test's rejection rate on nulls (its calibration); oracle = the engine's estimate judged against its true null distribution (a ceiling for calibrated tests, see applyOracle); \"oracle at kayenta's FPR\" = the same ceiling at the judge's false-positive rate, where that is at most 5%.\n",
+  );
   const header = `| kind | ρ | method | FPR | ${EFFECTS.map((e) => `+${e * 100}%`).join(' | ')} |`;
   console.log(header);
   console.log(`|${'---|'.repeat(4 + EFFECTS.length)}`);
   for (const kind of KINDS) {
     for (const rho of RHOS) {
       const nul = runScenario({ kind, rho, effect: 0, daily: 0, missing: 0, ramp: false }, NULL_REPS);
-      const eff = EFFECTS.map((effect) => runScenario({ kind, rho, effect, daily: 0, missing: 0, ramp: false }, EFFECT_REPS));
+      const eff = EFFECTS.map((effect) =>
+        runScenario({ kind, rho, effect, daily: 0, missing: 0, ramp: false }, EFFECT_REPS),
+      );
       applyOracle(nul, eff);
-      const row = (name: string, key: Exclude<keyof Tally, 'rels'>) => `| ${kind} | ${rho} | ${name} | ${pct(nul[key], nul.n)} | ${eff.map((e) => pct(e[key], e.n)).join(' | ')} |`;
+      const row = (name: string, key: Exclude<keyof Tally, 'rels'>) =>
+        `| ${kind} | ${rho} | ${name} | ${pct(nul[key], nul.n)} | ${eff.map((e) => pct(e[key], e.n)).join(' | ')} |`;
       console.log(row('engine', 'engine'));
       console.log(row('engine+wk', 'engineSeasonal'));
       console.log(row('(insufficient_data)', 'insufficient'));
-      console.log(`| ${kind} | ${rho} | p<α (raw test) | ${pct(nul.pSig, nul.n)} | ${eff.map((e) => pct(e.pSig, e.n)).join(' | ')} |`);
+      console.log(
+        `| ${kind} | ${rho} | p<α (raw test) | ${pct(nul.pSig, nul.n)} | ${eff.map((e) => pct(e.pSig, e.n)).join(' | ')} |`,
+      );
       console.log(row('kayenta', 'kayenta'));
       console.log(row('naive ±10%', 'naive'));
       console.log(row('oracle (true null)', 'oracle'));
@@ -248,14 +366,24 @@ function main() {
     }
   }
   if (args.includes('--main-only')) return;
-  console.log('\nHarder cases (ρ = 0.5): a daily rhythm of ±30% with deploys on its steepest rise (a ~9% spurious rise across the windows), and 10% missing buckets.\n');
+  console.log(
+    '\nHarder cases (ρ = 0.5): a daily rhythm of ±30% with deploys on its steepest rise (a ~9% spurious rise across the windows), and 10% missing buckets.\n',
+  );
   console.log('| kind | case | method | FPR | +10% |');
   console.log('|---|---|---|---|---|');
   for (const kind of KINDS) {
-    for (const [name, sc] of [['rhythm, deploy on ramp', { daily: 0.3, missing: 0, ramp: true }], ['10% missing', { daily: 0, missing: 0.1, ramp: false }]] as const) {
+    for (const [name, sc] of [
+      ['rhythm, deploy on ramp', { daily: 0.3, missing: 0, ramp: true }],
+      ['10% missing', { daily: 0, missing: 0.1, ramp: false }],
+    ] as const) {
       const nul = runScenario({ kind, rho: 0.5, effect: 0, ...sc }, NULL_REPS);
       const eff = runScenario({ kind, rho: 0.5, effect: 0.1, ...sc }, EFFECT_REPS);
-      for (const [label, key] of [['engine', 'engine'], ['engine+wk', 'engineSeasonal'], ['kayenta', 'kayenta'], ['naive ±10%', 'naive']] as const) {
+      for (const [label, key] of [
+        ['engine', 'engine'],
+        ['engine+wk', 'engineSeasonal'],
+        ['kayenta', 'kayenta'],
+        ['naive ±10%', 'naive'],
+      ] as const) {
         console.log(`| ${kind} | ${name} | ${label} | ${pct(nul[key], nul.n)} | ${pct(eff[key], eff.n)} |`);
       }
     }
@@ -267,7 +395,9 @@ function main() {
 
 /** Pairs per second for the pure statistics (compareWindows) on 60-bucket windows, per kind. */
 function microBenchmark() {
-  console.log('\nSpeed of the pure statistics on 60-bucket windows (compareWindows; one before/after pair = one call):\n');
+  console.log(
+    '\nSpeed of the pure statistics on 60-bucket windows (compareWindows; one before/after pair = one call):\n',
+  );
   console.log('| kind | pairs/s | µs per pair | analyzeEvent µs per metric |');
   console.log('|---|---|---|---|');
   for (const kind of KINDS) {
@@ -276,7 +406,10 @@ function microBenchmark() {
     const pairs = Array.from({ length: 64 }, (_, i) => {
       const b = points(1000 + i, q, t0, t0 + 3_600_000);
       const a = points(1000 + i, q, t0 + 3_900_000, t0 + 7_500_000);
-      const toData = (p: Point[]) => ({ values: Float64Array.from(p, (x) => x.value), weights: kind === 'ratio' ? Float64Array.from(p, (x) => x.weight ?? 0) : undefined });
+      const toData = (p: Point[]) => ({
+        values: Float64Array.from(p, (x) => x.value),
+        weights: kind === 'ratio' ? Float64Array.from(p, (x) => x.weight ?? 0) : undefined,
+      });
       return { b, a, bd: toData(b), ad: toData(a) };
     });
     const iterations = 20000;
@@ -289,10 +422,15 @@ function microBenchmark() {
     start = process.hrtime.bigint();
     for (let i = 0; i < full; i++) {
       const p = pairs[i & 63];
-      analyzeEvent({ event, metrics: [{ id: 'm', kind, direction: 'increase_is_bad', step_seconds: STEP, before: p.b, after: p.a }] });
+      analyzeEvent({
+        event,
+        metrics: [{ id: 'm', kind, direction: 'increase_is_bad', step_seconds: STEP, before: p.b, after: p.a }],
+      });
     }
     const nsFull = Number(process.hrtime.bigint() - start) / full;
-    console.log(`| ${kind} | ${Math.round(1e9 / ns).toLocaleString('en-US')} | ${(ns / 1000).toFixed(1)} | ${(nsFull / 1000).toFixed(1)} |`);
+    console.log(
+      `| ${kind} | ${Math.round(1e9 / ns).toLocaleString('en-US')} | ${(ns / 1000).toFixed(1)} | ${(nsFull / 1000).toFixed(1)} |`,
+    );
   }
 }
 

@@ -16,7 +16,13 @@ const WEEKS = 2;
 const limits = DATADOG_LIMITS;
 const stepMs = MIN;
 /** The scheduler's defaults (scheduler/index.ts). */
-const opts = { stepMs, maxJobMs: limits.maxPointsPerCall * stepMs, slackMs: 300_000, settleSlackMs: Math.max(300_000, 900_000, limits.settleSeconds * 250), gapMs: 3_600_000 };
+const opts = {
+  stepMs,
+  maxJobMs: limits.maxPointsPerCall * stepMs,
+  slackMs: 300_000,
+  settleSlackMs: Math.max(300_000, 900_000, limits.settleSeconds * 250),
+  gapMs: 3_600_000,
+};
 
 function simulate(perDay: number): { cold: number; coldEvents: number; steady: number; steadyEvents: number } {
   const jobs: PlanJob[] = [];
@@ -37,17 +43,29 @@ function simulate(perDay: number): { cold: number; coldEvents: number; steady: n
     const time = START + Math.floor(((i + ((i * 7919) % 1000) / 1000) * DAY) / perDay / MIN) * MIN;
     runUntil(time);
     const needs = needsFor(pairWindows({ time, type: 'deployment' }, { step_seconds: 60, windows: {} }), limits);
-    coalesce(jobs, needs, { ...opts, now: time }, (range, due, final) => ({ kind: final ? 'settle' : 'window', from: range.from, to: range.to, state: 'queued', run_at: due, due_at: due, fetched_at: null }));
+    coalesce(jobs, needs, { ...opts, now: time }, (range, due, final) => ({
+      kind: final ? 'settle' : 'window',
+      from: range.from,
+      to: range.to,
+      state: 'queued',
+      run_at: due,
+      due_at: due,
+      fetched_at: null,
+    }));
     events[time < START + 7 * DAY ? 0 : 1]++;
   }
   runUntil(Infinity);
   return { cold: calls[0], coldEvents: events[0], steady: calls[1], steadyEvents: events[1] };
 }
 
-console.log(`Provider calls per event on one Datadog metric (${limits.maxPointsPerCall} points a call), ${REFERENCE_DAYS} reference days a pair; events at irregular times of day, two weeks:\n`);
+console.log(
+  `Provider calls per event on one Datadog metric (${limits.maxPointsPerCall} points a call), ${REFERENCE_DAYS} reference days a pair; events at irregular times of day, two weeks:\n`,
+);
 console.log('| events a day | first week (cold start): calls per event | second week (steady): calls per event |');
 console.log('|---|---|---|');
 for (const perDay of [1, 10, 100]) {
   const r = simulate(perDay);
-  console.log(`| ${perDay} | ${(r.cold / r.coldEvents).toFixed(2)} (${r.cold} calls, ${r.coldEvents} events) | ${(r.steady / r.steadyEvents).toFixed(2)} (${r.steady} calls, ${r.steadyEvents} events) |`);
+  console.log(
+    `| ${perDay} | ${(r.cold / r.coldEvents).toFixed(2)} (${r.cold} calls, ${r.coldEvents} events) | ${(r.steady / r.steadyEvents).toFixed(2)} (${r.steady} calls, ${r.steadyEvents} events) |`,
+  );
 }

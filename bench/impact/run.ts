@@ -28,11 +28,28 @@ const org = 'org_bench';
 let t = performance.now();
 for (let m = 0; m < METRICS; m++) {
   const kind = KINDS[m % KINDS.length];
-  const query = testdataQuerySchema.parse({ shape: kind, base: kind === 'ratio' ? 0.02 : 100, requests: 1000, rho: 0.5, daily_amplitude: 0.2 });
+  const query = testdataQuerySchema.parse({
+    shape: kind,
+    base: kind === 'ratio' ? 0.02 : 100,
+    requests: 1000,
+    rho: 0.5,
+    daily_amplitude: 0.2,
+  });
   const rows = [];
   for (let ts = T0; ts < T1; ts += STEP) {
     const p = testdataPoint(m + 1, query, ts, 60);
-    if (p) rows.push({ org_id: org, metric_id: `m${m}`, series: '', ts: chTime(ts), value: p.value, weight: p.weight ?? null, fetched_at: chTime(T1), is_deleted: 0, retention_days: 3650 });
+    if (p)
+      rows.push({
+        org_id: org,
+        metric_id: `m${m}`,
+        series: '',
+        ts: chTime(ts),
+        value: p.value,
+        weight: p.weight ?? null,
+        fetched_at: chTime(T1),
+        is_deleted: 0,
+        retention_days: 3650,
+      });
   }
   await store.backend.insert(`${store.database}.metric_points`, rows);
 }
@@ -44,7 +61,9 @@ const events = Array.from({ length: EVENTS }, (_, i) => ({
 }));
 // Merge the bulk load now: the timed read sees settled parts, as a store that has been running does.
 await store.backend.command(`OPTIMIZE TABLE ${store.database}.metric_points FINAL`);
-console.log(`data set: ${METRICS} metrics × ${(T1 - T0) / STEP} minutes, ${EVENTS} events → ${EVENTS * METRICS} pairs (loaded in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+console.log(
+  `data set: ${METRICS} metrics × ${(T1 - T0) / STEP} minutes, ${EVENTS} events → ${EVENTS * METRICS} pairs (loaded in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+);
 
 // Reading: one query per metric returns its whole range (ClickHouse does the ordering and the
 // de-duplication of versions) in RowBinary, straight into columns; windows are then cut by index.
@@ -65,17 +84,27 @@ const readMs = performance.now() - t;
 // analysing all metrics of its share of the events.
 t = performance.now();
 const pool = await Promise.all(
-  Array.from({ length: WORKERS }, () =>
-    new Promise<Worker>((resolve, reject) => {
-      const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { columns, kinds: KINDS } });
-      worker.once('message', () => resolve(worker));
-      worker.once('error', reject);
-    }),
+  Array.from(
+    { length: WORKERS },
+    () =>
+      new Promise<Worker>((resolve, reject) => {
+        const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { columns, kinds: KINDS } });
+        worker.once('message', () => resolve(worker));
+        worker.once('error', reject);
+      }),
   ),
 );
 // Warm-up: each worker analyses a few events once (JIT compilation), as a running service's pool has.
 const warmEvents = events.slice(0, 20);
-await Promise.all(pool.map((worker) => new Promise((resolve) => { worker.once('message', resolve); worker.postMessage(warmEvents); })));
+await Promise.all(
+  pool.map(
+    (worker) =>
+      new Promise((resolve) => {
+        worker.once('message', resolve);
+        worker.postMessage(warmEvents);
+      }),
+  ),
+);
 const startMs = performance.now() - t;
 t = performance.now();
 const cpu0 = process.cpuUsage();
@@ -83,11 +112,13 @@ const chunk = Math.ceil(EVENTS / WORKERS);
 const results = await Promise.all(
   pool.map(
     (worker, w) =>
-      new Promise<{ pairs: number; verdicts: Record<string, number>; baselines: Record<string, number> }>((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-        worker.postMessage(events.slice(w * chunk, (w + 1) * chunk));
-      }),
+      new Promise<{ pairs: number; verdicts: Record<string, number>; baselines: Record<string, number> }>(
+        (resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+          worker.postMessage(events.slice(w * chunk, (w + 1) * chunk));
+        },
+      ),
   ),
 );
 const statsMs = performance.now() - t;
@@ -99,10 +130,18 @@ const baselines: Record<string, number> = {};
 for (const r of results) for (const [k, v] of Object.entries(r.verdicts)) verdicts[k] = (verdicts[k] ?? 0) + v;
 for (const r of results) for (const [k, v] of Object.entries(r.baselines)) baselines[k] = (baselines[k] ?? 0) + v;
 
-console.log(`read:  ${(readMs / 1000).toFixed(2)} s  (${METRICS} queries, ${((readMs * 1000) / pairs).toFixed(1)} µs per pair)`);
-console.log(`pool:  ${(startMs / 1000).toFixed(2)} s  (starting ${WORKERS} worker threads once and warming each up on ${warmEvents.length} events; a running service pays this at start-up)`);
-console.log(`stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs per pair wall; ${(cpuMs / statsMs).toFixed(2)} cores busy, ${((cpuMs * 1000) / pairs).toFixed(1)} µs CPU per pair)`);
-console.log(`total: ${pairs} pairs in ${((readMs + statsMs) / 1000).toFixed(2)} s = ${Math.round(pairs / ((readMs + statsMs) / 1000))} pairs/s (read + stats; ${Math.round(pairs / ((readMs + startMs + statsMs) / 1000))} pairs/s with the pool start-up)`);
+console.log(
+  `read:  ${(readMs / 1000).toFixed(2)} s  (${METRICS} queries, ${((readMs * 1000) / pairs).toFixed(1)} µs per pair)`,
+);
+console.log(
+  `pool:  ${(startMs / 1000).toFixed(2)} s  (starting ${WORKERS} worker threads once and warming each up on ${warmEvents.length} events; a running service pays this at start-up)`,
+);
+console.log(
+  `stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs per pair wall; ${(cpuMs / statsMs).toFixed(2)} cores busy, ${((cpuMs * 1000) / pairs).toFixed(1)} µs CPU per pair)`,
+);
+console.log(
+  `total: ${pairs} pairs in ${((readMs + statsMs) / 1000).toFixed(2)} s = ${Math.round(pairs / ((readMs + statsMs) / 1000))} pairs/s (read + stats; ${Math.round(pairs / ((readMs + startMs + statsMs) / 1000))} pairs/s with the pool start-up)`,
+);
 console.log(`verdicts: ${JSON.stringify(verdicts)}`);
 console.log(`baselines: ${JSON.stringify(baselines)} (reference_days = the counterfactual from 7 reference days)`);
 for (const worker of pool) await worker.terminate();
@@ -112,5 +151,9 @@ await store.close();
 const python = '/usr/bin/python3';
 const script = fileURLToPath(new URL('./pandas_scipy.py', import.meta.url));
 const yardstick = spawnSync(python, [script, '10000', String(METRICS)], { encoding: 'utf8' });
-if (yardstick.status === 0) console.log(`pandas + SciPy (Mann–Whitney per pair, 1 process): ${yardstick.stdout.trim()}`);
-else console.log(`pandas + SciPy line skipped: ${existsSync(python) ? (yardstick.stderr || '').trim().split('\n').pop() : 'no /usr/bin/python3'} (apt-get install python3-pandas python3-scipy)`);
+if (yardstick.status === 0)
+  console.log(`pandas + SciPy (Mann–Whitney per pair, 1 process): ${yardstick.stdout.trim()}`);
+else
+  console.log(
+    `pandas + SciPy line skipped: ${existsSync(python) ? (yardstick.stderr || '').trim().split('\n').pop() : 'no /usr/bin/python3'} (apt-get install python3-pandas python3-scipy)`,
+  );

@@ -2,7 +2,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { analyzeEvent, type MetricInput } from '../../engine/index.js';
 
-interface Columns { ts: Float64Array; value: Float64Array; weight: Float64Array }
+interface Columns {
+  ts: Float64Array;
+  value: Float64Array;
+  weight: Float64Array;
+}
 const { columns, kinds } = workerData as { columns: Columns[]; kinds: readonly string[] };
 
 /** Analyse a slice of events; reply with the number of pairs and the verdict and baseline counts. */

@@ -55,10 +55,14 @@ for (let round = 0; round < rounds; round++) {
   );
   const seconds = (performance.now() - started) / 1000;
   rates.push((batchesPerRound * BATCH) / seconds);
-  console.log(`round ${round + 1}: ${batchesPerRound * BATCH} events in ${seconds.toFixed(2)} s = ${Math.round(rates[round])} events/s`);
+  console.log(
+    `round ${round + 1}: ${batchesPerRound * BATCH} events in ${seconds.toFixed(2)} s = ${Math.round(rates[round])} events/s`,
+  );
 }
 const sorted = [...rates].sort((a, b) => a - b);
-console.log(`median: ${Math.round(sorted[Math.floor(sorted.length / 2)])} events/s accepted (batches of ${BATCH}, ${concurrency} concurrent clients, embedded chDB)`);
+console.log(
+  `median: ${Math.round(sorted[Math.floor(sorted.length / 2)])} events/s accepted (batches of ${BATCH}, ${concurrency} concurrent clients, embedded chDB)`,
+);
 console.log(`stored: ${await runtime.store.events.count(org.org.id)} events`);
 await app.close();
 await runtime.close();

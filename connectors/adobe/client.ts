@@ -27,7 +27,9 @@ const discoverySchema = z.object({
   imsOrgs: z.array(
     z.object({
       imsOrgId: z.string().optional(),
-      companies: z.array(z.object({ globalCompanyId: z.string().min(1), companyName: z.string().optional() })).default([]),
+      companies: z
+        .array(z.object({ globalCompanyId: z.string().min(1), companyName: z.string().optional() }))
+        .default([]),
     }),
   ),
 });
@@ -59,8 +61,10 @@ function describeAdobeError(body: unknown): string | undefined {
   if (!body || typeof body !== 'object') return undefined;
   const b = body as Record<string, unknown>;
   const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
-  if (text(b.errorDescription) || text(b.errorCode)) return `${text(b.errorDescription) ?? 'error'} (${text(b.errorCode) ?? '?'})`;
-  if (text(b.error_code) || (text(b.message) && !text(b.error))) return `${text(b.message) ?? 'error'}${text(b.error_code) ? ` (${text(b.error_code)})` : ''}`;
+  if (text(b.errorDescription) || text(b.errorCode))
+    return `${text(b.errorDescription) ?? 'error'} (${text(b.errorCode) ?? '?'})`;
+  if (text(b.error_code) || (text(b.message) && !text(b.error)))
+    return `${text(b.message) ?? 'error'}${text(b.error_code) ? ` (${text(b.error_code)})` : ''}`;
   if (text(b.error)) return `${text(b.error)}${text(b.error_description) ? `: ${text(b.error_description)}` : ''}`;
   return undefined;
 }
@@ -95,7 +99,10 @@ export class AdobeClient {
 
   /** Headers of an Analytics call, with the bearer token. */
   apiHeaders(token: string, companyId: string | undefined): Record<string, string> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'x-api-key': this.opts.secrets.client_id };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      'x-api-key': this.opts.secrets.client_id,
+    };
     if (companyId) headers['x-proxy-global-company-id'] = companyId;
     return headers;
   }
@@ -167,20 +174,20 @@ export class AdobeClient {
       throw err;
     }
     const parsed = tokenSchema.safeParse(res.body);
-    if (!parsed.success) throw new ConnectorError('bad_response', 'Adobe IMS token answer has no access_token/expires_in');
+    if (!parsed.success)
+      throw new ConnectorError('bad_response', 'Adobe IMS token answer has no access_token/expires_in');
     const lifetimeMs = parsed.data.expires_in * 1000;
     const refreshAt = this.opts.deps.now() + lifetimeMs - Math.min(TOKEN_MARGIN_MS, lifetimeMs / 2);
     this.token = { value: parsed.data.access_token, refreshAt };
-    this.opts.deps.logger.debug({ provider: 'adobe', expiresInSeconds: parsed.data.expires_in }, 'adobe: new IMS access token');
+    this.opts.deps.logger.debug(
+      { provider: 'adobe', expiresInSeconds: parsed.data.expires_in },
+      'adobe: new IMS access token',
+    );
     return parsed.data.access_token;
   }
 
   /** An authorized Analytics call; on 401 the token is fetched again and the call retried once. */
-  async authorized<T>(
-    build: (token: string) => JsonRequest,
-    signal: AbortSignal | undefined,
-    what: string,
-  ) {
+  async authorized<T>(build: (token: string) => JsonRequest, signal: AbortSignal | undefined, what: string) {
     const first = await this.accessToken(signal);
     try {
       return await this.send<T>(build(first), signal, what);
@@ -212,10 +219,16 @@ export class AdobeClient {
     if (!parsed.success) throw new ConnectorError('bad_response', 'Adobe discovery/me answer has no imsOrgs');
     const ids = [...new Set(parsed.data.imsOrgs.flatMap((o) => o.companies.map((c) => c.globalCompanyId)))];
     if (ids.length === 0) {
-      throw new ConnectorError('auth_failed', 'the credential has access to no Analytics company; add it to an Analytics product profile');
+      throw new ConnectorError(
+        'auth_failed',
+        'the credential has access to no Analytics company; add it to an Analytics product profile',
+      );
     }
     if (ids.length > 1) {
-      throw new ConnectorError('invalid_config', `the credential sees several Analytics companies (${ids.join(', ')}); set global_company_id`);
+      throw new ConnectorError(
+        'invalid_config',
+        `the credential sees several Analytics companies (${ids.join(', ')}); set global_company_id`,
+      );
     }
     this.knownCompanyId = ids[0];
     return ids[0];
@@ -257,17 +270,29 @@ export class AdobeClient {
   /** One report page. A 206 (some columns failed) is a bad query: the metric column is unusable. */
   async report(companyId: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<ReportResponse> {
     const res = await this.authorized<unknown>(
-      (token) => ({ method: 'POST', url: this.reportsUrl(companyId), headers: this.apiHeaders(token, companyId), body }),
+      (token) => ({
+        method: 'POST',
+        url: this.reportsUrl(companyId),
+        headers: this.apiHeaders(token, companyId),
+        body,
+      }),
       signal,
       'report',
     );
     if (res.status === 206) {
       const errors = (res.body as { columns?: { columnErrors?: unknown[] } } | undefined)?.columns?.columnErrors ?? [];
-      const detail = errors.map((e) => describeAdobeError(e)).filter(Boolean).join('; ') || 'partial response';
-      throw new ConnectorError('bad_query', `Adobe Analytics: report column failed: ${this.scrub(detail)}`, { status: 206 });
+      const detail =
+        errors
+          .map((e) => describeAdobeError(e))
+          .filter(Boolean)
+          .join('; ') || 'partial response';
+      throw new ConnectorError('bad_query', `Adobe Analytics: report column failed: ${this.scrub(detail)}`, {
+        status: 206,
+      });
     }
     const parsed = reportResponseSchema.safeParse(res.body);
-    if (!parsed.success) throw new ConnectorError('bad_response', 'Adobe Analytics report answer has no rows/totalPages');
+    if (!parsed.success)
+      throw new ConnectorError('bad_response', 'Adobe Analytics report answer has no rows/totalPages');
     return parsed.data;
   }
 }

@@ -16,7 +16,14 @@ import {
 } from '../types.js';
 import { wallClockOf } from '../timezone.js';
 import { AdobeClient } from './client.js';
-import { ADOBE_ROW_LIMIT, dimensionForStep, localDateRange, reportBody, rowsToPoints, type TimeDimension } from './mapping.js';
+import {
+  ADOBE_ROW_LIMIT,
+  dimensionForStep,
+  localDateRange,
+  reportBody,
+  rowsToPoints,
+  type TimeDimension,
+} from './mapping.js';
 import {
   adobeConfigSchema,
   adobeQuerySchema,
@@ -57,7 +64,13 @@ interface PlannedReport {
 }
 
 /** Resolve a host-policed URL and name the offending field in the error. */
-function resolveField(field: string, value: string | undefined, fallback: string, hosts: string[], deps: ConnectorDeps): URL {
+function resolveField(
+  field: string,
+  value: string | undefined,
+  fallback: string,
+  hosts: string[],
+  deps: ConnectorDeps,
+): URL {
   try {
     return resolveBaseUrl(value, fallback, hosts, deps.hostPolicy);
   } catch (err) {
@@ -71,13 +84,20 @@ function resolveField(field: string, value: string | undefined, fallback: string
 function requireDimension(stepSeconds: number): TimeDimension {
   const dimension = dimensionForStep(stepSeconds);
   if (!dimension) {
-    throw new ConnectorError('bad_query', `Adobe Analytics serves 60 s (minute) and 3600 s (hour) steps, not ${stepSeconds} s`);
+    throw new ConnectorError(
+      'bad_query',
+      `Adobe Analytics serves 60 s (minute) and 3600 s (hour) steps, not ${stepSeconds} s`,
+    );
   }
   return dimension;
 }
 
 /** Create a live Adobe Analytics connector for one connection. */
-export function createAdobeConnector(config: AdobeConfig, secrets: AdobeSecrets, deps: ConnectorDeps): Connector<AdobeQuery> {
+export function createAdobeConnector(
+  config: AdobeConfig,
+  secrets: AdobeSecrets,
+  deps: ConnectorDeps,
+): Connector<AdobeQuery> {
   const analyticsUrl = resolveField('base_url', config.base_url, ADOBE_ANALYTICS_URL, ANALYTICS_HOSTS, deps);
   const imsUrl = resolveField('ims_url', config.ims_url, ADOBE_IMS_URL, IMS_HOSTS, deps);
   const limits: ConnectorLimits = { ...ADOBE_LIMITS, timeoutMs: deps.timeoutMs ?? ADOBE_LIMITS.timeoutMs };
@@ -125,11 +145,20 @@ export function createAdobeConnector(config: AdobeConfig, secrets: AdobeSecrets,
         const suite = await client.reportSuite();
         return {
           ok: true,
-          details: { global_company_id: company, rsid: suite.rsid, report_suite_name: suite.name ?? null, time_zone: suite.timeZone },
+          details: {
+            global_company_id: company,
+            rsid: suite.rsid,
+            report_suite_name: suite.name ?? null,
+            time_zone: suite.timeZone,
+          },
         };
       } catch (err) {
-        if (err instanceof ConnectorError) return { ok: false, error: { code: err.code, message: client.scrub(err.message) } };
-        deps.logger.error({ provider: 'adobe', err: err instanceof Error ? client.scrub(err.message) : 'unknown' }, 'adobe: check failed');
+        if (err instanceof ConnectorError)
+          return { ok: false, error: { code: err.code, message: client.scrub(err.message) } };
+        deps.logger.error(
+          { provider: 'adobe', err: err instanceof Error ? client.scrub(err.message) : 'unknown' },
+          'adobe: check failed',
+        );
         return { ok: false, error: { code: 'unavailable', message: 'Adobe Analytics check failed unexpectedly' } };
       }
     },
@@ -155,8 +184,19 @@ export function createAdobeConnector(config: AdobeConfig, secrets: AdobeSecrets,
       let nonexistent = 0;
       for (const req of plan(opts, suite.timeZone)) {
         for (let page = 0; ; page += 1) {
-          const body = reportBody({ rsid: config.rsid, metric: query.metric, segment: query.segment, dimension, dateRange: req.dateRange, limit: req.limit, page });
-          deps.logger.debug({ provider: 'adobe', rsid: config.rsid, dateRange: req.dateRange, page }, 'adobe: report request');
+          const body = reportBody({
+            rsid: config.rsid,
+            metric: query.metric,
+            segment: query.segment,
+            dimension,
+            dateRange: req.dateRange,
+            limit: req.limit,
+            page,
+          });
+          deps.logger.debug(
+            { provider: 'adobe', rsid: config.rsid, dateRange: req.dateRange, page },
+            'adobe: report request',
+          );
           const report = await client.report(company, body, opts.signal);
           let mapped;
           try {
@@ -169,17 +209,25 @@ export function createAdobeConnector(config: AdobeConfig, secrets: AdobeSecrets,
               now,
             });
           } catch (err) {
-            throw new ConnectorError('bad_response', `Adobe Analytics report: ${(err as Error).message}`, { cause: err });
+            throw new ConnectorError('bad_response', `Adobe Analytics report: ${(err as Error).message}`, {
+              cause: err,
+            });
           }
           if (mapped.misaligned > 0) {
-            throw new ConnectorError('bad_response', `Adobe Analytics returned ${mapped.misaligned} time items that do not start on a ${opts.stepSeconds} s boundary`);
+            throw new ConnectorError(
+              'bad_response',
+              `Adobe Analytics returned ${mapped.misaligned} time items that do not start on a ${opts.stepSeconds} s boundary`,
+            );
           }
           ambiguous += mapped.ambiguous;
           nonexistent += mapped.nonexistent;
           for (const p of mapped.points) if (!byTs.has(p.ts)) byTs.set(p.ts, p);
           if (page + 1 >= report.totalPages || report.rows.length === 0) break;
           if (page + 1 >= MAX_PAGES_PER_CHUNK) {
-            throw new ConnectorError('bad_response', `Adobe Analytics report claims ${report.totalPages} pages for ${req.limit} rows a page`);
+            throw new ConnectorError(
+              'bad_response',
+              `Adobe Analytics report claims ${report.totalPages} pages for ${req.limit} rows a page`,
+            );
           }
         }
       }
@@ -210,7 +258,15 @@ export function createAdobeConnector(config: AdobeConfig, secrets: AdobeSecrets,
         method: 'POST' as const,
         url,
         headers,
-        body: reportBody({ rsid: config.rsid, metric: query.metric, segment: query.segment, dimension, dateRange: req.dateRange, limit: req.limit, page: 0 }),
+        body: reportBody({
+          rsid: config.rsid,
+          metric: query.metric,
+          segment: query.segment,
+          dimension,
+          dateRange: req.dateRange,
+          limit: req.limit,
+          page: 0,
+        }),
       }));
     },
   };

@@ -39,7 +39,8 @@ export const adobeQuerySchema = z.object({
   metric: z
     .string({ error: 'metric is required, e.g. "metrics/pageviews"' })
     .regex(/^(metrics\/[A-Za-z0-9._:-]+|cm[A-Za-z0-9._-]+)$/, {
-      error: 'metric must be a metric id such as "metrics/pageviews" or a calculated metric id such as "cm300000_5b2c..."',
+      error:
+        'metric must be a metric id such as "metrics/pageviews" or a calculated metric id such as "cm300000_5b2c..."',
     }),
   /** Segment id applied as a global filter. */
   segment: z

@@ -18,12 +18,18 @@ function toNumber(value: string | undefined): number | undefined {
 }
 
 /** Datadog's X-RateLimit-* headers (limit, period, remaining, reset in seconds, name). */
-export function readRateLimit(headers: Record<string, string>, status: number, nowMs: number): RateLimitInfo | undefined {
+export function readRateLimit(
+  headers: Record<string, string>,
+  status: number,
+  nowMs: number,
+): RateLimitInfo | undefined {
   const limit = toNumber(headers['x-ratelimit-limit']);
   const remaining = toNumber(headers['x-ratelimit-remaining']);
   const resetSeconds = toNumber(headers['x-ratelimit-reset']);
-  const retryAfter = status === 429 ? (resetSeconds ?? parseRetryAfter(headers['retry-after'] ?? null, nowMs)) : undefined;
-  if (limit === undefined && remaining === undefined && resetSeconds === undefined && retryAfter === undefined) return undefined;
+  const retryAfter =
+    status === 429 ? (resetSeconds ?? parseRetryAfter(headers['retry-after'] ?? null, nowMs)) : undefined;
+  if (limit === undefined && remaining === undefined && resetSeconds === undefined && retryAfter === undefined)
+    return undefined;
   return { limit, remaining, resetSeconds, ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }) };
 }
 
@@ -62,7 +68,8 @@ class FetchHttpLibrary implements client.HttpLibrary {
       });
       text = await res.text();
     } catch (err) {
-      if (timeout.aborted) throw new ConnectorError('timeout', `Datadog did not answer within ${this.timeoutMs} ms`, { cause: err });
+      if (timeout.aborted)
+        throw new ConnectorError('timeout', `Datadog did not answer within ${this.timeoutMs} ms`, { cause: err });
       if (this.signal?.aborted) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       throw new ConnectorError('unavailable', `Datadog could not be reached: ${reason}`, { cause: err });
@@ -75,7 +82,12 @@ class FetchHttpLibrary implements client.HttpLibrary {
     if (info) {
       this.deps.onRateLimit?.(info);
       this.deps.logger.debug(
-        { provider: 'datadog', rate_limit: headers['x-ratelimit-name'], period: headers['x-ratelimit-period'], ...info },
+        {
+          provider: 'datadog',
+          rate_limit: headers['x-ratelimit-name'],
+          period: headers['x-ratelimit-period'],
+          ...info,
+        },
         'Datadog rate-limit headers',
       );
     }

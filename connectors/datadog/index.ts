@@ -51,7 +51,11 @@ export const DATADOG_LIMITS: ConnectorLimits = {
 
 const REDACTED = '[redacted]';
 
-function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, deps: ConnectorDeps): Connector<DatadogQuery> {
+function createDatadogConnector(
+  config: DatadogConfig,
+  secrets: DatadogSecrets,
+  deps: ConnectorDeps,
+): Connector<DatadogQuery> {
   const site = config.site ?? 'datadoghq.com';
   const base = resolveBaseUrl(
     config.base_url,
@@ -64,7 +68,15 @@ function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, 
 
   /** A fresh client configuration per call: its own transport state and abort signal, never shared. */
   const configure = (state: CallState, signal?: AbortSignal) =>
-    datadogConfiguration({ baseUrl: root, apiKey: secrets.api_key, appKey: secrets.app_key, deps, timeoutMs: limits.timeoutMs, state, signal });
+    datadogConfiguration({
+      baseUrl: root,
+      apiKey: secrets.api_key,
+      appKey: secrets.app_key,
+      deps,
+      timeoutMs: limits.timeoutMs,
+      state,
+      signal,
+    });
 
   async function call<T>(run: (conf: ReturnType<typeof configure>) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const state: CallState = {};
@@ -105,7 +117,10 @@ function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, 
       );
       return mapQueryResponse(res, chunk, deps.now());
     }
-    const res = await call((conf) => new v2.MetricsApi(conf).queryTimeseriesData({ body: v2Body(query, chunk) }, conf), signal);
+    const res = await call(
+      (conf) => new v2.MetricsApi(conf).queryTimeseriesData({ body: v2Body(query, chunk) }, conf),
+      signal,
+    );
     return mapTimeseriesResponse(res, chunk, deps.now());
   }
 
@@ -116,15 +131,23 @@ function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, 
       try {
         const validation = await call((conf) => new v1.AuthenticationApi(conf).validate(conf));
         if (typeof validation?.valid !== 'boolean') {
-          throw new ConnectorError('bad_response', 'Datadog answered /api/v1/validate without the documented {"valid": …}');
+          throw new ConnectorError(
+            'bad_response',
+            'Datadog answered /api/v1/validate without the documented {"valid": …}',
+          );
         }
         if (!validation.valid) throw new ConnectorError('auth_failed', 'Datadog says the API key is not valid');
         // /validate checks the API key only; a tiny metrics query proves the application key and its timeseries_query permission.
         const now = Math.floor(deps.now() / 1000);
-        await call((conf) => new v1.MetricsApi(conf).queryMetrics({ from: now - 300, to: now, query: CHECK_QUERY }, conf));
+        await call((conf) =>
+          new v1.MetricsApi(conf).queryMetrics({ from: now - 300, to: now, query: CHECK_QUERY }, conf),
+        );
         return { ok: true, details: { site, base_url: root, api_key: 'valid', app_key: 'can query timeseries' } };
       } catch (err) {
-        const error = err instanceof ConnectorError ? err : new ConnectorError('unavailable', 'Datadog check failed', { cause: err });
+        const error =
+          err instanceof ConnectorError
+            ? err
+            : new ConnectorError('unavailable', 'Datadog check failed', { cause: err });
         deps.logger.warn({ provider: 'datadog', code: error.code, status: error.status }, 'connection check failed');
         return { ok: false, error: { code: error.code, message: error.message } };
       }
@@ -181,7 +204,8 @@ function createDatadogConnector(config: DatadogConfig, secrets: DatadogSecrets, 
 
 /** The Datadog provider module (registered as `datadog`). */
 /** The query's own kind wins; otherwise the metric's kind picks the rollup. */
-const withKind = (query: DatadogQuery, window: FetchWindow): DatadogQuery => (query.kind || !window.kind ? query : { ...query, kind: window.kind });
+const withKind = (query: DatadogQuery, window: FetchWindow): DatadogQuery =>
+  query.kind || !window.kind ? query : { ...query, kind: window.kind };
 
 export const datadogConnector: ConnectorModule<DatadogConfig, DatadogSecrets, DatadogQuery> = {
   id: 'datadog',

@@ -33,19 +33,26 @@ function checkInterval(timestamps: number[], declaredSeconds: number | undefined
       `Datadog returned ${interval / 1000} s buckets where ${window.stepSeconds} s were asked` +
         (interval > step
           ? ' (it raised the interval); use a larger step_seconds or a shorter window'
-          : '; the query\'s own .rollup() interval must equal step_seconds'),
+          : "; the query's own .rollup() interval must equal step_seconds"),
     );
   }
 }
 
 /** Keep the points of closed buckets inside the window, in time order, skipping nulls. */
-function toPoints(pairs: Array<[number, number | null | undefined]>, window: FetchWindow, nowMs: number): SeriesPoint[] {
+function toPoints(
+  pairs: Array<[number, number | null | undefined]>,
+  window: FetchWindow,
+  nowMs: number,
+): SeriesPoint[] {
   const step = window.stepSeconds * 1000;
   const points: SeriesPoint[] = [];
   for (const [ts, value] of pairs) {
     if (value === null || value === undefined || !Number.isFinite(value)) continue;
     if (ts % step !== 0) {
-      throw new ConnectorError('bad_response', `Datadog returned a point at ${new Date(ts).toISOString()}, not on a ${window.stepSeconds} s boundary`);
+      throw new ConnectorError(
+        'bad_response',
+        `Datadog returned a point at ${new Date(ts).toISOString()}, not on a ${window.stepSeconds} s boundary`,
+      );
     }
     // The bucket that is still filling (it ends after now or after the window) is partial: drop it.
     if (ts < window.from || ts + step > window.to || ts + step > nowMs) continue;
@@ -64,7 +71,11 @@ function tooManySeries(count: number, names: string[]): ConnectorError {
 }
 
 /** v2 /api/v2/query/timeseries (one formula "a"). */
-export function mapTimeseriesResponse(res: v2.TimeseriesFormulaQueryResponse, window: FetchWindow, nowMs: number): MappedSeries {
+export function mapTimeseriesResponse(
+  res: v2.TimeseriesFormulaQueryResponse,
+  window: FetchWindow,
+  nowMs: number,
+): MappedSeries {
   const attributes = res?.data?.attributes;
   if (!attributes) {
     if (typeof res?.errors === 'string' && res.errors) throw new ConnectorError('bad_query', `Datadog: ${res.errors}`);
@@ -74,27 +85,45 @@ export function mapTimeseriesResponse(res: v2.TimeseriesFormulaQueryResponse, wi
   const times = attributes.times ?? [];
   const values = attributes.values ?? [];
   if (series.length === 0 || times.length === 0) return { points: [], unit: null };
-  if (series.length > 1) throw tooManySeries(series.length, series.map((s) => `{${(s.groupTags ?? []).join(',')}}`));
+  if (series.length > 1)
+    throw tooManySeries(
+      series.length,
+      series.map((s) => `{${(s.groupTags ?? []).join(',')}}`),
+    );
   const column = values[0];
   if (!Array.isArray(column) || column.length !== times.length) {
     throw new ConnectorError('bad_response', 'Datadog returned values that do not match its times');
   }
   checkInterval(times, undefined, window);
   const unit = series[0].unit?.[0]?.name ?? null;
-  return { points: toPoints(times.map((t, i) => [t, column[i]]), window, nowMs), unit };
+  return {
+    points: toPoints(
+      times.map((t, i) => [t, column[i]]),
+      window,
+      nowMs,
+    ),
+    unit,
+  };
 }
 
 /** v1 /api/v1/query. */
 export function mapQueryResponse(res: v1.MetricsQueryResponse, window: FetchWindow, nowMs: number): MappedSeries {
   if (!res || typeof res !== 'object' || (res.status === undefined && res.series === undefined)) {
-    throw new ConnectorError('bad_response', 'Datadog answered without status or series (not a metrics query response)');
+    throw new ConnectorError(
+      'bad_response',
+      'Datadog answered without status or series (not a metrics query response)',
+    );
   }
   if (res.status !== undefined && res.status !== 'ok') {
     throw new ConnectorError('bad_query', `Datadog: ${res.error ?? `query status ${res.status}`}`);
   }
   const series = res.series ?? [];
   if (series.length === 0) return { points: [], unit: null };
-  if (series.length > 1) throw tooManySeries(series.length, series.map((s) => s.scope ?? s.expression ?? '?'));
+  if (series.length > 1)
+    throw tooManySeries(
+      series.length,
+      series.map((s) => s.scope ?? s.expression ?? '?'),
+    );
   const [one] = series;
   const pairs = (one.pointlist ?? []) as Array<[number, number | null]>;
   checkInterval(

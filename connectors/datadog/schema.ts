@@ -18,9 +18,7 @@ export type DatadogSite = (typeof DATADOG_SITES)[number];
 
 /** Non-secret settings: the site, and an optional base URL override (proxies, tests). */
 export const datadogConfigSchema = z.strictObject({
-  site: z
-    .enum(DATADOG_SITES, { message: `site must be one of ${DATADOG_SITES.join(', ')}` })
-    .default('datadoghq.com'),
+  site: z.enum(DATADOG_SITES, { message: `site must be one of ${DATADOG_SITES.join(', ')}` }).default('datadoghq.com'),
   base_url: z.url({ message: 'base_url must be a URL, e.g. https://api.datadoghq.eu' }).optional(),
 });
 export type DatadogConfig = z.infer<typeof datadogConfigSchema>;
@@ -44,6 +42,8 @@ export const datadogQuerySchema = z.strictObject({
    * The metric's kind, which picks the rollup appended when the query has none:
    * sums for count and ratio parts, averages otherwise. Filled from the metric.
    */
-  kind: z.enum(['count', 'ratio', 'gauge', 'quantile'], { message: 'kind must be count, ratio, gauge or quantile' }).optional(),
+  kind: z
+    .enum(['count', 'ratio', 'gauge', 'quantile'], { message: 'kind must be count, ratio, gauge or quantile' })
+    .optional(),
 });
 export type DatadogQuery = z.infer<typeof datadogQuerySchema>;

@@ -78,7 +78,12 @@ class ServiceAccountTokens implements TokenSource {
           headers: {},
           form: { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion },
         },
-        { provider: 'Google OAuth token endpoint', timeoutMs: this.timeoutMs(), signal, describeError: describeOAuthError },
+        {
+          provider: 'Google OAuth token endpoint',
+          timeoutMs: this.timeoutMs(),
+          signal,
+          describeError: describeOAuthError,
+        },
       );
     } catch (err) {
       // Google answers a bad key or a disabled account with 400 invalid_grant: that is a credential problem.

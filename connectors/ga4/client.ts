@@ -30,7 +30,9 @@ interface QuotaStatus {
 export interface RunReportResponse {
   dimensionHeaders?: { name?: string | null }[] | null;
   metricHeaders?: { name?: string | null; type?: string | null }[] | null;
-  rows?: { dimensionValues?: { value?: string | null }[] | null; metricValues?: { value?: string | null }[] | null }[] | null;
+  rows?:
+    | { dimensionValues?: { value?: string | null }[] | null; metricValues?: { value?: string | null }[] | null }[]
+    | null;
   rowCount?: number | null;
   metadata?: {
     currencyCode?: string | null;
@@ -110,7 +112,9 @@ export class Ga4Client {
 
   /** GET /v1beta/properties/{id}/metadata: the dimensions and metrics that exist. */
   async getMetadata(signal?: AbortSignal): Promise<PropertyMetadata> {
-    const [res] = await this.call(signal, () => this.api.getMetadata({ name: `properties/${this.opts.propertyId}/metadata` }));
+    const [res] = await this.call(signal, () =>
+      this.api.getMetadata({ name: `properties/${this.opts.propertyId}/metadata` }),
+    );
     return res as PropertyMetadata;
   }
 
@@ -142,7 +146,8 @@ function transport(opts: Ga4ClientOptions) {
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = AbortSignal.any([timeout, ...(init.signal ? [init.signal] : []), ...(caller ? [caller] : [])]);
       const cut = (err: unknown, what: string): unknown => {
-        if (timeout.aborted) return new ConnectorError('timeout', `GA4 did not answer within ${timeoutMs} ms`, { cause: err });
+        if (timeout.aborted)
+          return new ConnectorError('timeout', `GA4 did not answer within ${timeoutMs} ms`, { cause: err });
         if (signal.aborted) return err;
         return new ConnectorError('unavailable', `GA4 ${what}`, { cause: err });
       };
@@ -183,7 +188,8 @@ function googleError(status: number, headers: Headers, text: string, deps: Conne
     return new ConnectorError('auth_failed', message, { status });
   }
   if (status === 429 || gStatus === 'RESOURCE_EXHAUSTED') {
-    const retryAfterSeconds = parseRetryAfter(headers.get('retry-after'), deps.now()) ?? retryInfoSeconds(error?.details);
+    const retryAfterSeconds =
+      parseRetryAfter(headers.get('retry-after'), deps.now()) ?? retryInfoSeconds(error?.details);
     deps.onRateLimit?.({ remaining: 0, retryAfterSeconds });
     return new ConnectorError('rate_limited', message, { status, retryAfterSeconds });
   }
@@ -198,7 +204,11 @@ function googleError(status: number, headers: Headers, text: string, deps: Conne
 function retryInfoSeconds(details: unknown): number | undefined {
   if (!Array.isArray(details)) return undefined;
   for (const d of details) {
-    if (d && typeof d === 'object' && String((d as Record<string, unknown>)['@type']).endsWith('google.rpc.RetryInfo')) {
+    if (
+      d &&
+      typeof d === 'object' &&
+      String((d as Record<string, unknown>)['@type']).endsWith('google.rpc.RetryInfo')
+    ) {
       const delay = (d as { retryDelay?: unknown }).retryDelay;
       const secs = typeof delay === 'string' ? Number.parseFloat(delay) : NaN;
       if (Number.isFinite(secs)) return Math.max(0, Math.ceil(secs));

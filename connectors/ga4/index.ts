@@ -16,7 +16,15 @@ import {
 import { isKnownTimeZone, MAX_EAST_OFFSET_MS, MAX_WEST_OFFSET_MS } from '../timezone.js';
 import { tokenSource } from './auth.js';
 import { Ga4Client, quotaInfo, type RunReportRequest, type RunReportResponse } from './client.js';
-import { localDate, mapRows, missingRowIsZero, timeDimensionFor, unitOf, utcDate, type TimeDimension } from './mapping.js';
+import {
+  localDate,
+  mapRows,
+  missingRowIsZero,
+  timeDimensionFor,
+  unitOf,
+  utcDate,
+  type TimeDimension,
+} from './mapping.js';
 import { configSchema, querySchema, secretsSchema, type Ga4Config, type Ga4Query, type Ga4Secrets } from './schema.js';
 
 const DEFAULT_URL = 'https://analyticsdata.googleapis.com';
@@ -67,7 +75,10 @@ export const ga4Connector: ConnectorModule<Ga4Config, Ga4Secrets, Ga4Query> = {
 export function createGa4Connector(config: Ga4Config, secrets: Ga4Secrets, deps: ConnectorDeps): Connector<Ga4Query> {
   const endpoint = resolveBaseUrl(config.base_url, DEFAULT_URL, OFFICIAL_HOSTS, deps.hostPolicy);
   if (endpoint.pathname !== '' && endpoint.pathname !== '/') {
-    throw new ConnectorError('invalid_config', 'base_url must be an origin without a path (the client adds /v1beta/...)');
+    throw new ConnectorError(
+      'invalid_config',
+      'base_url must be an origin without a path (the client adds /v1beta/...)',
+    );
   }
   const limits: ConnectorLimits = { ...LIMITS, timeoutMs: deps.timeoutMs ?? LIMITS.timeoutMs };
   const tokens = tokenSource(secrets, deps, () => limits.timeoutMs);
@@ -76,7 +87,12 @@ export function createGa4Connector(config: Ga4Config, secrets: Ga4Secrets, deps:
   let propertyTimeZone: string | undefined;
 
   /** The runReport body for one chunk: the local dates that cover it. */
-  function reportRequest(query: Ga4Query, chunk: FetchWindow, dimension: TimeDimension, timeZone?: string): RunReportRequest {
+  function reportRequest(
+    query: Ga4Query,
+    chunk: FetchWindow,
+    dimension: TimeDimension,
+    timeZone?: string,
+  ): RunReportRequest {
     const [startDate, endDate] = timeZone
       ? [localDate(chunk.from, timeZone), localDate(chunk.to - 1, timeZone)]
       : [utcDate(chunk.from - MAX_WEST_OFFSET_MS), utcDate(chunk.to - 1 + MAX_EAST_OFFSET_MS)];
@@ -116,13 +132,26 @@ export function createGa4Connector(config: Ga4Config, secrets: Ga4Secrets, deps:
     }
     const meta = first!.metadata!;
     if (meta.subjectToThresholding || (meta.samplingMetadatas?.length ?? 0) > 0) {
-      deps.logger.warn({ property_id: config.property_id, thresholded: !!meta.subjectToThresholding }, 'GA4 report is sampled or thresholded');
+      deps.logger.warn(
+        { property_id: config.property_id, thresholded: !!meta.subjectToThresholding },
+        'GA4 report is sampled or thresholded',
+      );
     }
-    return { rows, timeZone: meta.timeZone!, metricType: first!.metricHeaders?.[0]?.type, currencyCode: meta.currencyCode };
+    return {
+      rows,
+      timeZone: meta.timeZone!,
+      metricType: first!.metricHeaders?.[0]?.type,
+      currencyCode: meta.currencyCode,
+    };
   }
 
   /** One chunk's report, re-asked once if the property's time zone was not what we assumed. */
-  async function fetchChunk(query: Ga4Query, chunk: FetchWindow, dimension: TimeDimension, signal?: AbortSignal): Promise<Report> {
+  async function fetchChunk(
+    query: Ga4Query,
+    chunk: FetchWindow,
+    dimension: TimeDimension,
+    signal?: AbortSignal,
+  ): Promise<Report> {
     const assumed = propertyTimeZone;
     let report = await runReport(reportRequest(query, chunk, dimension, assumed), signal);
     if (assumed && report.timeZone !== assumed) {
@@ -130,7 +159,10 @@ export function createGa4Connector(config: Ga4Config, secrets: Ga4Secrets, deps:
       report = await runReport(reportRequest(query, chunk, dimension, report.timeZone), signal);
     }
     propertyTimeZone = report.timeZone;
-    deps.logger.debug({ property_id: config.property_id, from: chunk.from, to: chunk.to, rows: report.rows.length }, 'GA4 report');
+    deps.logger.debug(
+      { property_id: config.property_id, from: chunk.from, to: chunk.to, rows: report.rows.length },
+      'GA4 report',
+    );
     return report;
   }
 
@@ -182,7 +214,9 @@ export function createGa4Connector(config: Ga4Config, secrets: Ga4Secrets, deps:
         const report = await fetchChunk(query, chunk, dimension, signal);
         unit = unitOf(report.metricType, report.currencyCode) ?? unit;
         const zeroFill = missingRowIsZero(query.metric, report.metricType);
-        points.push(...mapRows({ rows: report.rows, dimension, timeZone: report.timeZone, window: chunk, zeroFill, placed }));
+        points.push(
+          ...mapRows({ rows: report.rows, dimension, timeZone: report.timeZone, window: chunk, zeroFill, placed }),
+        );
       }
       const now = deps.now();
       // GA4 reports the running minute/hour too: keep only closed buckets inside [from, to).

@@ -11,7 +11,10 @@ export type TimeDimension = 'dateHourMinute' | 'dateHour';
 export function timeDimensionFor(stepSeconds: number): TimeDimension {
   if (stepSeconds === 60) return 'dateHourMinute';
   if (stepSeconds === 3600) return 'dateHour';
-  throw new ConnectorError('bad_query', `GA4 serves steps of 60 s (dateHourMinute) or 3600 s (dateHour), not ${stepSeconds} s`);
+  throw new ConnectorError(
+    'bad_query',
+    `GA4 serves steps of 60 s (dateHourMinute) or 3600 s (dateHour), not ${stepSeconds} s`,
+  );
 }
 
 /** Two-digit, zero-padded, as GA4 writes months, days, hours and minutes. */

@@ -111,7 +111,10 @@ const filterExpression: z.ZodType<FilterExpression> = z.lazy(() =>
 export const querySchema = z.strictObject({
   metric: z
     .string({ error: 'metric is required, e.g. "activeUsers"' })
-    .regex(/^[A-Za-z][A-Za-z0-9_:]*$/, 'metric must be a GA4 metric API name, e.g. "activeUsers" or "customEvent:amount"'),
+    .regex(
+      /^[A-Za-z][A-Za-z0-9_:]*$/,
+      'metric must be a GA4 metric API name, e.g. "activeUsers" or "customEvent:amount"',
+    ),
   dimension_filter: filterExpression.optional(),
 });
 export type Ga4Query = z.infer<typeof querySchema>;

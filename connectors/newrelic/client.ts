@@ -44,10 +44,15 @@ const AUTH_CLASSES = new Set(['UNAUTHORIZED', 'UNAUTHENTICATED', 'FORBIDDEN', 'A
 /** The code one NerdGraph error maps to. */
 export function classifyGraphqlError(error: GraphqlError): ConnectorErrorCode {
   const ext = error.extensions ?? {};
-  const tags = [ext.errorClass, ext.error_code, ext.code].filter((t): t is string => Boolean(t)).map((t) => t.toUpperCase());
+  const tags = [ext.errorClass, ext.error_code, ext.code]
+    .filter((t): t is string => Boolean(t))
+    .map((t) => t.toUpperCase());
   const message = error.message ?? '';
   if (tags.includes('BAD_API_KEY') || tags.some((t) => AUTH_CLASSES.has(t))) return 'auth_failed';
-  if (tags.some((t) => t.includes('RATE_LIMIT') || t.includes('TOO_MANY')) || /rate limit|too many (queries|requests)/i.test(message)) {
+  if (
+    tags.some((t) => t.includes('RATE_LIMIT') || t.includes('TOO_MANY')) ||
+    /rate limit|too many (queries|requests)/i.test(message)
+  ) {
     return 'rate_limited';
   }
   if (tags.includes('TIMEOUT') || /timed? ?out/i.test(message)) return 'timeout';
@@ -67,7 +72,10 @@ export function graphqlErrorsToConnectorError(errors: GraphqlError[], secret: st
     .map((e) => e.message)
     .filter((m): m is string => Boolean(m))
     .join('; ');
-  return new ConnectorError(code, `${PROVIDER}: ${scrub(messages || 'NerdGraph returned an error without a message', secret)}`);
+  return new ConnectorError(
+    code,
+    `${PROVIDER}: ${scrub(messages || 'NerdGraph returned an error without a message', secret)}`,
+  );
 }
 
 /** Cut a provider message to a readable length and make sure the key never appears in it. */
@@ -113,9 +121,13 @@ export async function postGraphql(
   }
   const parsed = envelopeSchema.safeParse(res.body);
   if (!parsed.success || (parsed.data.data === undefined && parsed.data.errors === undefined)) {
-    throw new ConnectorError('bad_response', `${PROVIDER} answered HTTP ${res.status} with a body that is not a GraphQL response`, {
-      status: res.status,
-    });
+    throw new ConnectorError(
+      'bad_response',
+      `${PROVIDER} answered HTTP ${res.status} with a body that is not a GraphQL response`,
+      {
+        status: res.status,
+      },
+    );
   }
   const errors = parsed.data.errors ?? [];
   // Errors next to usable data are warnings (e.g. deprecations); without data they are the answer.

@@ -76,7 +76,11 @@ function endpointOf(config: NewRelicConfig, deps: ConnectorDeps): string {
   return root.endsWith('/graphql') ? root : `${root}/graphql`;
 }
 
-function createNewRelicConnector(config: NewRelicConfig, secrets: NewRelicSecrets, deps: ConnectorDeps): Connector<NewRelicQuery> {
+function createNewRelicConnector(
+  config: NewRelicConfig,
+  secrets: NewRelicSecrets,
+  deps: ConnectorDeps,
+): Connector<NewRelicQuery> {
   const endpoint = endpointOf(config, deps);
   const accountId = Number(config.account_id);
   const apiKey = secrets.api_key;
@@ -91,7 +95,10 @@ function createNewRelicConnector(config: NewRelicConfig, secrets: NewRelicSecret
 
   const chunksOf = (window: FetchWindow): FetchWindow[] => {
     if (!Number.isInteger(window.stepSeconds) || window.stepSeconds < limits.minStepSeconds) {
-      throw new ConnectorError('bad_query', `New Relic steps must be whole seconds of at least ${limits.minStepSeconds}`);
+      throw new ConnectorError(
+        'bad_query',
+        `New Relic steps must be whole seconds of at least ${limits.minStepSeconds}`,
+      );
     }
     return chunkWindow(window, limits.maxPointsPerCall);
   };
@@ -110,9 +117,18 @@ function createNewRelicConnector(config: NewRelicConfig, secrets: NewRelicSecret
         );
         const account = accountOf(answer.data);
         if (account?.id == null) {
-          return { ok: false, error: { code: 'auth_failed', message: `the API key cannot read account ${accountId}; check account_id and the key's user` } };
+          return {
+            ok: false,
+            error: {
+              code: 'auth_failed',
+              message: `the API key cannot read account ${accountId}; check account_id and the key's user`,
+            },
+          };
         }
-        return { ok: true, details: { account_id: accountId, account_name: account.name ?? null, region: config.region, endpoint } };
+        return {
+          ok: true,
+          details: { account_id: accountId, account_name: account.name ?? null, region: config.region, endpoint },
+        };
       } catch (err) {
         const code = err instanceof ConnectorError ? err.code : 'unavailable';
         const message = err instanceof ConnectorError ? err.message : 'New Relic check failed unexpectedly';
@@ -134,7 +150,10 @@ function createNewRelicConnector(config: NewRelicConfig, secrets: NewRelicSecret
         const nrql = nrqlOf(answer.data);
         const parsed = nrqlResultSchema.safeParse(nrql);
         if (!parsed.success) {
-          throw new ConnectorError('bad_response', 'New Relic answered without NRQL TIMESERIES results (actor.account.nrql.results)');
+          throw new ConnectorError(
+            'bad_response',
+            'New Relic answered without NRQL TIMESERIES results (actor.account.nrql.results)',
+          );
         }
         const rows = parsed.data.results;
         const { points, dropped, offGrid } = rowsToPoints(rows, shape.alias, { ...chunk, now: deps.now() });
@@ -143,11 +162,21 @@ function createNewRelicConnector(config: NewRelicConfig, secrets: NewRelicSecret
         if (rows.length > 0 && offGrid === rows.length) {
           // Every bucket off our grid: New Relic snapped the range differently; say so rather than return silence.
           deps.logger.warn(
-            { provider: 'newrelic', account_id: accountId, from: chunk.from, to: chunk.to, rows: rows.length, time_window: parsed.data.metadata?.timeWindow },
+            {
+              provider: 'newrelic',
+              account_id: accountId,
+              from: chunk.from,
+              to: chunk.to,
+              rows: rows.length,
+              time_window: parsed.data.metadata?.timeWindow,
+            },
             'New Relic buckets did not match the requested step grid; all were dropped',
           );
         } else {
-          deps.logger.debug({ provider: 'newrelic', account_id: accountId, from: chunk.from, to: chunk.to, rows: rows.length, dropped }, 'NRQL chunk fetched');
+          deps.logger.debug(
+            { provider: 'newrelic', account_id: accountId, from: chunk.from, to: chunk.to, rows: rows.length, dropped },
+            'NRQL chunk fetched',
+          );
         }
       }
       const points = [...byTs.values()].sort((a, b) => a.ts - b.ts);
@@ -158,7 +187,10 @@ function createNewRelicConnector(config: NewRelicConfig, secrets: NewRelicSecret
       return chunksOf(window).map((chunk) => ({
         method: 'POST',
         url: endpoint,
-        headers: redactHeaders({ ...graphqlHeaders(apiKey), accept: 'application/json', 'content-type': 'application/json' }, ['API-Key']),
+        headers: redactHeaders(
+          { ...graphqlHeaders(apiKey), accept: 'application/json', 'content-type': 'application/json' },
+          ['API-Key'],
+        ),
         body: seriesBody(query, chunk),
       }));
     },

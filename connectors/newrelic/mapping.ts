@@ -60,7 +60,10 @@ export function rowValue(row: Record<string, unknown>, alias: string | undefined
     const keys = Object.keys(row).filter((k) => !TIME_KEYS.has(k));
     if (keys.length === 0) return null;
     if (keys.length > 1) {
-      throw new ConnectorError('bad_query', `New Relic returned several values per bucket (${keys.join(', ')}); select exactly one`);
+      throw new ConnectorError(
+        'bad_query',
+        `New Relic returned several values per bucket (${keys.join(', ')}); select exactly one`,
+      );
     }
     key = keys[0];
   }
@@ -70,7 +73,8 @@ export function rowValue(row: Record<string, unknown>, alias: string | undefined
 function numberOf(value: unknown, key: string): number | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new ConnectorError('bad_response', `New Relic returned a non-finite value for ${key}`);
+    if (!Number.isFinite(value))
+      throw new ConnectorError('bad_response', `New Relic returned a non-finite value for ${key}`);
     return value;
   }
   if (typeof value === 'object' && !Array.isArray(value)) {
@@ -82,5 +86,8 @@ function numberOf(value: unknown, key: string): number | null {
       `${key} returns several values per bucket (${entries.map(([k]) => k).join(', ')}); ask for one, e.g. percentile(duration, 95)`,
     );
   }
-  throw new ConnectorError('bad_query', `${key} is not a number (got ${Array.isArray(value) ? 'a list' : typeof value}); select a numeric aggregate`);
+  throw new ConnectorError(
+    'bad_query',
+    `${key} is not a number (got ${Array.isArray(value) ? 'a list' : typeof value}); select a numeric aggregate`,
+  );
 }

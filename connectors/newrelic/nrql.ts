@@ -84,7 +84,10 @@ export function analyzeNrql(nrql: string): NrqlAnalysis {
   if (masked === undefined) return { ok: false, message: 'nrql has a quote that is never closed' };
   // A trailing line comment would swallow the TIMESERIES/SINCE/UNTIL the connector appends.
   if (/--|\/\/|\/\*/.test(masked)) {
-    return { ok: false, message: 'nrql must not contain comments (--, //, /* */): the connector appends clauses after your query' };
+    return {
+      ok: false,
+      message: 'nrql must not contain comments (--, //, /* */): the connector appends clauses after your query',
+    };
   }
   for (const [pattern, name] of RESERVED_CLAUSES) {
     if (pattern.test(masked)) {
@@ -99,7 +102,8 @@ export function analyzeNrql(nrql: string): NrqlAnalysis {
   if (top === undefined) return { ok: false, message: 'nrql has unbalanced parentheses' };
   const select = /\bSELECT\b/i.exec(top);
   if (!select) return { ok: false, message: 'nrql must contain SELECT, e.g. SELECT count(*) FROM Transaction' };
-  if (!/\bFROM\b/i.test(top)) return { ok: false, message: 'nrql must contain FROM <event type>, e.g. FROM Transaction' };
+  if (!/\bFROM\b/i.test(top))
+    return { ok: false, message: 'nrql must contain FROM <event type>, e.g. FROM Transaction' };
 
   const start = select.index + select[0].length;
   const end = CLAUSE_AFTER_SELECT.exec(top.slice(start));
@@ -113,8 +117,10 @@ export function analyzeNrql(nrql: string): NrqlAnalysis {
       message: `nrql must select exactly one value (found ${items}); use one query per metric, or combine them in one expression such as filter(count(*), WHERE error IS true) / count(*)`,
     };
   }
-  if (listTop.trim() === '') return { ok: false, message: 'nrql selects nothing; give one aggregate, e.g. SELECT count(*)' };
-  if (listTop.trim() === '*') return { ok: false, message: 'SELECT * returns events, not a number; select one aggregate such as count(*)' };
+  if (listTop.trim() === '')
+    return { ok: false, message: 'nrql selects nothing; give one aggregate, e.g. SELECT count(*)' };
+  if (listTop.trim() === '*')
+    return { ok: false, message: 'SELECT * returns events, not a number; select one aggregate such as count(*)' };
 
   // The alias is whatever follows the last top-level AS of the item.
   const asMatches = [...listTop.matchAll(/\bAS\b/gi)];

@@ -18,7 +18,11 @@ const ACCOUNT_ID_MESSAGE = 'account_id must be your numeric New Relic account id
 export const newRelicConfigSchema = z.strictObject({
   account_id: z.union(
     [
-      z.number({ message: ACCOUNT_ID_MESSAGE }).int(ACCOUNT_ID_MESSAGE).positive(ACCOUNT_ID_MESSAGE).max(MAX_GRAPHQL_INT, ACCOUNT_ID_MESSAGE),
+      z
+        .number({ message: ACCOUNT_ID_MESSAGE })
+        .int(ACCOUNT_ID_MESSAGE)
+        .positive(ACCOUNT_ID_MESSAGE)
+        .max(MAX_GRAPHQL_INT, ACCOUNT_ID_MESSAGE),
       z
         .string({ message: ACCOUNT_ID_MESSAGE })
         .regex(/^[1-9][0-9]{0,9}$/, ACCOUNT_ID_MESSAGE)
@@ -33,14 +37,20 @@ export type NewRelicConfig = z.infer<typeof newRelicConfigSchema>;
 
 /** Secrets: a New Relic user API key (NRAK-...), sent as the `API-Key` header. */
 export const newRelicSecretsSchema = z.strictObject({
-  api_key: z.string({ message: 'api_key must be a New Relic user API key (NRAK-...)' }).trim().min(1, 'api_key must not be empty'),
+  api_key: z
+    .string({ message: 'api_key must be a New Relic user API key (NRAK-...)' })
+    .trim()
+    .min(1, 'api_key must not be empty'),
 });
 export type NewRelicSecrets = z.infer<typeof newRelicSecretsSchema>;
 
 /** One series: NRQL that selects exactly one value, without TIMESERIES, SINCE, UNTIL or FACET. */
 export const newRelicQuerySchema = z.strictObject({
   nrql: z
-    .string({ message: "nrql must be an NRQL query, e.g. SELECT percentile(duration, 95) AS 'p95' FROM Transaction WHERE appName = 'checkout'" })
+    .string({
+      message:
+        "nrql must be an NRQL query, e.g. SELECT percentile(duration, 95) AS 'p95' FROM Transaction WHERE appName = 'checkout'",
+    })
     .trim()
     .min(1, 'nrql must not be empty')
     .superRefine((nrql, ctx) => {

@@ -93,7 +93,9 @@ function createPrometheusConnector(
         return { ok: true, details: { base_url: root, result_type: res.body.data?.resultType ?? null } };
       } catch (err) {
         const error =
-          err instanceof ConnectorError ? err : new ConnectorError('unavailable', 'Prometheus check failed', { cause: err });
+          err instanceof ConnectorError
+            ? err
+            : new ConnectorError('unavailable', 'Prometheus check failed', { cause: err });
         deps.logger.warn({ provider: 'prometheus', code: error.code }, 'connection check failed');
         return { ok: false, error: { code: error.code, message: error.message } };
       }

@@ -44,17 +44,28 @@ export interface MatrixResult {
 export function mapRangeResponse(body: unknown, window: FetchWindow, nowMs: number): MatrixResult {
   const parsed = rangeResponseSchema.safeParse(body);
   if (!parsed.success) {
-    throw new ConnectorError('bad_response', 'Prometheus answered with a body that is not a query_range success response');
+    throw new ConnectorError(
+      'bad_response',
+      'Prometheus answered with a body that is not a query_range success response',
+    );
   }
   const { data, warnings = [] } = parsed.data;
   if (data.resultType !== 'matrix') {
-    throw new ConnectorError('bad_response', `Prometheus returned resultType "${data.resultType}" where a range query gives "matrix"`);
+    throw new ConnectorError(
+      'bad_response',
+      `Prometheus returned resultType "${data.resultType}" where a range query gives "matrix"`,
+    );
   }
   if (data.result.length === 0) return { points: [], warnings };
   if (data.result.length > 1) {
     const examples = data.result
       .slice(0, 3)
-      .map((r) => `{${Object.entries(r.metric).map(([k, v]) => `${k}="${v}"`).join(', ')}}`)
+      .map(
+        (r) =>
+          `{${Object.entries(r.metric)
+            .map(([k, v]) => `${k}="${v}"`)
+            .join(', ')}}`,
+      )
       .join(', ');
     throw new ConnectorError(
       'bad_query',
@@ -64,7 +75,10 @@ export function mapRangeResponse(body: unknown, window: FetchWindow, nowMs: numb
   }
   const series = data.result[0];
   if (!series.values && series.histograms) {
-    throw new ConnectorError('bad_query', 'the PromQL query returned native histograms; use histogram_quantile() or histogram_count() to get numbers');
+    throw new ConnectorError(
+      'bad_query',
+      'the PromQL query returned native histograms; use histogram_quantile() or histogram_count() to get numbers',
+    );
   }
   const step = window.stepSeconds * 1000;
   const points: SeriesPoint[] = [];

@@ -4,7 +4,9 @@ import { z } from 'zod';
 
 /** Non-secret settings: the server's base URL (Prometheus has no official host). */
 export const prometheusConfigSchema = z.strictObject({
-  base_url: z.url({ message: 'base_url must be the URL of your Prometheus server, e.g. https://prometheus.example.com' }),
+  base_url: z.url({
+    message: 'base_url must be the URL of your Prometheus server, e.g. https://prometheus.example.com',
+  }),
 });
 export type PrometheusConfig = z.infer<typeof prometheusConfigSchema>;
 
@@ -17,7 +19,11 @@ export const prometheusSecretsSchema = z
   })
   .superRefine((s, ctx) => {
     if (s.bearer_token && (s.username || s.password)) {
-      ctx.addIssue({ code: 'custom', path: ['bearer_token'], message: 'give either bearer_token or username + password, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bearer_token'],
+        message: 'give either bearer_token or username + password, not both',
+      });
     }
     if (Boolean(s.username) !== Boolean(s.password)) {
       ctx.addIssue({

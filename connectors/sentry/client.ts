@@ -39,7 +39,8 @@ export function rateLimitFromHeaders(headers: Headers, nowMs: number): RateLimit
   const remaining = num('x-sentry-rate-limit-remaining');
   const reset = num('x-sentry-rate-limit-reset');
   const retryAfter = parseRetryAfter(headers.get('retry-after'), nowMs);
-  if (limit === undefined && remaining === undefined && reset === undefined && retryAfter === undefined) return undefined;
+  if (limit === undefined && remaining === undefined && reset === undefined && retryAfter === undefined)
+    return undefined;
   const info: RateLimitInfo = {};
   if (limit !== undefined) info.limit = limit;
   if (remaining !== undefined) info.remaining = remaining;
@@ -50,14 +51,17 @@ export function rateLimitFromHeaders(headers: Headers, nowMs: number): RateLimit
 
 /** Sentry error bodies are `{"detail": "..."}` (sometimes `{"detail": {"message": ...}}`). */
 export function describeSentryError(body: unknown): string | undefined {
-  if (body === null || typeof body !== 'object') return typeof body === 'string' && body ? body.slice(0, 300) : undefined;
+  if (body === null || typeof body !== 'object')
+    return typeof body === 'string' && body ? body.slice(0, 300) : undefined;
   const detail = (body as { detail?: unknown }).detail;
   if (typeof detail === 'string') return detail;
   if (detail && typeof detail === 'object' && typeof (detail as { message?: unknown }).message === 'string') {
     return (detail as { message: string }).message;
   }
   // DRF field errors: {"yAxis": ["..."]}
-  const first = Object.entries(body as Record<string, unknown>).find(([, v]) => Array.isArray(v) && typeof v[0] === 'string');
+  const first = Object.entries(body as Record<string, unknown>).find(
+    ([, v]) => Array.isArray(v) && typeof v[0] === 'string',
+  );
   return first ? `${first[0]}: ${(first[1] as string[])[0]}` : undefined;
 }
 
@@ -87,10 +91,19 @@ export async function sentryGet<T>(
     );
   } catch (err) {
     // Sentry's API rate limiter sends no Retry-After; its reset instant is the hint.
-    if (err instanceof ConnectorError && err.code === 'rate_limited' && err.retryAfterSeconds === undefined && lastHeaders) {
+    if (
+      err instanceof ConnectorError &&
+      err.code === 'rate_limited' &&
+      err.retryAfterSeconds === undefined &&
+      lastHeaders
+    ) {
       const info = rateLimitFromHeaders(lastHeaders, deps.now());
       if (info?.resetSeconds !== undefined) {
-        throw new ConnectorError('rate_limited', err.message, { status: err.status, retryAfterSeconds: info.resetSeconds, cause: err });
+        throw new ConnectorError('rate_limited', err.message, {
+          status: err.status,
+          retryAfterSeconds: info.resetSeconds,
+          cause: err,
+        });
       }
     }
     throw err;

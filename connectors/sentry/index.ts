@@ -93,7 +93,12 @@ function planRequest(org: string, endpoint: Endpoint, q: SentryQuery, chunk: Fet
   ];
   const orgPath = `organizations/${encodeURIComponent(org)}`;
   if (endpoint === 'sessions') {
-    const params: [string, string][] = [['field', 'sum(session)'], ['groupBy', 'session.status'], ...window, ...filterParams(q)];
+    const params: [string, string][] = [
+      ['field', 'sum(session)'],
+      ['groupBy', 'session.status'],
+      ...window,
+      ...filterParams(q),
+    ];
     return { endpoint, path: `${orgPath}/sessions/`, params, chunk };
   }
   const params: [string, string][] = [['dataset', q.dataset], ['yAxis', q.y_axis ?? ''], ...window, ...filterParams(q)];
@@ -102,7 +107,10 @@ function planRequest(org: string, endpoint: Endpoint, q: SentryQuery, chunk: Fet
 
 function validateStep(q: SentryQuery, stepSeconds: number): void {
   if (!Number.isInteger(stepSeconds) || stepSeconds < LIMITS.minStepSeconds) {
-    throw new ConnectorError('bad_query', `Sentry needs a step of at least ${LIMITS.minStepSeconds} s in whole seconds`);
+    throw new ConnectorError(
+      'bad_query',
+      `Sentry needs a step of at least ${LIMITS.minStepSeconds} s in whole seconds`,
+    );
   }
   if (q.dataset === 'sessions' && (stepSeconds > ONE_DAY_SECONDS || ONE_DAY_SECONDS % stepSeconds !== 0)) {
     throw new ConnectorError('bad_query', 'the sessions endpoint needs a step that divides one day (e.g. 3600)');
@@ -116,7 +124,11 @@ function siteRoot(url: URL): URL {
 }
 
 /** Create a connector for one Sentry organization. */
-function createSentryConnector(config: SentryConfig, secrets: SentrySecrets, deps: ConnectorDeps): Connector<SentryQuery> {
+function createSentryConnector(
+  config: SentryConfig,
+  secrets: SentrySecrets,
+  deps: ConnectorDeps,
+): Connector<SentryQuery> {
   const defaultUrl = config.region ? `https://${config.region}.sentry.io` : 'https://sentry.io';
   const baseUrl = siteRoot(resolveBaseUrl(config.base_url, defaultUrl, SENTRY_HOSTS, deps.hostPolicy));
   const limits: ConnectorLimits = { ...LIMITS, timeoutMs: deps.timeoutMs ?? LIMITS.timeoutMs };
@@ -154,7 +166,10 @@ function createSentryConnector(config: SentryConfig, secrets: SentrySecrets, dep
       } catch (err) {
         if (!(err instanceof ConnectorError && err.status === 404)) throw err;
         timeseriesMissing = true;
-        deps.logger.info({ provider: 'sentry', organization: config.organization }, 'events-timeseries not found; using events-stats');
+        deps.logger.info(
+          { provider: 'sentry', organization: config.organization },
+          'events-timeseries not found; using events-stats',
+        );
         req = planRequest(config.organization, 'events-stats', q, req.chunk);
       }
     }
@@ -167,15 +182,25 @@ function createSentryConnector(config: SentryConfig, secrets: SentrySecrets, dep
 
     async check(): Promise<CheckResult> {
       try {
-        const res = await sentryGet<Record<string, unknown>>(client, `organizations/${encodeURIComponent(config.organization)}/`, []);
+        const res = await sentryGet<Record<string, unknown>>(
+          client,
+          `organizations/${encodeURIComponent(config.organization)}/`,
+          [],
+        );
         const org = res.body;
         if (org === null || typeof org !== 'object' || typeof org.slug !== 'string') {
-          return { ok: false, error: { code: 'bad_response', message: 'Sentry answered the organization check with an unexpected body' } };
+          return {
+            ok: false,
+            error: { code: 'bad_response', message: 'Sentry answered the organization check with an unexpected body' },
+          };
         }
         return { ok: true, details: { organization: org.slug, name: org.name, id: org.id, host: baseUrl.host } };
       } catch (err) {
         if (err instanceof ConnectorError) {
-          const message = err.status === 404 ? `organization "${config.organization}" was not found on ${baseUrl.host}: ${err.message}` : err.message;
+          const message =
+            err.status === 404
+              ? `organization "${config.organization}" was not found on ${baseUrl.host}: ${err.message}`
+              : err.message;
           return { ok: false, error: { code: err.status === 404 ? 'invalid_config' : err.code, message } };
         }
         return { ok: false, error: { code: 'unavailable', message: 'Sentry check failed unexpectedly' } };

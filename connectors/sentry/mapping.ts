@@ -51,12 +51,15 @@ function checkInterval(intervalMs: unknown, f: BucketFilter): void {
  * values: [{timestamp (ms), value, incomplete}], meta: {valueType, valueUnit, interval (ms)}}]}`.
  */
 export function mapEventsTimeseries(body: unknown, yAxis: string, f: BucketFilter): MappedChunk {
-  if (!isObject(body) || !Array.isArray(body.timeSeries)) throw badResponse('events-timeseries body (no timeSeries list)');
+  if (!isObject(body) || !Array.isArray(body.timeSeries))
+    throw badResponse('events-timeseries body (no timeSeries list)');
   const all = body.timeSeries as unknown[];
   if (all.length === 0) return { points: [] };
   // The documented example names the axis `axis`; the server sends `yAxis`.
-  const series = all.find((s) => isObject(s) && (s.yAxis === yAxis || s.axis === yAxis)) ?? (all.length === 1 ? all[0] : undefined);
-  if (!isObject(series) || !Array.isArray(series.values)) throw badResponse(`events-timeseries body (no series for ${yAxis})`);
+  const series =
+    all.find((s) => isObject(s) && (s.yAxis === yAxis || s.axis === yAxis)) ?? (all.length === 1 ? all[0] : undefined);
+  if (!isObject(series) || !Array.isArray(series.values))
+    throw badResponse(`events-timeseries body (no series for ${yAxis})`);
   const meta = isObject(series.meta) ? series.meta : {};
   checkInterval(meta.interval, f);
   const zeroFilled = typeof meta.valueType === 'string' && ZERO_FILLED_TYPES.has(meta.valueType);
@@ -83,7 +86,11 @@ export function mapEventsTimeseries(body: unknown, yAxis: string, f: BucketFilte
  */
 export function mapEventsStats(body: unknown, yAxis: string, f: BucketFilter): MappedChunk {
   if (!isObject(body)) throw badResponse('events-stats body');
-  const result = Array.isArray(body.data) ? body : isObject(body[yAxis]) ? (body[yAxis] as Record<string, unknown>) : undefined;
+  const result = Array.isArray(body.data)
+    ? body
+    : isObject(body[yAxis])
+      ? (body[yAxis] as Record<string, unknown>)
+      : undefined;
   if (!result || !Array.isArray(result.data)) throw badResponse('events-stats body (no data list)');
   const meta = isObject(result.meta) ? result.meta : {};
   const fields = isObject(meta.fields) ? meta.fields : {};
@@ -92,7 +99,8 @@ export function mapEventsStats(body: unknown, yAxis: string, f: BucketFilter): M
   const zeroFilled = typeof type === 'string' && ZERO_FILLED_TYPES.has(type);
   const points: SeriesPoint[] = [];
   for (const bucket of result.data as unknown[]) {
-    if (!Array.isArray(bucket) || typeof bucket[0] !== 'number' || !Array.isArray(bucket[1])) throw badResponse('events-stats bucket');
+    if (!Array.isArray(bucket) || typeof bucket[0] !== 'number' || !Array.isArray(bucket[1]))
+      throw badResponse('events-stats bucket');
     const ts = bucket[0] * 1000;
     const cell = bucket[1][0];
     if (cell === undefined) continue;
@@ -144,7 +152,11 @@ export function mapSessions(body: unknown, field: SessionField, f: BucketFilter)
     if (!seen[i] || !keep(ts, f)) return;
     if (field === 'sum(session)') points.push({ ts, value: total[i] });
     else if (total[i] > 0) {
-      points.push({ ts, value: field === 'crash_rate(session)' ? crashed[i] : total[i] - crashed[i], weight: total[i] });
+      points.push({
+        ts,
+        value: field === 'crash_rate(session)' ? crashed[i] : total[i] - crashed[i],
+        weight: total[i],
+      });
     }
   });
   points.sort((a, b) => a.ts - b.ts);

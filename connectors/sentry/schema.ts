@@ -10,7 +10,10 @@ export const configSchema = z
   .strictObject({
     organization: z
       .string({ error: 'organization is required: the organization slug (or numeric id) from your Sentry URL' })
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'organization must be an organization slug such as "acme" or its numeric id'),
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9_-]*$/,
+        'organization must be an organization slug such as "acme" or its numeric id',
+      ),
     region: z
       .enum(['us', 'de'], { error: 'region must be "us" or "de" (data-storage location of a sentry.io organization)' })
       .optional(),
@@ -24,7 +27,8 @@ export const secretsSchema = z.strictObject({
     .min(1, 'auth_token must not be empty'),
 });
 
-const PROJECT_MESSAGE = 'project must be a numeric Sentry project id (Project Settings → General), or -1 for all projects';
+const PROJECT_MESSAGE =
+  'project must be a numeric Sentry project id (Project Settings → General), or -1 for all projects';
 
 /** A project id ("-1" = all projects); Sentry's API filters by id, not slug. */
 const projectId = z.union(
@@ -38,9 +42,19 @@ export const querySchema = z
   .strictObject({
     dataset: z
       .string({ error: 'dataset is required, e.g. "errors", "transactions", "spans" or "sessions"' })
-      .regex(/^[A-Za-z_]+$/, 'dataset must be a Sentry dataset name such as "errors", "transactions", "spans" or "sessions"'),
-    y_axis: z.string().min(1, 'y_axis must not be empty').optional().describe('Aggregate for event datasets, e.g. count() or p95(transaction.duration)'),
-    field: z.string().optional().describe(`Sessions dataset only: ${SESSION_FIELDS.join(', ')}`),
+      .regex(
+        /^[A-Za-z_]+$/,
+        'dataset must be a Sentry dataset name such as "errors", "transactions", "spans" or "sessions"',
+      ),
+    y_axis: z
+      .string()
+      .min(1, 'y_axis must not be empty')
+      .optional()
+      .describe('Aggregate for event datasets, e.g. count() or p95(transaction.duration)'),
+    field: z
+      .string()
+      .optional()
+      .describe(`Sessions dataset only: ${SESSION_FIELDS.join(', ')}`),
     query: z.string().optional().describe('Sentry search syntax, e.g. level:error release:{{version}}'),
     project: z.union([projectId, z.array(projectId).min(1, 'project must list at least one id')]).optional(),
     environment: z.union([environmentName, z.array(environmentName)]).optional(),
@@ -48,19 +62,35 @@ export const querySchema = z
   .superRefine((q, ctx) => {
     if (q.dataset === 'sessions') {
       if (q.field === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['field'], message: `field is required for the sessions dataset: one of ${SESSION_FIELDS.join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['field'],
+          message: `field is required for the sessions dataset: one of ${SESSION_FIELDS.join(', ')}`,
+        });
       } else if (!(SESSION_FIELDS as readonly string[]).includes(q.field)) {
         ctx.addIssue({ code: 'custom', path: ['field'], message: `field must be one of ${SESSION_FIELDS.join(', ')}` });
       }
       if (q.y_axis !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['y_axis'], message: 'y_axis is not used with the sessions dataset; use field' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['y_axis'],
+          message: 'y_axis is not used with the sessions dataset; use field',
+        });
       }
     } else {
       if (q.y_axis === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['y_axis'], message: 'y_axis is required, e.g. "count()" or "p95(transaction.duration)"' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['y_axis'],
+          message: 'y_axis is required, e.g. "count()" or "p95(transaction.duration)"',
+        });
       }
       if (q.field !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['field'], message: 'field is only used with dataset "sessions"; use y_axis' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['field'],
+          message: 'field is only used with dataset "sessions"; use y_axis',
+        });
       }
     }
   });

@@ -30,7 +30,10 @@ export const testdataQuerySchema: z.ZodType<TestdataQuery> = z.object({
   daily_amplitude: z.number().min(0).max(1).default(0),
   weekly_amplitude: z.number().min(0).max(1).default(0),
   missing_rate: z.number().min(0).max(1).default(0),
-  changes: z.array(z.object({ at: z.iso.datetime({ offset: true }), relative: z.number().gt(-1) })).max(100).default([]),
+  changes: z
+    .array(z.object({ at: z.iso.datetime({ offset: true }), relative: z.number().gt(-1) }))
+    .max(100)
+    .default([]),
   requests: z.number().finite().positive().optional(),
 });
 
@@ -139,14 +142,21 @@ export function testdataPoint(seed: number, query: TestdataQuery, ts: number, st
       return { ts, value: level * season * Math.exp(query.noise * z - (query.noise * query.noise) / 2) };
     case 'count': {
       const lambda = level * season * Math.exp(query.noise * z - (query.noise * query.noise) / 2);
-      const value = poisson(lambda, uniform(s, STREAM.count, index), () => normal(s, STREAM.count, STREAM.count2, index));
+      const value = poisson(lambda, uniform(s, STREAM.count, index), () =>
+        normal(s, STREAM.count, STREAM.count2, index),
+      );
       return { ts, value };
     }
     case 'ratio': {
       const meanRequests = (query.requests ?? 1000) * season;
-      const requests = poisson(meanRequests, uniform(s, STREAM.requests, index), () => normal(s, STREAM.requests, STREAM.requests2, index));
+      const requests = poisson(meanRequests, uniform(s, STREAM.requests, index), () =>
+        normal(s, STREAM.requests, STREAM.requests2, index),
+      );
       const rate = Math.min(1, level * season * Math.exp(query.noise * z - (query.noise * query.noise) / 2));
-      const errors = Math.min(requests, poisson(requests * rate, uniform(s, STREAM.count, index), () => normal(s, STREAM.count, STREAM.count2, index)));
+      const errors = Math.min(
+        requests,
+        poisson(requests * rate, uniform(s, STREAM.count, index), () => normal(s, STREAM.count, STREAM.count2, index)),
+      );
       return { ts, value: errors, weight: requests };
     }
   }

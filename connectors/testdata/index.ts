@@ -4,11 +4,25 @@
 // it calls no provider.
 import { z } from 'zod';
 import { alignDown, chunkWindow } from '../http.js';
-import type { Connector, ConnectorModule, FetchOptions, FetchWindow, ProviderRequest, Series, SeriesPoint } from '../types.js';
+import type {
+  Connector,
+  ConnectorModule,
+  FetchOptions,
+  FetchWindow,
+  ProviderRequest,
+  Series,
+  SeriesPoint,
+} from '../types.js';
 import { testdataPoint, testdataQuerySchema, type TestdataQuery } from './generator.js';
 
 const configSchema = z.object({
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(1).describe('Seed of the noise; same seed, same series'),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .default(1)
+    .describe('Seed of the noise; same seed, same series'),
 });
 type TestdataConfig = z.infer<typeof configSchema>;
 
@@ -42,7 +56,10 @@ export const testdataConnector: ConnectorModule<TestdataConfig, Record<string, n
     return {
       limits,
       async check() {
-        return { ok: true, details: { synthetic: true, seed: config.seed, note: 'synthetic data; no provider is called' } };
+        return {
+          ok: true,
+          details: { synthetic: true, seed: config.seed, note: 'synthetic data; no provider is called' },
+        };
       },
       describeQuery: describe,
       async fetchSeries(query: TestdataQuery, opts: FetchOptions): Promise<Series> {

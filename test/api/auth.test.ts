@@ -8,13 +8,24 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-const event = (id: string) => JSON.stringify({ specversion: '1.0', id, source: 'ci', type: 'deployment', time: '2026-11-20T10:00:00Z' });
+const event = (id: string) =>
+  JSON.stringify({ specversion: '1.0', id, source: 'ci', type: 'deployment', time: '2026-11-20T10:00:00Z' });
 const postEvent = (key: string, id: string) =>
-  t.app.inject({ method: 'POST', url: '/v1/events', headers: { ...bearer(key), 'content-type': 'application/cloudevents+json' }, payload: event(id) });
+  t.app.inject({
+    method: 'POST',
+    url: '/v1/events',
+    headers: { ...bearer(key), 'content-type': 'application/cloudevents+json' },
+    payload: event(id),
+  });
 
 describe('orgs (operator key)', () => {
   it('creates an org with a plan and returns its first admin key once', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/orgs', headers: bearer(ROOT_KEY), payload: { name: 'Acme', plan: 'starter' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/orgs',
+      headers: bearer(ROOT_KEY),
+      payload: { name: 'Acme', plan: 'starter' },
+    });
     expect(res.statusCode).toBe(201);
     const body = res.json();
     expect(body.org).toMatchObject({ name: 'Acme', plan: 'starter', id: expect.stringMatching(/^org_/) });
@@ -25,14 +36,22 @@ describe('orgs (operator key)', () => {
   });
 
   it('validates the org body naming the field', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/orgs', headers: bearer(ROOT_KEY), payload: { name: 'X', plan: 'gold' } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/orgs',
+      headers: bearer(ROOT_KEY),
+      payload: { name: 'X', plan: 'gold' },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().errors[0]).toMatchObject({ field: 'plan', pointer: '/plan' });
   });
 
   it('allows only the operator key to create orgs, and the operator key only that', async () => {
     const { adminKey } = await t.createOrg('other');
-    expect((await t.app.inject({ method: 'POST', url: '/v1/orgs', headers: bearer(adminKey), payload: { name: 'n' } })).statusCode).toBe(403);
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/v1/orgs', headers: bearer(adminKey), payload: { name: 'n' } }))
+        .statusCode,
+    ).toBe(403);
     expect((await t.app.inject({ url: '/v1/events', headers: bearer(ROOT_KEY) })).statusCode).toBe(403);
   });
 });
@@ -44,7 +63,12 @@ describe('keys and scopes', () => {
   });
 
   it('401 without a key, with a malformed header, with an unknown key', async () => {
-    for (const headers of [{}, { authorization: 'Basic abc' }, bearer('otk_AAAAAAAAAAAA_' + 'A'.repeat(43)), bearer('nope')]) {
+    for (const headers of [
+      {},
+      { authorization: 'Basic abc' },
+      bearer('otk_AAAAAAAAAAAA_' + 'A'.repeat(43)),
+      bearer('nope'),
+    ]) {
       const res = await t.app.inject({ url: '/v1/events', headers });
       expect(res.statusCode).toBe(401);
       expect(res.headers['www-authenticate']).toContain('Bearer');
@@ -53,8 +77,22 @@ describe('keys and scopes', () => {
   });
 
   it('enforces scopes: events:write cannot read, read cannot write, neither manages keys', async () => {
-    const writer = (await t.app.inject({ method: 'POST', url: '/v1/keys', headers: bearer(admin), payload: { name: 'ci', scopes: ['events:write'] } })).json();
-    const reader = (await t.app.inject({ method: 'POST', url: '/v1/keys', headers: bearer(admin), payload: { name: 'dash', scopes: ['read'] } })).json();
+    const writer = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/keys',
+        headers: bearer(admin),
+        payload: { name: 'ci', scopes: ['events:write'] },
+      })
+    ).json();
+    const reader = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/keys',
+        headers: bearer(admin),
+        payload: { name: 'dash', scopes: ['read'] },
+      })
+    ).json();
     expect(writer.key).toMatch(/^otk_/);
     expect((await postEvent(writer.key, 'w1')).statusCode).toBe(202);
     expect((await t.app.inject({ url: '/v1/events', headers: bearer(writer.key) })).statusCode).toBe(403);
@@ -66,20 +104,36 @@ describe('keys and scopes', () => {
   });
 
   it('lists keys without secrets and revokes them at once', async () => {
-    const created = (await t.app.inject({ method: 'POST', url: '/v1/keys', headers: bearer(admin), payload: { name: 'temp', scopes: ['read'] } })).json();
+    const created = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/keys',
+        headers: bearer(admin),
+        payload: { name: 'temp', scopes: ['read'] },
+      })
+    ).json();
     expect((await t.app.inject({ url: '/v1/events', headers: bearer(created.key) })).statusCode).toBe(200);
     const list = (await t.app.inject({ url: '/v1/keys', headers: bearer(admin) })).json();
     const item = list.items.find((k: { id: string }) => k.id === created.id);
     expect(item).toMatchObject({ name: 'temp', scopes: ['read'], prefix: created.key.slice(4, 16) });
     expect(item.key).toBeUndefined();
     expect(JSON.stringify(list)).not.toContain(created.key);
-    expect((await t.app.inject({ method: 'DELETE', url: `/v1/keys/${created.id}`, headers: bearer(admin) })).statusCode).toBe(204);
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/v1/keys/${created.id}`, headers: bearer(admin) })).statusCode,
+    ).toBe(204);
     expect((await t.app.inject({ url: '/v1/events', headers: bearer(created.key) })).statusCode).toBe(401);
-    expect((await t.app.inject({ method: 'DELETE', url: `/v1/keys/${created.id}`, headers: bearer(admin) })).statusCode).toBe(404);
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/v1/keys/${created.id}`, headers: bearer(admin) })).statusCode,
+    ).toBe(404);
   });
 
   it('validates key bodies naming the field', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: bearer(admin), payload: { name: 'x', scopes: ['write-all'] } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/keys',
+      headers: bearer(admin),
+      payload: { name: 'x', scopes: ['write-all'] },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().errors[0].field).toBe('scopes.0');
   });
@@ -102,7 +156,10 @@ describe('tenant isolation', () => {
     expect((await t.app.inject({ url: '/v1/events/secret-deploy', headers: bearer(b.adminKey) })).statusCode).toBe(200);
 
     const bKeys = (await t.app.inject({ url: '/v1/keys', headers: bearer(b.adminKey) })).json().items;
-    expect((await t.app.inject({ method: 'DELETE', url: `/v1/keys/${bKeys[0].id}`, headers: bearer(a.adminKey) })).statusCode).toBe(404);
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/v1/keys/${bKeys[0].id}`, headers: bearer(a.adminKey) }))
+        .statusCode,
+    ).toBe(404);
     expect((await t.app.inject({ url: '/v1/keys', headers: bearer(b.adminKey) })).statusCode).toBe(200);
   });
 });

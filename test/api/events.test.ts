@@ -87,7 +87,12 @@ describe('content modes', () => {
 
   it('keeps binary-mode bodies that are not text as data_base64', async () => {
     const bytes = Buffer.from([0, 1, 2, 250, 255]);
-    const res = await post(bytes, 'application/octet-stream', { 'ce-specversion': '1.0', 'ce-id': 'bin1', 'ce-source': 's', 'ce-type': 'data-load' });
+    const res = await post(bytes, 'application/octet-stream', {
+      'ce-specversion': '1.0',
+      'ce-id': 'bin1',
+      'ce-source': 's',
+      'ce-type': 'data-load',
+    });
     expect(res.statusCode).toBe(202);
     const got = (await t.app.inject({ url: '/v1/events/bin1', headers: bearer(key) })).json();
     expect(Buffer.from(got.data_base64, 'base64')).toEqual(bytes);
@@ -140,7 +145,12 @@ describe('validation', () => {
 
   it('rejects a whole batch when any entry is invalid, listing every bad entry by index', async () => {
     const before = await t.store.events.count(orgId);
-    const batch = [ev('ok-1'), { ...ev('x'), specversion: '2.0' }, ev('ok-2'), { ...ev('y'), time: 'yesterday', Bad: 1 }];
+    const batch = [
+      ev('ok-1'),
+      { ...ev('x'), specversion: '2.0' },
+      ev('ok-2'),
+      { ...ev('y'), time: 'yesterday', Bad: 1 },
+    ];
     const res = await post(batch, BATCH);
     expect(res.statusCode).toBe(400);
     const errors = res.json().errors as { index: number; field: string; pointer: string }[];
@@ -173,7 +183,10 @@ describe('validation', () => {
 describe('10,000 events in 10 batches', () => {
   const org = { key: '', id: '' };
   const events = Array.from({ length: 10_000 }, (_, i) =>
-    ev(`bulk-${i}`, { time: new Date(Date.UTC(2026, 9, 1) + i * 60_000).toISOString(), subject: i % 3 === 0 ? 'staging' : 'production' }),
+    ev(`bulk-${i}`, {
+      time: new Date(Date.UTC(2026, 9, 1) + i * 60_000).toISOString(),
+      subject: i % 3 === 0 ? 'staging' : 'production',
+    }),
   );
   const batches = Array.from({ length: 10 }, (_, b) => events.slice(b * 1000, (b + 1) * 1000));
 
@@ -184,7 +197,12 @@ describe('10,000 events in 10 batches', () => {
   });
 
   const send = (batch: unknown[]) =>
-    t.app.inject({ method: 'POST', url: '/v1/events', headers: { ...bearer(org.key), 'content-type': BATCH }, payload: JSON.stringify(batch) });
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { ...bearer(org.key), 'content-type': BATCH },
+      payload: JSON.stringify(batch),
+    });
 
   it('accepts all, lists all through cursors and exports all unchanged; resending leaves 10,000', async () => {
     for (const batch of batches) {
@@ -209,7 +227,10 @@ describe('10,000 events in 10 batches', () => {
     expect(listed[0]).toBe('bulk-9999'); // newest first
     expect(new Set(listed).size).toBe(10_000);
 
-    const exported = await t.app.inject({ url: '/v1/events/export?since=2026-10-01T00:00:00Z&until=2026-11-01T00:00:00Z', headers: bearer(org.key) });
+    const exported = await t.app.inject({
+      url: '/v1/events/export?since=2026-10-01T00:00:00Z&until=2026-11-01T00:00:00Z',
+      headers: bearer(org.key),
+    });
     expect(exported.headers['content-type']).toContain(BATCH);
     expect(exported.json()).toEqual(events);
   });
@@ -220,7 +241,13 @@ describe('10,000 events in 10 batches', () => {
     expect(staging.items.every((e: { subject: string }) => e.subject === 'staging')).toBe(true);
     expect(staging.items).toHaveLength(1000);
     const window = await q('since=2026-10-01T00:10:00Z&until=2026-10-01T00:15:00Z');
-    expect(window.items.map((e: { id: string }) => e.id)).toEqual(['bulk-14', 'bulk-13', 'bulk-12', 'bulk-11', 'bulk-10']);
+    expect(window.items.map((e: { id: string }) => e.id)).toEqual([
+      'bulk-14',
+      'bulk-13',
+      'bulk-12',
+      'bulk-11',
+      'bulk-10',
+    ]);
     expect((await q('type=deployment&limit=1')).items[0].type).toBe('dev.opstrails.deployment');
     expect((await q('source=nope')).items).toEqual([]);
   });

@@ -17,14 +17,51 @@ const advanceTo = (ms: number) => p.advanceTo(ms);
 
 beforeAll(async () => {
   p = await pipeline(T + MIN);
-  const connection = (await call('POST', '/v1/connections', { provider: 'testdata', name: 'synthetic', config: { seed: 11 } })).json();
+  const connection = (
+    await call('POST', '/v1/connections', { provider: 'testdata', name: 'synthetic', config: { seed: 11 } })
+  ).json();
   const change = (relative: number) => [{ at: iso(T), relative }];
   const metrics = [
-    { key: 'errors', name: 'Checkout errors', kind: 'count', unit: 'errors/min', direction: 'increase_is_bad', critical: true, query: { shape: 'count', base: 300, noise: 0.03, changes: change(0.6) } },
-    { key: 'latency', name: 'Latency p95', kind: 'quantile', unit: 'ms', direction: 'increase_is_bad', query: { shape: 'quantile', base: 400, noise: 0.03, changes: change(-0.3) } },
-    { key: 'cpu', name: 'CPU', kind: 'gauge', unit: '%', direction: 'increase_is_bad', query: { shape: 'gauge', base: 50, noise: 0.01 } },
-    { key: 'sparse', name: 'Refunds', kind: 'count', direction: 'increase_is_bad', query: { shape: 'count', base: 20, missing_rate: 0.6 } },
-    { key: 'staging', name: 'Staging only', kind: 'gauge', direction: 'either', applies_to: { subjects: ['staging'] }, query: { shape: 'gauge' } },
+    {
+      key: 'errors',
+      name: 'Checkout errors',
+      kind: 'count',
+      unit: 'errors/min',
+      direction: 'increase_is_bad',
+      critical: true,
+      query: { shape: 'count', base: 300, noise: 0.03, changes: change(0.6) },
+    },
+    {
+      key: 'latency',
+      name: 'Latency p95',
+      kind: 'quantile',
+      unit: 'ms',
+      direction: 'increase_is_bad',
+      query: { shape: 'quantile', base: 400, noise: 0.03, changes: change(-0.3) },
+    },
+    {
+      key: 'cpu',
+      name: 'CPU',
+      kind: 'gauge',
+      unit: '%',
+      direction: 'increase_is_bad',
+      query: { shape: 'gauge', base: 50, noise: 0.01 },
+    },
+    {
+      key: 'sparse',
+      name: 'Refunds',
+      kind: 'count',
+      direction: 'increase_is_bad',
+      query: { shape: 'count', base: 20, missing_rate: 0.6 },
+    },
+    {
+      key: 'staging',
+      name: 'Staging only',
+      kind: 'gauge',
+      direction: 'either',
+      applies_to: { subjects: ['staging'] },
+      query: { shape: 'gauge' },
+    },
   ];
   for (const { key: k, ...m } of metrics) {
     const res = await call('POST', '/v1/metrics', { connection_id: connection.id, ...m });
@@ -35,8 +72,23 @@ beforeAll(async () => {
     'POST',
     '/v1/events',
     [
-      { specversion: '1.0', id: 'deploy-1', source: 'ci', type: 'deployment', subject: 'production', time: iso(T), version: 'v1.2.0' },
-      { specversion: '1.0', id: 'flag-1', source: 'ci', type: 'feature-flag', subject: 'production', time: iso(T + 50 * MIN) },
+      {
+        specversion: '1.0',
+        id: 'deploy-1',
+        source: 'ci',
+        type: 'deployment',
+        subject: 'production',
+        time: iso(T),
+        version: 'v1.2.0',
+      },
+      {
+        specversion: '1.0',
+        id: 'flag-1',
+        source: 'ci',
+        type: 'feature-flag',
+        subject: 'production',
+        time: iso(T + 50 * MIN),
+      },
     ],
     { 'content-type': 'application/cloudevents-batch+json' },
   );
@@ -88,7 +140,15 @@ describe('GET /v1/events/{id}/impact', () => {
     expect(report.windows.baseline.week.before.from).toBe(iso(T - 65 * MIN - 7 * 24 * HOUR));
     const errors = report.metrics.find((m) => m.metric_id === metricIds.errors)!;
     // No metric sets a threshold: each gets its kind's default (counts 10%, latency and gauges 5%).
-    expect(errors).toMatchObject({ name: 'Checkout errors', kind: 'count', unit: 'errors/min', direction: 'increase_is_bad', critical: true, status: 'ready', threshold: 0.1 });
+    expect(errors).toMatchObject({
+      name: 'Checkout errors',
+      kind: 'count',
+      unit: 'errors/min',
+      direction: 'increase_is_bad',
+      critical: true,
+      status: 'ready',
+      threshold: 0.1,
+    });
     expect(report.metrics.map((m) => [m.metric_id, m.threshold])).toEqual([
       [metricIds.errors, 0.1],
       [metricIds.latency, 0.05],
@@ -107,9 +167,16 @@ describe('GET /v1/events/{id}/impact', () => {
     // The scheduler fetched the same clock range on each of the 7 previous days (no other event on
     // them): the after window is compared with what they predict from today's pre-event level.
     const baseline = errors.baseline!;
-    expect(baseline).toMatchObject({ kind: 'reference_days', reference_days: 7, explains_change: false, weekday_adjusted: false });
+    expect(baseline).toMatchObject({
+      kind: 'reference_days',
+      reference_days: 7,
+      explains_change: false,
+      weekday_adjusted: false,
+    });
     expect(baseline.skipped_days).toBeUndefined();
-    expect(baseline.days!.map((d) => [d.day, d.date])).toEqual([1, 2, 3, 4, 5, 6, 7].map((d) => [d, iso(T - d * 24 * HOUR).slice(0, 10)]));
+    expect(baseline.days!.map((d) => [d.day, d.date])).toEqual(
+      [1, 2, 3, 4, 5, 6, 7].map((d) => [d, iso(T - d * 24 * HOUR).slice(0, 10)]),
+    );
     // Equal weights over the days kept; each day's own change is the noise of an unchanged series.
     for (const d of baseline.days!) expect(d.weight).toBeCloseTo(1 / 7, 12);
     for (const d of baseline.days!) expect(Math.abs(d.change)).toBeLessThan(0.05);
@@ -134,20 +201,29 @@ describe('GET /v1/events/{id}/impact', () => {
     // Without the +60% the rate would have stayed near its base of 300 a minute.
     expect(Math.abs(cf.expected / 300 - 1)).toBeLessThan(0.05);
     expect(errors.explanation).toContain('expected from 7 reference days');
-    expect(errors.data_quality).toMatchObject({ expected: { before: 60, after: 60 }, missing: { before: 0, after: 0 }, late_data_pending: false });
+    expect(errors.data_quality).toMatchObject({
+      expected: { before: 60, after: 60 },
+      missing: { before: 0, after: 0 },
+      late_data_pending: false,
+    });
     // Today's buckets ahead of the before window that the engine read: the 4 hours of noise-model
     // history (T-6h..T-2h) and the 55 minutes between it and the before window, all fetched with the
     // before window as one pre-event stretch.
     expect(errors.data_quality!.history_buckets).toBe(240 + 55);
     // The feature flag 50 minutes after the deploy falls in the after window (covering a quarter of it).
-    expect(errors.confounders).toEqual([expect.objectContaining({ id: 'flag-1', type: 'feature-flag', window: 'after' })]);
+    expect(errors.confounders).toEqual([
+      expect.objectContaining({ id: 'flag-1', type: 'feature-flag', window: 'after' }),
+    ]);
     expect(errors.explanation).toMatch(/rose|increase|\+/i);
     const latency = report.metrics.find((m) => m.metric_id === metricIds.latency)!;
     expect(latency.before!.median).toBeGreaterThan(latency.after!.median!);
     expect(latency.before!.p95).not.toBeNull();
     expect(latency.baseline!.kind).toBe('reference_days');
     expect(latency.counterfactual!.relative).toBe(latency.change!.relative);
-    expect(latency.counterfactual!.expected).toBeCloseTo(latency.counterfactual!.observed / (1 + latency.counterfactual!.relative), 9);
+    expect(latency.counterfactual!.expected).toBeCloseTo(
+      latency.counterfactual!.observed / (1 + latency.counterfactual!.relative),
+      9,
+    );
     // Refunds miss 60% of their buckets: insufficient data before any baseline is tried, so no expected level.
     const sparse = report.metrics.find((m) => m.metric_id === metricIds.sparse)!;
     expect(sparse.reason).toMatch(/under 80% of buckets present/);
@@ -218,9 +294,23 @@ describe('GET /v1/impact', () => {
     const { items } = res.json();
     expect(items.map((i: { id: string }) => i.id)).toEqual(['flag-1', 'deploy-1']);
     const deploy = items[1];
-    expect(deploy).toMatchObject({ id: 'deploy-1', type: 'deployment', subject: 'production', version: 'v1.2.0', time: iso(T), status: 'ready', verdict: 'regression' });
-    expect(deploy.worst_metric).toMatchObject({ metric_id: metricIds.errors, name: 'Checkout errors', verdict: 'regression' });
-    expect((await call('GET', '/v1/impact?verdict=regression')).json().items.map((i: { id: string }) => i.id)).toEqual(['deploy-1']);
+    expect(deploy).toMatchObject({
+      id: 'deploy-1',
+      type: 'deployment',
+      subject: 'production',
+      version: 'v1.2.0',
+      time: iso(T),
+      status: 'ready',
+      verdict: 'regression',
+    });
+    expect(deploy.worst_metric).toMatchObject({
+      metric_id: metricIds.errors,
+      name: 'Checkout errors',
+      verdict: 'regression',
+    });
+    expect((await call('GET', '/v1/impact?verdict=regression')).json().items.map((i: { id: string }) => i.id)).toEqual([
+      'deploy-1',
+    ]);
     expect((await call('GET', '/v1/impact?type=deployment')).json().items).toHaveLength(1);
     expect((await call('GET', '/v1/impact?subject=staging')).json().items).toHaveLength(0);
     const page = (await call('GET', '/v1/impact?limit=1')).json();

@@ -19,10 +19,19 @@ beforeAll(async () => {
   p = await pipeline(T + MIN);
   const connection = (await p.call('POST', '/v1/connections', { provider: 'testdata', name: 'synthetic' })).json();
   await p.call('POST', '/v1/metrics', {
-    connection_id: connection.id, name: 'Checkout errors', kind: 'count', direction: 'increase_is_bad', critical: true,
+    connection_id: connection.id,
+    name: 'Checkout errors',
+    kind: 'count',
+    direction: 'increase_is_bad',
+    critical: true,
     query: { shape: 'count', base: 300, noise: 0.03, changes: [{ at: new Date(T).toISOString(), relative: 0.5 }] },
   });
-  await p.call('POST', '/v1/events', { specversion: '1.0', id: 'd-1', source: 'ci', type: 'deployment', time: new Date(T).toISOString(), version: 'v3' }, { 'content-type': 'application/cloudevents+json' });
+  await p.call(
+    'POST',
+    '/v1/events',
+    { specversion: '1.0', id: 'd-1', source: 'ci', type: 'deployment', time: new Date(T).toISOString(), version: 'v3' },
+    { 'content-type': 'application/cloudevents+json' },
+  );
   await p.advanceTo(T + 90 * MIN);
   base = await p.app.listen({ port: 0, host: '127.0.0.1' });
 });

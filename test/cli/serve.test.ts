@@ -28,7 +28,9 @@ interface Running {
 
 async function start(env: Record<string, string>): Promise<Running> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'serve'], { env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'info', ...env } });
+  const proc = spawn(process.execPath, [BIN, 'serve'], {
+    env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'info', ...env },
+  });
   const stdout: string[] = [];
   const stderr: string[] = [];
   proc.stdout!.on('data', (d) => stdout.push(String(d)));
@@ -55,7 +57,11 @@ describe('configuration', () => {
     [{ CLICKHOUSE_URL: 'not a url' }, 'CLICKHOUSE_URL', 'http(s) URL'],
     [{ CLICKHOUSE_DATABASE: 'drop table;' }, 'CLICKHOUSE_DATABASE', 'letters, digits'],
   ])('a bad value stops start-up with one line naming the variable (%o)', (env, name, allowed) => {
-    const r = spawnSync(process.execPath, [BIN, 'serve'], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [BIN, 'serve'], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.status).toBe(1);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -64,7 +70,11 @@ describe('configuration', () => {
   });
 
   it('never echoes a secret variable in that line', () => {
-    const r = spawnSync(process.execPath, [BIN, 'serve'], { env: { PATH: process.env.PATH, OPSTRAILS_ROOT_KEY: 'short-secret' }, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [BIN, 'serve'], {
+      env: { PATH: process.env.PATH, OPSTRAILS_ROOT_KEY: 'short-secret' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('OPSTRAILS_ROOT_KEY');
     expect(r.stderr).not.toContain('short-secret');
@@ -88,7 +98,13 @@ describe('the service on the embedded default', () => {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/cloudevents-batch+json' },
         body: JSON.stringify(
-          Array.from({ length: 200 }, (_, j) => ({ specversion: '1.0', id: `e-${i}-${j}`, source: 'burst', type: 'deployment', time: '2026-11-20T10:00:00Z' })),
+          Array.from({ length: 200 }, (_, j) => ({
+            specversion: '1.0',
+            id: `e-${i}-${j}`,
+            source: 'burst',
+            type: 'deployment',
+            time: '2026-11-20T10:00:00Z',
+          })),
         ),
       }).then(
         async (r) => ({ status: r.status, body: r.status === 202 ? await r.json() : undefined }),
@@ -127,7 +143,9 @@ describe('the demo', () => {
   it('loads a synthetic week, computes the reports and links a regression, an improvement, a no-change and an insufficient-data case', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'opstrails-demo-'));
     const port = await freePort();
-    const proc = spawn(process.execPath, [BIN, 'demo'], { env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' } });
+    const proc = spawn(process.execPath, [BIN, 'demo'], {
+      env: { PATH: process.env.PATH, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    });
     const stderr: string[] = [];
     proc.stderr!.on('data', (d) => stderr.push(String(d)));
     proc.stdout!.resume();
@@ -137,7 +155,12 @@ describe('the demo', () => {
       let ready = false;
       for (let i = 0; i < 900 && !ready; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        ready = stderr.join('').includes('From a terminal') && (await fetch(`${base}/readyz`).then((r) => r.ok, () => false));
+        ready =
+          stderr.join('').includes('From a terminal') &&
+          (await fetch(`${base}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          ));
       }
       expect(ready, stderr.join('')).toBe(true);
       const out = stderr.join('');
@@ -146,7 +169,13 @@ describe('the demo', () => {
       const events = await (await fetch(`${base}/v1/events?limit=100`, { headers: auth })).json();
       expect(events.items).toHaveLength(22);
       const metrics = await (await fetch(`${base}/v1/metrics`, { headers: auth })).json();
-      expect(metrics.items.map((m: { kind: string }) => m.kind).sort()).toEqual(['count', 'count', 'count', 'quantile', 'ratio']);
+      expect(metrics.items.map((m: { kind: string }) => m.kind).sort()).toEqual([
+        'count',
+        'count',
+        'count',
+        'quantile',
+        'ratio',
+      ]);
       // Each linked report really has the verdict its line names.
       for (const [label, verdict] of [
         ['a regression', 'regression'],

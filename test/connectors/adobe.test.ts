@@ -8,8 +8,21 @@ import { adobeConnector } from '../../connectors/adobe/index.js';
 import { decodeItemId } from '../../connectors/adobe/mapping.js';
 import { instantsAt, wallClockOf } from '../../connectors/adobe/timezone.js';
 import { ConnectorError, type ConnectorDeps, type RateLimitInfo } from '../../connectors/types.js';
-import { startReplay, type RecordedRequest, type Replay, type ReplayHandler, type ReplayResponse } from '../support/replay.js';
-import { capturingLogger, connectorContract, CONTRACT_FROM, CONTRACT_TO, RETRY_AFTER_SECONDS, type Scenario } from './contract.js';
+import {
+  startReplay,
+  type RecordedRequest,
+  type Replay,
+  type ReplayHandler,
+  type ReplayResponse,
+} from '../support/replay.js';
+import {
+  capturingLogger,
+  connectorContract,
+  CONTRACT_FROM,
+  CONTRACT_TO,
+  RETRY_AFTER_SECONDS,
+  type Scenario,
+} from './contract.js';
 
 const CLIENT_ID = 'adobe-client-id-4f1c9a';
 const CLIENT_SECRET = 'p8e-ADOBE-CLIENT-SECRET-do-not-leak';
@@ -23,7 +36,8 @@ function fixture(name: string): any {
 
 const isToken = (req: RecordedRequest) => req.method === 'POST' && req.path === '/ims/token/v3';
 const isReport = (req: RecordedRequest) => req.method === 'POST' && /^\/api\/[^/]+\/reports$/.test(req.path);
-const isSuite = (req: RecordedRequest) => req.method === 'GET' && /^\/api\/[^/]+\/reportsuites\/collections\/suites\//.test(req.path);
+const isSuite = (req: RecordedRequest) =>
+  req.method === 'GET' && /^\/api\/[^/]+\/reportsuites\/collections\/suites\//.test(req.path);
 
 /** Token, discovery and suite answer as documented; reports get `report`. */
 function adobeHandler(report: (req: RecordedRequest) => ReplayResponse, suite = fixture('reportsuite')): ReplayHandler {
@@ -47,7 +61,11 @@ function contractRespond(scenario: Scenario, req: RecordedRequest): ReplayRespon
         return { body: fixture('report-empty') };
       case 'rate_limited':
         // Adobe documents no Retry-After; the contract's hint checks that one is honoured when sent.
-        return { status: 429, headers: { 'retry-after': String(RETRY_AFTER_SECONDS) }, body: fixture('error-429-too-many-requests') };
+        return {
+          status: 429,
+          headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+          body: fixture('error-429-too-many-requests'),
+        };
       case 'bad_query':
         return { status: 400, body: fixture('error-400-bad-request') };
       case 'unavailable':
@@ -74,21 +92,36 @@ describe('adobe: schemas name the failing field', () => {
     result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
 
   it('config without rsid, with a bad company id or a non-URL ims_url', () => {
-    expect(issuePath(adobeConnector.configSchema.safeParse({}))).toEqual([expect.stringMatching(/^rsid: .*report suite/)]);
-    const bad = adobeConnector.configSchema.safeParse({ rsid: 'examplersid', global_company_id: 'test co', ims_url: 'not a url' });
-    expect(issuePath(bad)).toEqual([expect.stringMatching(/^global_company_id: /), expect.stringMatching(/^ims_url: /)]);
+    expect(issuePath(adobeConnector.configSchema.safeParse({}))).toEqual([
+      expect.stringMatching(/^rsid: .*report suite/),
+    ]);
+    const bad = adobeConnector.configSchema.safeParse({
+      rsid: 'examplersid',
+      global_company_id: 'test co',
+      ims_url: 'not a url',
+    });
+    expect(issuePath(bad)).toEqual([
+      expect.stringMatching(/^global_company_id: /),
+      expect.stringMatching(/^ims_url: /),
+    ]);
   });
 
   it('query metric must be a metric id; segment a segment id', () => {
-    expect(issuePath(adobeConnector.querySchema.safeParse({ metric: 'pageviews' }))).toEqual([expect.stringMatching(/^metric: .*metrics\/pageviews/)]);
-    expect(issuePath(adobeConnector.querySchema.safeParse({ metric: 'metrics/pageviews', segment: 's1 or 1=1' }))).toEqual([
-      expect.stringMatching(/^segment: /),
+    expect(issuePath(adobeConnector.querySchema.safeParse({ metric: 'pageviews' }))).toEqual([
+      expect.stringMatching(/^metric: .*metrics\/pageviews/),
     ]);
-    expect(adobeConnector.querySchema.safeParse({ metric: 'cm300000938_5ab12', segment: 's300000022_5a1b' }).success).toBe(true);
+    expect(
+      issuePath(adobeConnector.querySchema.safeParse({ metric: 'metrics/pageviews', segment: 's1 or 1=1' })),
+    ).toEqual([expect.stringMatching(/^segment: /)]);
+    expect(
+      adobeConnector.querySchema.safeParse({ metric: 'cm300000938_5ab12', segment: 's300000022_5a1b' }).success,
+    ).toBe(true);
   });
 
   it('secrets need client_id and client_secret', () => {
-    expect(issuePath(adobeConnector.secretsSchema.safeParse({ client_id: CLIENT_ID }))).toEqual([expect.stringMatching(/^client_secret: /)]);
+    expect(issuePath(adobeConnector.secretsSchema.safeParse({ client_id: CLIENT_ID }))).toEqual([
+      expect.stringMatching(/^client_secret: /),
+    ]);
   });
 
   it('ims_url is host-policed like base_url and the error names ims_url', () => {
@@ -123,7 +156,10 @@ describe('adobe: time items and time zones', () => {
   });
 
   it('finds two instants for a repeated local time and none for a skipped one (US/Pacific 2026)', () => {
-    expect(instantsAt(Date.UTC(2026, 10, 1, 1, 30), 'US/Pacific')).toEqual([Date.UTC(2026, 10, 1, 8, 30), Date.UTC(2026, 10, 1, 9, 30)]);
+    expect(instantsAt(Date.UTC(2026, 10, 1, 1, 30), 'US/Pacific')).toEqual([
+      Date.UTC(2026, 10, 1, 8, 30),
+      Date.UTC(2026, 10, 1, 9, 30),
+    ]);
     expect(instantsAt(Date.UTC(2026, 2, 8, 2, 30), 'US/Pacific')).toEqual([]);
     expect(instantsAt(Date.UTC(2026, 2, 8, 3, 0), 'US/Pacific')).toEqual([Date.UTC(2026, 2, 8, 10, 0)]);
     expect(instantsAt(Date.UTC(2026, 6, 1, 12, 0), 'Asia/Kolkata')).toEqual([Date.UTC(2026, 6, 1, 6, 30)]);
@@ -133,7 +169,15 @@ describe('adobe: time items and time zones', () => {
 
 describe('adobe: local time round trip (property)', () => {
   // Zones with DST, half-hour and 45-minute offsets, and a 30-minute DST shift (Lord Howe).
-  const zones = ['US/Pacific', 'Europe/Berlin', 'Asia/Kolkata', 'America/St_Johns', 'Australia/Lord_Howe', 'Pacific/Chatham', 'UTC'];
+  const zones = [
+    'US/Pacific',
+    'Europe/Berlin',
+    'Asia/Kolkata',
+    'America/St_Johns',
+    'Australia/Lord_Howe',
+    'Pacific/Chatham',
+    'UTC',
+  ];
 
   it('every instant is among the instants of its own wall clock, and those all share it', () => {
     fc.assert(
@@ -174,7 +218,13 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
 
   const connect = (config: Record<string, unknown> = {}, deps: Partial<ConnectorDeps> = {}) =>
     adobeConnector.create(
-      adobeConnector.configSchema.parse({ global_company_id: 'testco0', rsid: 'examplersid', base_url: replay.url, ims_url: replay.url, ...config }),
+      adobeConnector.configSchema.parse({
+        global_company_id: 'testco0',
+        rsid: 'examplersid',
+        base_url: replay.url,
+        ims_url: replay.url,
+        ...config,
+      }),
       { client_id: CLIENT_ID, client_secret: CLIENT_SECRET },
       {
         fetch,
@@ -189,7 +239,10 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
 
   it('gets an IMS token by form post and sends the documented headers and report body', async () => {
     replay.setHandler(adobeHandler(() => ({ body: fixture('report-minute-2026-11-01T0400-pst') })));
-    const series = await connect().fetchSeries({ metric: 'metrics/pageviews', segment: 's300000022_5a1b' }, contractWindow);
+    const series = await connect().fetchSeries(
+      { metric: 'metrics/pageviews', segment: 's300000022_5a1b' },
+      contractWindow,
+    );
 
     const token = replay.requests.find(isToken)!;
     expect(token.headers['content-type']).toBe('application/x-www-form-urlencoded');
@@ -247,7 +300,9 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
     replay.setHandler(
       adobeHandler(() => {
         reports += 1;
-        return reports === 1 ? { status: 401, body: fixture('error-401-oauth-token-invalid') } : { body: fixture('report-minute-2026-11-01T0400-pst') };
+        return reports === 1
+          ? { status: 401, body: fixture('error-401-oauth-token-invalid') }
+          : { body: fixture('report-minute-2026-11-01T0400-pst') };
       }),
     );
     const series = await connect().fetchSeries({ metric: 'metrics/pageviews' }, contractWindow);
@@ -258,7 +313,9 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
 
   it('gives up with auth_failed when the fresh token is refused too, and on 403', async () => {
     replay.setHandler(adobeHandler(() => ({ status: 401, body: fixture('error-401-oauth-token-invalid') })));
-    const err = await connect().fetchSeries({ metric: 'metrics/pageviews' }, contractWindow).catch((e: unknown) => e);
+    const err = await connect()
+      .fetchSeries({ metric: 'metrics/pageviews' }, contractWindow)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectorError);
     expect((err as ConnectorError).code).toBe('auth_failed');
     expect((err as ConnectorError).message).toContain('Oauth token is not valid (401013)');
@@ -266,7 +323,9 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
 
     replay.requests.length = 0;
     replay.setHandler(adobeHandler(() => ({ status: 403, body: fixture('error-403-profile-invalid') })));
-    const forbidden = await connect().fetchSeries({ metric: 'metrics/pageviews' }, contractWindow).catch((e: unknown) => e);
+    const forbidden = await connect()
+      .fetchSeries({ metric: 'metrics/pageviews' }, contractWindow)
+      .catch((e: unknown) => e);
     expect((forbidden as ConnectorError).code).toBe('auth_failed');
     expect(replay.requests.filter(isReport)).toHaveLength(1);
   });
@@ -277,7 +336,12 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
     const result = await c.check();
     expect(result).toEqual({
       ok: true,
-      details: { global_company_id: 'testco0', rsid: 'examplersid', report_suite_name: 'Example Suite', time_zone: 'US/Pacific' },
+      details: {
+        global_company_id: 'testco0',
+        rsid: 'examplersid',
+        report_suite_name: 'Example Suite',
+        time_zone: 'US/Pacific',
+      },
     });
     const discovery = replay.requests.find((r) => r.path === '/discovery/me')!;
     expect(discovery.headers['x-api-key']).toBe(CLIENT_ID);
@@ -286,25 +350,40 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
     const [described] = c.describeQuery({ metric: 'metrics/pageviews' }, contractWindow);
     expect(described.url).toBe(`${replay.url}/api/testco0/reports`);
     expect((described.body as any).globalFilters[0].dateRange).toBe('2026-11-01T04:00:00.000/2026-11-01T05:00:00.000');
-    expect(described.headers).toMatchObject({ authorization: '[redacted]', 'x-api-key': '[redacted]', 'x-proxy-global-company-id': 'testco0' });
+    expect(described.headers).toMatchObject({
+      authorization: '[redacted]',
+      'x-api-key': '[redacted]',
+      'x-proxy-global-company-id': 'testco0',
+    });
   });
 
   it('asks for global_company_id when the credential sees several companies', async () => {
     replay.setHandler((req) =>
-      req.path === '/discovery/me' ? { body: fixture('discovery-me-two-companies') } : adobeHandler(() => ({ status: 500 }))(req),
+      req.path === '/discovery/me'
+        ? { body: fixture('discovery-me-two-companies') }
+        : adobeHandler(() => ({ status: 500 }))(req),
     );
     const result = await connect({ global_company_id: undefined }).check();
-    expect(result).toEqual({ ok: false, error: { code: 'invalid_config', message: expect.stringMatching(/testco0, anothe0.*global_company_id/) } });
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'invalid_config', message: expect.stringMatching(/testco0, anothe0.*global_company_id/) },
+    });
   });
 
   it('reports an unknown report suite from check() without throwing', async () => {
     replay.setHandler((req) =>
       isSuite(req)
-        ? { status: 404, body: { errorCode: 'not_found', errorDescription: 'Report suite not found', errorId: '5e0c2b3a' } }
+        ? {
+            status: 404,
+            body: { errorCode: 'not_found', errorDescription: 'Report suite not found', errorId: '5e0c2b3a' },
+          }
         : adobeHandler(() => ({ status: 500 }))(req),
     );
     const result = await connect().check();
-    expect(result).toEqual({ ok: false, error: { code: 'bad_query', message: expect.stringContaining('Report suite not found') } });
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'bad_query', message: expect.stringContaining('Report suite not found') },
+    });
   });
 
   it('shares one token and one suite read between concurrent fetches', async () => {
@@ -320,7 +399,9 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
     const report = fixture('report-minute-2026-11-01T0400-pst');
     report.rows[3].itemId = '1261001'; // a daterangeday item
     replay.setHandler(adobeHandler(() => ({ body: report })));
-    const err = (await connect().fetchSeries({ metric: 'metrics/pageviews' }, contractWindow).catch((e: unknown) => e)) as ConnectorError;
+    const err = (await connect()
+      .fetchSeries({ metric: 'metrics/pageviews' }, contractWindow)
+      .catch((e: unknown) => e)) as ConnectorError;
     expect(err.code).toBe('bad_response');
     expect(err.message).toContain('1261001');
   });
@@ -390,7 +471,9 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
 
   it('maps a 429 without Retry-After to rate_limited after Adobe’s 6 s window and tells onRateLimit', async () => {
     replay.setHandler(adobeHandler(() => ({ status: 429, body: fixture('error-429-too-many-requests') })));
-    const err = (await connect().fetchSeries({ metric: 'metrics/pageviews' }, contractWindow).catch((e: unknown) => e)) as ConnectorError;
+    const err = (await connect()
+      .fetchSeries({ metric: 'metrics/pageviews' }, contractWindow)
+      .catch((e: unknown) => e)) as ConnectorError;
     expect(err.code).toBe('rate_limited');
     expect(err.retryAfterSeconds).toBe(6);
     expect(err.message).toContain('Too many requests (429050)');
@@ -399,14 +482,18 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
 
   it('maps a 206 column error to bad_query', async () => {
     replay.setHandler(adobeHandler(() => ({ status: 206, body: fixture('report-206-column-error') })));
-    const err = (await connect().fetchSeries({ metric: 'metrics/event99' }, contractWindow).catch((e: unknown) => e)) as ConnectorError;
+    const err = (await connect()
+      .fetchSeries({ metric: 'metrics/event99' }, contractWindow)
+      .catch((e: unknown) => e)) as ConnectorError;
     expect(err.code).toBe('bad_query');
     expect(err.message).toContain('User does not have access to the requested metric');
   });
 
   it('never repeats the client id Adobe echoes in an error', async () => {
     replay.setHandler(adobeHandler(() => ({ status: 500, body: fixture('error-500-service') })));
-    const err = (await connect().fetchSeries({ metric: 'metrics/pageviews' }, contractWindow).catch((e: unknown) => e)) as ConnectorError;
+    const err = (await connect()
+      .fetchSeries({ metric: 'metrics/pageviews' }, contractWindow)
+      .catch((e: unknown) => e)) as ConnectorError;
     expect(err.code).toBe('unavailable');
     expect(err.message).toContain('clientId=[redacted]');
     expect(err.message).not.toContain(CLIENT_ID);
@@ -418,13 +505,25 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
 
   it('refuses steps Adobe has no time dimension for, and hour steps in half-hour zones', async () => {
     const c = connect();
-    expect(() => c.describeQuery({ metric: 'metrics/pageviews' }, { ...contractWindow, stepSeconds: 300 })).toThrow(/60 s \(minute\) and 3600 s \(hour\)/);
-    const err = (await c.fetchSeries({ metric: 'metrics/pageviews' }, { ...contractWindow, stepSeconds: 300 }).catch((e: unknown) => e)) as ConnectorError;
+    expect(() => c.describeQuery({ metric: 'metrics/pageviews' }, { ...contractWindow, stepSeconds: 300 })).toThrow(
+      /60 s \(minute\) and 3600 s \(hour\)/,
+    );
+    const err = (await c
+      .fetchSeries({ metric: 'metrics/pageviews' }, { ...contractWindow, stepSeconds: 300 })
+      .catch((e: unknown) => e)) as ConnectorError;
     expect(err.code).toBe('bad_query');
 
-    replay.setHandler(adobeHandler(() => ({ body: fixture('report-empty') }), { ...fixture('reportsuite'), timezoneZoneinfo: 'Asia/Kolkata' }));
+    replay.setHandler(
+      adobeHandler(() => ({ body: fixture('report-empty') }), {
+        ...fixture('reportsuite'),
+        timezoneZoneinfo: 'Asia/Kolkata',
+      }),
+    );
     const kolkata = (await connect()
-      .fetchSeries({ metric: 'metrics/pageviews' }, { from: CONTRACT_FROM, to: CONTRACT_FROM + 4 * HOUR, stepSeconds: 3600 })
+      .fetchSeries(
+        { metric: 'metrics/pageviews' },
+        { from: CONTRACT_FROM, to: CONTRACT_FROM + 4 * HOUR, stepSeconds: 3600 },
+      )
       .catch((e: unknown) => e)) as ConnectorError;
     expect(kolkata.code).toBe('bad_query');
     expect(kolkata.message).toMatch(/Asia\/Kolkata.*60 s step/);

@@ -42,7 +42,11 @@ export interface ContractSpec<C, S, Q> {
 export function capturingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const log = (level: string) => (obj: object, msg?: string) => {
-    lines.push(JSON.stringify({ level, ...obj, msg }, (_k, v) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)));
+    lines.push(
+      JSON.stringify({ level, ...obj, msg }, (_k, v) =>
+        v instanceof Error ? { message: v.message, stack: v.stack } : v,
+      ),
+    );
   };
   return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
@@ -69,13 +73,17 @@ export function connectorContract<C, S, Q>(spec: ContractSpec<C, S, Q>): void {
       );
     const window = { from: CONTRACT_FROM, to: CONTRACT_TO, stepSeconds: CONTRACT_STEP_SECONDS };
     const query = () => spec.module.querySchema.parse(spec.query);
-    const remember = (x: unknown) => seen.push(typeof x === 'string' ? x : JSON.stringify(x, Object.getOwnPropertyNames(x ?? {})));
+    const remember = (x: unknown) =>
+      seen.push(typeof x === 'string' ? x : JSON.stringify(x, Object.getOwnPropertyNames(x ?? {})));
 
     async function failure(s: Scenario): Promise<ConnectorError> {
       scenario = s;
       const err = await connector()
         .fetchSeries(query(), window)
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err, `scenario ${s} must fail`).toBeInstanceOf(ConnectorError);
       remember((err as Error).message);
       remember(err);
@@ -145,7 +153,10 @@ export function connectorContract<C, S, Q>(spec: ContractSpec<C, S, Q>): void {
     it('chunks a window longer than its point cap, one call per chunk as describeQuery says', async () => {
       scenario = 'ok';
       const c = connector();
-      const long = { ...window, to: CONTRACT_FROM + (c.limits.maxPointsPerCall * 2 + 1) * CONTRACT_STEP_SECONDS * 1000 };
+      const long = {
+        ...window,
+        to: CONTRACT_FROM + (c.limits.maxPointsPerCall * 2 + 1) * CONTRACT_STEP_SECONDS * 1000,
+      };
       const described = c.describeQuery(query(), long);
       expect(described.length).toBeGreaterThanOrEqual(3);
       replay.requests.length = 0;
@@ -196,7 +207,10 @@ export function connectorContract<C, S, Q>(spec: ContractSpec<C, S, Q>): void {
       try {
         const err = await connector({ timeoutMs: 150 })
           .fetchSeries(query(), window)
-          .then(() => undefined, (e: unknown) => e);
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         expect(err).toBeInstanceOf(ConnectorError);
         expect((err as ConnectorError).code).toBe('timeout');
         expect((err as ConnectorError).retryable).toBe(true);

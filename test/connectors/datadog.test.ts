@@ -8,7 +8,14 @@ import { queryWithRollup } from '../../connectors/datadog/mapping.js';
 import { DATADOG_SITES } from '../../connectors/datadog/schema.js';
 import { ConnectorError, type ConnectorDeps, type RateLimitInfo } from '../../connectors/types.js';
 import { startReplay, type RecordedRequest, type Replay, type ReplayResponse } from '../support/replay.js';
-import { capturingLogger, connectorContract, CONTRACT_FROM, CONTRACT_STEP_SECONDS, CONTRACT_TO, type Scenario } from './contract.js';
+import {
+  capturingLogger,
+  connectorContract,
+  CONTRACT_FROM,
+  CONTRACT_STEP_SECONDS,
+  CONTRACT_TO,
+  type Scenario,
+} from './contract.js';
 
 interface Fixture {
   status: number;
@@ -27,7 +34,8 @@ const APP_KEY = 'dd-app-key-4d2a8e6c1b';
 const V2_PATH = '/api/v2/query/timeseries';
 const V1_PATH = '/api/v1/query';
 const STEP_MS = CONTRACT_STEP_SECONDS * 1000;
-const isCheckProbe = (req: RecordedRequest) => req.path === V1_PATH && (req.query.get('query') ?? '').startsWith('avg:datadog.estimated_usage');
+const isCheckProbe = (req: RecordedRequest) =>
+  req.path === V1_PATH && (req.query.get('query') ?? '').startsWith('avg:datadog.estimated_usage');
 const isData = (req: RecordedRequest) => req.path === V2_PATH || (req.path === V1_PATH && !isCheckProbe(req));
 
 const ERROR_FIXTURE: Partial<Record<Scenario, string>> = {
@@ -120,7 +128,13 @@ describe('datadog connector (replayed answers)', () => {
           from: CONTRACT_FROM,
           to: CONTRACT_TO,
           interval: STEP_MS,
-          queries: [{ data_source: 'metrics', name: 'a', query: 'sum:trace.http.request.errors{env:production}.as_count().rollup(sum, 60)' }],
+          queries: [
+            {
+              data_source: 'metrics',
+              name: 'a',
+              query: 'sum:trace.http.request.errors{env:production}.as_count().rollup(sum, 60)',
+            },
+          ],
           formulas: [{ formula: 'a' }],
         },
       },
@@ -144,18 +158,28 @@ describe('datadog connector (replayed answers)', () => {
     const [described] = c.describeQuery(query, window);
     expect(new URL(described.url).searchParams.toString()).toBe(req.query.toString());
     const pointlist: [number, number | null][] = fixture('v1_query_ok').body.series[0].pointlist;
-    const expected = pointlist.filter(([ts, v]) => v !== null && ts < CONTRACT_TO).map(([ts, value]) => ({ ts, value }));
+    const expected = pointlist
+      .filter(([ts, v]) => v !== null && ts < CONTRACT_TO)
+      .map(([ts, value]) => ({ ts, value }));
     expect(series.points).toEqual(expected);
     expect(series.points).toHaveLength(58);
   });
 
   it('appends a rollup matching the step only when the query has none', () => {
     expect(queryWithRollup(q({ query: 'avg:system.load.1{*}' }), 60)).toBe('avg:system.load.1{*}.rollup(avg, 60)');
-    expect(queryWithRollup(q({ query: 'sum:requests{*}', kind: 'count' }), 300)).toBe('sum:requests{*}.rollup(sum, 300)');
+    expect(queryWithRollup(q({ query: 'sum:requests{*}', kind: 'count' }), 300)).toBe(
+      'sum:requests{*}.rollup(sum, 300)',
+    );
     expect(queryWithRollup(q({ query: 'sum:requests{*}', kind: 'ratio' }), 60)).toBe('sum:requests{*}.rollup(sum, 60)');
-    expect(queryWithRollup(q({ query: 'sum:errors{*}.as_count()' }), 60)).toBe('sum:errors{*}.as_count().rollup(sum, 60)');
-    expect(queryWithRollup(q({ query: 'p95:latency{*}', kind: 'quantile' }), 60)).toBe('p95:latency{*}.rollup(avg, 60)');
-    expect(queryWithRollup(q({ query: 'max:queue{*}.rollup(max, 60)', kind: 'count' }), 60)).toBe('max:queue{*}.rollup(max, 60)');
+    expect(queryWithRollup(q({ query: 'sum:errors{*}.as_count()' }), 60)).toBe(
+      'sum:errors{*}.as_count().rollup(sum, 60)',
+    );
+    expect(queryWithRollup(q({ query: 'p95:latency{*}', kind: 'quantile' }), 60)).toBe(
+      'p95:latency{*}.rollup(avg, 60)',
+    );
+    expect(queryWithRollup(q({ query: 'max:queue{*}.rollup(max, 60)', kind: 'count' }), 60)).toBe(
+      'max:queue{*}.rollup(max, 60)',
+    );
   });
 
   it("takes the metric's kind from the fetch window when the query names none (the query's own kind wins)", () => {
@@ -170,7 +194,9 @@ describe('datadog connector (replayed answers)', () => {
 
   it('refuses a grouped query returning several series (bad_query)', async () => {
     override = (req) => (req.path === V2_PATH ? reply('v2_timeseries_grouped') : undefined);
-    const err = (await connect().fetchSeries(q({ query: 'sum:x{*} by {env}' }), window).catch((e: unknown) => e)) as ConnectorError;
+    const err = (await connect()
+      .fetchSeries(q({ query: 'sum:x{*} by {env}' }), window)
+      .catch((e: unknown) => e)) as ConnectorError;
     expect(err).toBeInstanceOf(ConnectorError);
     expect(err.code).toBe('bad_query');
     expect(err.message).toContain('env:staging');
@@ -178,9 +204,15 @@ describe('datadog connector (replayed answers)', () => {
 
   it('fails clearly (bad_response) when Datadog raised the interval above the step, on both APIs', async () => {
     override = (req) =>
-      req.path === V2_PATH ? reply('v2_timeseries_coarse') : req.path === V1_PATH ? reply('v1_query_coarse') : undefined;
+      req.path === V2_PATH
+        ? reply('v2_timeseries_coarse')
+        : req.path === V1_PATH
+          ? reply('v1_query_coarse')
+          : undefined;
     for (const api of ['v2', 'v1']) {
-      const err = (await connect().fetchSeries(q({ query: 'avg:x{*}', api }), window).catch((e: unknown) => e)) as ConnectorError;
+      const err = (await connect()
+        .fetchSeries(q({ query: 'avg:x{*}', api }), window)
+        .catch((e: unknown) => e)) as ConnectorError;
       expect(err.code).toBe('bad_response');
       expect(err.message).toMatch(/300 s buckets where 60 s were asked/);
     }
@@ -204,14 +236,18 @@ describe('datadog connector (replayed answers)', () => {
     for (const s of ['rate_limited', 'unavailable'] as const) {
       scenario = s;
       replay.requests.length = 0;
-      await connect().fetchSeries(q({ query: 'avg:x{*}' }), window).catch(() => undefined);
+      await connect()
+        .fetchSeries(q({ query: 'avg:x{*}' }), window)
+        .catch(() => undefined);
       expect(replay.requests.filter(isData)).toHaveLength(1);
     }
   });
 
   it('maps the documented 400 {"errors": [...]} to bad_query with Datadog\'s message', async () => {
     scenario = 'bad_query';
-    const err = (await connect().fetchSeries(q({ query: 'avg:x{' }), window).catch((e: unknown) => e)) as ConnectorError;
+    const err = (await connect()
+      .fetchSeries(q({ query: 'avg:x{' }), window)
+      .catch((e: unknown) => e)) as ConnectorError;
     expect(err.code).toBe('bad_query');
     expect(err.status).toBe(400);
     expect(err.message).toContain('Error parsing query');
@@ -248,20 +284,39 @@ describe('datadog connector (replayed answers)', () => {
     process.env.DD_API_KEY = 'env-api-key-must-not-be-used';
     process.env.DD_APP_KEY = 'env-app-key-must-not-be-used';
     try {
-      const a = datadogConnector.create({ site: 'datadoghq.com', base_url: replay.url }, { api_key: 'key-A', app_key: 'app-A' }, deps());
-      const b = datadogConnector.create({ site: 'us5.datadoghq.com', base_url: other.url }, { api_key: 'key-B', app_key: 'app-B' }, deps());
+      const a = datadogConnector.create(
+        { site: 'datadoghq.com', base_url: replay.url },
+        { api_key: 'key-A', app_key: 'app-A' },
+        deps(),
+      );
+      const b = datadogConnector.create(
+        { site: 'us5.datadoghq.com', base_url: other.url },
+        { api_key: 'key-B', app_key: 'app-B' },
+        deps(),
+      );
       const query = q({ query: 'avg:x{*}' });
-      await Promise.all([0, 1, 2].flatMap(() => [a.fetchSeries(query, window), b.fetchSeries(query, window), a.check(), b.check()]));
-      const keysAt = (r: Replay) => new Set(r.requests.flatMap((x) => [x.headers['dd-api-key'], x.headers['dd-application-key']].filter(Boolean)));
+      await Promise.all(
+        [0, 1, 2].flatMap(() => [a.fetchSeries(query, window), b.fetchSeries(query, window), a.check(), b.check()]),
+      );
+      const keysAt = (r: Replay) =>
+        new Set(r.requests.flatMap((x) => [x.headers['dd-api-key'], x.headers['dd-application-key']].filter(Boolean)));
       expect(keysAt(replay)).toEqual(new Set(['key-A', 'app-A']));
       expect(keysAt(other)).toEqual(new Set(['key-B', 'app-B']));
       expect(replay.requests.length).toBe(9);
       expect(other.requests.length).toBe(9);
       // Without base_url, the site alone picks the host, not DD_SITE.
-      const bySite = datadogConnector.create({ site: 'us5.datadoghq.com' }, { api_key: 'k', app_key: 'a' }, deps({ hostPolicy: { allowedHosts: [] } }));
+      const bySite = datadogConnector.create(
+        { site: 'us5.datadoghq.com' },
+        { api_key: 'k', app_key: 'a' },
+        deps({ hostPolicy: { allowedHosts: [] } }),
+      );
       expect(bySite.describeQuery(query, window)[0].url).toBe('https://api.us5.datadoghq.com/api/v2/query/timeseries');
     } finally {
-      for (const [name, value] of [['DD_SITE', saved.site], ['DD_API_KEY', saved.api], ['DD_APP_KEY', saved.app]] as const) {
+      for (const [name, value] of [
+        ['DD_SITE', saved.site],
+        ['DD_API_KEY', saved.api],
+        ['DD_APP_KEY', saved.app],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -274,23 +329,35 @@ describe('datadog connector (replayed answers)', () => {
     const keys = { api_key: 'k', app_key: 'a' };
     for (const site of DATADOG_SITES) {
       const c = datadogConnector.create(datadogConnector.configSchema.parse({ site }), keys, strict);
-      expect(c.describeQuery(q({ query: 'avg:x{*}' }), window)[0].url).toBe(`https://api.${site}/api/v2/query/timeseries`);
+      expect(c.describeQuery(q({ query: 'avg:x{*}' }), window)[0].url).toBe(
+        `https://api.${site}/api/v2/query/timeseries`,
+      );
     }
     expect(DATADOG_SITES).toHaveLength(9);
     expect(datadogConnector.configSchema.parse({}).site).toBe('datadoghq.com');
     expect(datadogConnector.configSchema.safeParse({ site: 'datadoghq.org' }).error?.issues[0].path).toEqual(['site']);
     expect(() =>
-      datadogConnector.create(datadogConnector.configSchema.parse({ base_url: 'https://api.datadoghq.eu' }), keys, strict),
+      datadogConnector.create(
+        datadogConnector.configSchema.parse({ base_url: 'https://api.datadoghq.eu' }),
+        keys,
+        strict,
+      ),
     ).not.toThrow();
     expect(() =>
-      datadogConnector.create(datadogConnector.configSchema.parse({ base_url: 'http://169.254.169.254' }), keys, strict),
+      datadogConnector.create(
+        datadogConnector.configSchema.parse({ base_url: 'http://169.254.169.254' }),
+        keys,
+        strict,
+      ),
     ).toThrow(/not an official host/);
   });
 
   it('validates secrets and queries with field errors', () => {
     expect(datadogConnector.secretsSchema.safeParse({ api_key: 'x' }).error?.issues[0].path).toEqual(['app_key']);
     expect(datadogConnector.querySchema.safeParse({ query: '' }).error?.issues[0].path).toEqual(['query']);
-    expect(datadogConnector.querySchema.safeParse({ query: 'avg:x{*}', api: 'v3' }).error?.issues[0].path).toEqual(['api']);
+    expect(datadogConnector.querySchema.safeParse({ query: 'avg:x{*}', api: 'v3' }).error?.issues[0].path).toEqual([
+      'api',
+    ]);
     expect(datadogConnector.querySchema.parse({ query: 'avg:x{*}' }).api).toBe('v2');
   });
 

@@ -7,7 +7,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ga4Connector } from '../../connectors/ga4/index.js';
 import { mapRows } from '../../connectors/ga4/mapping.js';
 import { ConnectorError, type ConnectorDeps, type RateLimitInfo } from '../../connectors/types.js';
-import { startReplay, type RecordedRequest, type Replay, type ReplayHandler, type ReplayResponse } from '../support/replay.js';
+import {
+  startReplay,
+  type RecordedRequest,
+  type Replay,
+  type ReplayHandler,
+  type ReplayResponse,
+} from '../support/replay.js';
 import { capturingLogger, CONTRACT_FROM, CONTRACT_TO, connectorContract } from './contract.js';
 
 const PROPERTY = '123456789';
@@ -40,9 +46,12 @@ connectorContract({
   },
   respond(scenario, req): ReplayResponse {
     if (isMetadata(req)) {
-      return scenario === 'auth_failed' ? { status: 401, body: fixture('error-unauthenticated') } : { body: fixture('metadata') };
+      return scenario === 'auth_failed'
+        ? { status: 401, body: fixture('error-unauthenticated') }
+        : { body: fixture('metadata') };
     }
-    if (!isReport(req)) return { status: 404, body: { error: { code: 404, message: 'not found', status: 'NOT_FOUND' } } };
+    if (!isReport(req))
+      return { status: 404, body: { error: { code: 404, message: 'not found', status: 'NOT_FOUND' } } };
     switch (scenario) {
       case 'ok':
         return { body: fixture('run-report-minutes') };
@@ -58,7 +67,11 @@ connectorContract({
         return { status: 503, body: fixture('error-unavailable') };
       case 'bad_response':
         // A captive portal or proxy page answering 200 in place of the API.
-        return { status: 200, headers: { 'content-type': 'text/html' }, body: '<html><body>Sign in to continue</body></html>' };
+        return {
+          status: 200,
+          headers: { 'content-type': 'text/html' },
+          body: '<html><body>Sign in to continue</body></html>',
+        };
     }
   },
   isDataRequest: isReport,
@@ -109,7 +122,8 @@ describe('ga4 connector', () => {
       serve(fixture('run-report-minutes'));
       const series = await connect().fetchSeries(query(), { from: CONTRACT_FROM, to: CONTRACT_TO, stepSeconds: 60 });
       // America/Los_Angeles is UTC−8 after 2026-11-01 09:00Z: 04:MM local is 12:MM UTC.
-      const rows: { dimensionValues: { value: string }[]; metricValues: { value: string }[] }[] = fixture('run-report-minutes').rows;
+      const rows: { dimensionValues: { value: string }[]; metricValues: { value: string }[] }[] =
+        fixture('run-report-minutes').rows;
       const expected = new Map<number, number>();
       for (const row of rows) {
         const minute = Number(row.dimensionValues[0]!.value.slice(10, 12));
@@ -118,7 +132,10 @@ describe('ga4 connector', () => {
       expect(series.points).toHaveLength(60);
       for (const p of series.points) expect(p.value).toBe(expected.get(p.ts) ?? 0);
       // 04:07 and 04:31 have no row: activeUsers is TYPE_INTEGER, so they are true zeros.
-      expect(series.points.find((p) => p.ts === Date.UTC(2026, 10, 1, 12, 7))).toEqual({ ts: Date.UTC(2026, 10, 1, 12, 7), value: 0 });
+      expect(series.points.find((p) => p.ts === Date.UTC(2026, 10, 1, 12, 7))).toEqual({
+        ts: Date.UTC(2026, 10, 1, 12, 7),
+        value: 0,
+      });
       expect(series.points[0]).toEqual({ ts: CONTRACT_FROM, value: 31 });
       expect(series.unit).toBeNull();
       expect(series.provisional).toBe(true);
@@ -190,16 +207,28 @@ describe('ga4 connector', () => {
     it('drops the running bucket and anything after the last row (not yet processed is not zero)', async () => {
       serve(fixture('run-report-minutes'));
       const now = CONTRACT_FROM + 30 * MINUTE + 20_000;
-      const partial = await connect({ now }).fetchSeries(query(), { from: CONTRACT_FROM, to: CONTRACT_TO, stepSeconds: 60 });
+      const partial = await connect({ now }).fetchSeries(query(), {
+        from: CONTRACT_FROM,
+        to: CONTRACT_TO,
+        stepSeconds: 60,
+      });
       expect(partial.points.at(-1)!.ts).toBe(CONTRACT_FROM + 29 * MINUTE);
-      const longer = await connect().fetchSeries(query(), { from: CONTRACT_FROM, to: CONTRACT_TO + 30 * MINUTE, stepSeconds: 60 });
+      const longer = await connect().fetchSeries(query(), {
+        from: CONTRACT_FROM,
+        to: CONTRACT_TO + 30 * MINUTE,
+        stepSeconds: 60,
+      });
       expect(longer.points.at(-1)!.ts).toBe(CONTRACT_TO - MINUTE);
     });
 
     it('leaves gaps of an average metric empty and reports its unit', async () => {
       serve(fixture('run-report-average-minutes'));
       const from = Date.UTC(2026, 10, 2, 10, 0);
-      const series = await connect({ now: LATER }).fetchSeries(query('averageSessionDuration'), { from, to: from + 3 * MINUTE, stepSeconds: 60 });
+      const series = await connect({ now: LATER }).fetchSeries(query('averageSessionDuration'), {
+        from,
+        to: from + 3 * MINUTE,
+        stepSeconds: 60,
+      });
       expect(series.points).toEqual([
         { ts: from, value: 61.5 },
         { ts: from + 2 * MINUTE, value: 73.25 },
@@ -227,7 +256,11 @@ describe('ga4 connector', () => {
     it('hour buckets of a currency sum in a UTC+1 property, zero where no purchase happened', async () => {
       serve(fixture('run-report-revenue-hours'));
       const from = Date.UTC(2026, 10, 2, 8);
-      const series = await connect({ now: LATER }).fetchSeries(query('purchaseRevenue'), { from, to: from + 4 * HOUR, stepSeconds: 3600 });
+      const series = await connect({ now: LATER }).fetchSeries(query('purchaseRevenue'), {
+        from,
+        to: from + 4 * HOUR,
+        stepSeconds: 3600,
+      });
       expect(reports()[0]!.json.dimensions).toEqual([{ name: 'dateHour' }]);
       // Berlin is UTC+1 in November: local 10:00 is 09:00Z, local 12:00 is 11:00Z.
       expect(series.points).toEqual([
@@ -260,11 +293,20 @@ describe('ga4 connector', () => {
       const { rows, metadata } = fixture('run-report-dst-fall-back');
       const placed = new Set<string>();
       const chunk = (from: number, to: number) =>
-        mapRows({ rows, dimension: 'dateHour', timeZone: metadata.timeZone, window: { from, to, stepSeconds: 3600 }, zeroFill: true, placed });
+        mapRows({
+          rows,
+          dimension: 'dateHour',
+          timeZone: metadata.timeZone,
+          window: { from, to, stepSeconds: 3600 },
+          zeroFill: true,
+          placed,
+        });
       // First chunk ends after 01:00 PDT; the second starts at 01:00 PST, the same wall hour.
       const first = chunk(Date.UTC(2026, 10, 1, 7), Date.UTC(2026, 10, 1, 9));
       const second = chunk(Date.UTC(2026, 10, 1, 9), Date.UTC(2026, 10, 1, 13));
-      expect([...first, ...second].filter((p) => p.value === 230)).toEqual([{ ts: Date.UTC(2026, 10, 1, 8), value: 230 }]);
+      expect([...first, ...second].filter((p) => p.value === 230)).toEqual([
+        { ts: Date.UTC(2026, 10, 1, 8), value: 230 },
+      ]);
       expect(second.map((p) => p.ts)).not.toContain(Date.UTC(2026, 10, 1, 9));
     });
 
@@ -335,7 +377,11 @@ describe('ga4 connector', () => {
       const quota = fixture('run-report-minutes').propertyQuota;
       expect(rateLimits).toEqual([
         {
-          remaining: Math.min(quota.tokensPerHour.remaining, quota.tokensPerDay.remaining, quota.tokensPerProjectPerHour.remaining),
+          remaining: Math.min(
+            quota.tokensPerHour.remaining,
+            quota.tokensPerDay.remaining,
+            quota.tokensPerProjectPerHour.remaining,
+          ),
           tokensPerHourRemaining: quota.tokensPerHour.remaining,
           tokensPerDayRemaining: quota.tokensPerDay.remaining,
           tokensPerProjectPerHourRemaining: quota.tokensPerProjectPerHour.remaining,
@@ -347,13 +393,17 @@ describe('ga4 connector', () => {
     it('maps RESOURCE_EXHAUSTED to rate_limited, from RetryInfo or a Retry-After header', async () => {
       serve(() => ({ status: 429, body: fixture('error-resource-exhausted') }));
       const window = { from: CONTRACT_FROM, to: CONTRACT_TO, stepSeconds: 60 };
-      const fromDetail = (await connect().fetchSeries(query(), window).catch((e: unknown) => e)) as ConnectorError;
+      const fromDetail = (await connect()
+        .fetchSeries(query(), window)
+        .catch((e: unknown) => e)) as ConnectorError;
       expect(fromDetail.code).toBe('rate_limited');
       expect(fromDetail.retryAfterSeconds).toBe(7);
       expect(rateLimits).toEqual([{ remaining: 0, retryAfterSeconds: 7 }]);
       const { details: _details, ...withoutDetails } = fixture('error-resource-exhausted').error;
       serve(() => ({ status: 429, headers: { 'retry-after': '30' }, body: { error: withoutDetails } }));
-      const fromHeader = (await connect().fetchSeries(query(), window).catch((e: unknown) => e)) as ConnectorError;
+      const fromHeader = (await connect()
+        .fetchSeries(query(), window)
+        .catch((e: unknown) => e)) as ConnectorError;
       expect(fromHeader.retryAfterSeconds).toBe(30);
     });
 
@@ -425,7 +475,11 @@ describe('ga4 connector', () => {
       expect(form.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
       const [h, p, s] = form.get('assertion')!.split('.');
       expect(verify('RSA-SHA256', Buffer.from(`${h}.${p}`), publicKey, Buffer.from(s!, 'base64url'))).toBe(true);
-      expect(JSON.parse(Buffer.from(h!, 'base64url').toString())).toEqual({ alg: 'RS256', typ: 'JWT', kid: 'kid-0d5e1f' });
+      expect(JSON.parse(Buffer.from(h!, 'base64url').toString())).toEqual({
+        alg: 'RS256',
+        typ: 'JWT',
+        kid: 'kid-0d5e1f',
+      });
       expect(JSON.parse(Buffer.from(p!, 'base64url').toString())).toEqual({
         iss: 'impact-reader@opstrails-test.iam.gserviceaccount.com',
         scope: 'https://www.googleapis.com/auth/analytics.readonly',
@@ -463,7 +517,9 @@ describe('ga4 connector', () => {
     });
 
     it('refuses a token_uri on a foreign host under a strict policy', () => {
-      const secrets = ga4Connector.secretsSchema.parse({ service_account: { ...key(), token_uri: 'https://tokens.example.com/token' } });
+      const secrets = ga4Connector.secretsSchema.parse({
+        service_account: { ...key(), token_uri: 'https://tokens.example.com/token' },
+      });
       const config = ga4Connector.configSchema.parse({ property_id: PROPERTY });
       const create = () =>
         ga4Connector.create(config, secrets, { fetch, now: Date.now, logger, hostPolicy: { allowedHosts: [] } });
@@ -486,11 +542,20 @@ describe('ga4 connector', () => {
 
     it('secrets need exactly one of service_account or access_token, and never echo a key', () => {
       expect(issues(ga4Connector.secretsSchema.safeParse({}))[0]!.path).toEqual(['service_account']);
-      expect(ga4Connector.secretsSchema.safeParse({ access_token: 'a', service_account: { client_email: 'x', private_key: '-----BEGIN PRIVATE KEY-----' } }).success).toBe(false);
-      const bad = ga4Connector.secretsSchema.safeParse({ service_account: '{"private_key": "SECRET-MATERIAL-42", oops' });
+      expect(
+        ga4Connector.secretsSchema.safeParse({
+          access_token: 'a',
+          service_account: { client_email: 'x', private_key: '-----BEGIN PRIVATE KEY-----' },
+        }).success,
+      ).toBe(false);
+      const bad = ga4Connector.secretsSchema.safeParse({
+        service_account: '{"private_key": "SECRET-MATERIAL-42", oops',
+      });
       expect(bad.success).toBe(false);
       expect(JSON.stringify(bad.error)).not.toContain('SECRET-MATERIAL-42');
-      const notPem = ga4Connector.secretsSchema.safeParse({ service_account: { client_email: 'x@y', private_key: 'SECRET-MATERIAL-43' } });
+      const notPem = ga4Connector.secretsSchema.safeParse({
+        service_account: { client_email: 'x@y', private_key: 'SECRET-MATERIAL-43' },
+      });
       expect(issues(notPem)[0]!.path).toEqual(['service_account', 'private_key']);
       expect(JSON.stringify(notPem.error)).not.toContain('SECRET-MATERIAL-43');
     });
@@ -500,7 +565,9 @@ describe('ga4 connector', () => {
       expect(issues(ga4Connector.querySchema.safeParse({ metric: 'active users' }))[0]!.path).toEqual(['metric']);
       const twoFilters = ga4Connector.querySchema.safeParse({
         metric: 'sessions',
-        dimension_filter: { filter: { fieldName: 'platform', stringFilter: { value: 'web' }, inListFilter: { values: ['iOS'] } } },
+        dimension_filter: {
+          filter: { fieldName: 'platform', stringFilter: { value: 'web' }, inListFilter: { values: ['iOS'] } },
+        },
       });
       expect(issues(twoFilters)[0]!.path.slice(0, 2)).toEqual(['dimension_filter', 'filter']);
       const badMatch = ga4Connector.querySchema.safeParse({
@@ -517,7 +584,9 @@ describe('ga4 connector', () => {
       const [described] = ga4Connector
         .create(config, secrets, deps)
         .describeQuery(query(), { from: CONTRACT_FROM, to: CONTRACT_TO, stepSeconds: 60 });
-      expect(described!.url).toBe(`https://analyticsdata.googleapis.com:443${REPORT_PATH}?$alt=json%3Benum-encoding=int`);
+      expect(described!.url).toBe(
+        `https://analyticsdata.googleapis.com:443${REPORT_PATH}?$alt=json%3Benum-encoding=int`,
+      );
       expect(() =>
         ga4Connector.create({ ...config, base_url: 'https://analyticsdata.googleapis.com/proxy' }, secrets, deps),
       ).toThrow(/origin/);

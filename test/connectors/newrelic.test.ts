@@ -63,14 +63,22 @@ describe('newrelic connector', () => {
   });
   const connector = (overrides: Partial<ConnectorDeps> = {}, config: Record<string, unknown> = {}) =>
     newrelicConnector.create(
-      newrelicConnector.configSchema.parse({ account_id: String(ACCOUNT_ID), region: 'eu', base_url: replay.url, ...config }),
+      newrelicConnector.configSchema.parse({
+        account_id: String(ACCOUNT_ID),
+        region: 'eu',
+        base_url: replay.url,
+        ...config,
+      }),
       newrelicConnector.secretsSchema.parse({ api_key: SECRET }),
       deps(overrides),
     );
   const window = { from: CONTRACT_FROM, to: CONTRACT_TO, stepSeconds: 60 };
   const query = (nrql: string) => newrelicConnector.querySchema.parse({ nrql });
   const failure = async (promise: Promise<unknown>) => {
-    const err = await promise.then(() => undefined, (e: unknown) => e);
+    const err = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ConnectorError);
     return err as ConnectorError;
   };
@@ -156,10 +164,12 @@ describe('newrelic connector', () => {
           fc.constantFrom(60, 120, 300, 900, 3600),
           (offset, length, step) => {
             const from = CONTRACT_FROM + offset;
-            const ranges = c.describeQuery(query(AVG_QUERY.nrql), { from, to: from + length, stepSeconds: step }).map((r) => {
-              const m = /SINCE (\d+) UNTIL (\d+)$/.exec((r.body as any).variables.nrql as string);
-              return [Number(m![1]), Number(m![2])];
-            });
+            const ranges = c
+              .describeQuery(query(AVG_QUERY.nrql), { from, to: from + length, stepSeconds: step })
+              .map((r) => {
+                const m = /SINCE (\d+) UNTIL (\d+)$/.exec((r.body as any).variables.nrql as string);
+                return [Number(m![1]), Number(m![2])];
+              });
             expect(ranges[0][0]).toBeLessThanOrEqual(from);
             expect(ranges[ranges.length - 1][1]).toBeGreaterThanOrEqual(from + length);
             ranges.forEach(([since, until], i) => {
@@ -176,7 +186,11 @@ describe('newrelic connector', () => {
     });
 
     it('uses the region endpoint when no base_url is given', () => {
-      for (const [region, host] of [['us', 'api.newrelic.com'], ['eu', 'api.eu.newrelic.com'], ['jp', 'api.jp.newrelic.com']]) {
+      for (const [region, host] of [
+        ['us', 'api.newrelic.com'],
+        ['eu', 'api.eu.newrelic.com'],
+        ['jp', 'api.jp.newrelic.com'],
+      ]) {
         const c = newrelicConnector.create(
           newrelicConnector.configSchema.parse({ account_id: ACCOUNT_ID, region }),
           { api_key: SECRET },
@@ -208,8 +222,13 @@ describe('newrelic connector', () => {
     it('reads percentiles returned as {"percentile.duration": {"95": v}} when there is no alias', async () => {
       answer = () => reply(fixture('timeseries-percentile'));
       const rows = fixture('timeseries-percentile').body.data.actor.account.nrql.results as any[];
-      const series = await connector().fetchSeries(query('SELECT percentile(duration, 95) FROM Transaction'), { ...window, stepSeconds: 300 });
-      expect(series.points).toEqual(rows.map((r) => ({ ts: r.beginTimeSeconds * 1000, value: r['percentile.duration']['95'] })));
+      const series = await connector().fetchSeries(query('SELECT percentile(duration, 95) FROM Transaction'), {
+        ...window,
+        stepSeconds: 300,
+      });
+      expect(series.points).toEqual(
+        rows.map((r) => ({ ts: r.beginTimeSeconds * 1000, value: r['percentile.duration']['95'] })),
+      );
     });
 
     it('keeps real zero counts (a minute without errors counted 0)', async () => {
@@ -223,27 +242,51 @@ describe('newrelic connector', () => {
     it('drops buckets that are off the step grid, partial, or not yet closed', async () => {
       const full = fixture('timeseries-average');
       const rows = full.body.data.actor.account.nrql.results as any[];
-      const shifted = { beginTimeSeconds: rows[3].beginTimeSeconds + 12, endTimeSeconds: rows[3].endTimeSeconds + 12, avg_duration: 1 };
-      const partial = { beginTimeSeconds: rows[4].beginTimeSeconds, endTimeSeconds: rows[4].beginTimeSeconds + 30, avg_duration: 2 };
-      answer = () => ({ status: 200, body: { data: { actor: { account: { nrql: { results: [rows[0], shifted, partial, rows[5], rows[59]] } } } } } });
+      const shifted = {
+        beginTimeSeconds: rows[3].beginTimeSeconds + 12,
+        endTimeSeconds: rows[3].endTimeSeconds + 12,
+        avg_duration: 1,
+      };
+      const partial = {
+        beginTimeSeconds: rows[4].beginTimeSeconds,
+        endTimeSeconds: rows[4].beginTimeSeconds + 30,
+        avg_duration: 2,
+      };
+      answer = () => ({
+        status: 200,
+        body: { data: { actor: { account: { nrql: { results: [rows[0], shifted, partial, rows[5], rows[59]] } } } } },
+      });
       // Now is inside the last bucket: it is still open.
       const now = rows[59].beginTimeSeconds * 1000 + 20_000;
       const series = await connector({ now: () => now }).fetchSeries(query(AVG_QUERY.nrql), window);
-      expect(series.points.map((p) => p.ts)).toEqual([rows[0].beginTimeSeconds * 1000, rows[5].beginTimeSeconds * 1000]);
+      expect(series.points.map((p) => p.ts)).toEqual([
+        rows[0].beginTimeSeconds * 1000,
+        rows[5].beginTimeSeconds * 1000,
+      ]);
     });
 
     it('warns when every bucket misses the grid instead of returning silence', async () => {
       const rows = fixture('timeseries-average').body.data.actor.account.nrql.results as any[];
-      const snapped = rows.map((r) => ({ ...r, beginTimeSeconds: r.beginTimeSeconds + 12, endTimeSeconds: r.endTimeSeconds + 12 }));
+      const snapped = rows.map((r) => ({
+        ...r,
+        beginTimeSeconds: r.beginTimeSeconds + 12,
+        endTimeSeconds: r.endTimeSeconds + 12,
+      }));
       answer = () => ({ status: 200, body: { data: { actor: { account: { nrql: { results: snapped } } } } } });
       const before = logger.lines.length;
       const series = await connector().fetchSeries(query(AVG_QUERY.nrql), window);
       expect(series.points).toEqual([]);
-      expect(logger.lines.slice(before).some((l) => l.includes('"level":"warn"') && l.includes('step grid'))).toBe(true);
+      expect(logger.lines.slice(before).some((l) => l.includes('"level":"warn"') && l.includes('step grid'))).toBe(
+        true,
+      );
     });
 
     it('keeps only buckets inside [from, to) when the window is not on the grid', async () => {
-      const series = await connector().fetchSeries(query(AVG_QUERY.nrql), { from: CONTRACT_FROM + 30_000, to: CONTRACT_FROM + 600_000, stepSeconds: 60 });
+      const series = await connector().fetchSeries(query(AVG_QUERY.nrql), {
+        from: CONTRACT_FROM + 30_000,
+        to: CONTRACT_FROM + 600_000,
+        stepSeconds: 60,
+      });
       expect(series.points[0].ts).toBe(CONTRACT_FROM + 60_000);
       expect(series.points.every((p) => p.ts < CONTRACT_FROM + 600_000)).toBe(true);
     });
@@ -251,9 +294,27 @@ describe('newrelic connector', () => {
     it('rejects an answer with several values per bucket as bad_query', async () => {
       answer = () => ({
         status: 200,
-        body: { data: { actor: { account: { nrql: { results: [{ beginTimeSeconds: CONTRACT_FROM / 1000, endTimeSeconds: CONTRACT_FROM / 1000 + 60, 'percentile.duration': { 95: 1, 99: 2 } }] } } } } },
+        body: {
+          data: {
+            actor: {
+              account: {
+                nrql: {
+                  results: [
+                    {
+                      beginTimeSeconds: CONTRACT_FROM / 1000,
+                      endTimeSeconds: CONTRACT_FROM / 1000 + 60,
+                      'percentile.duration': { 95: 1, 99: 2 },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
       });
-      const err = await failure(connector().fetchSeries(query('SELECT percentile(duration, 95, 99) FROM Transaction'), window));
+      const err = await failure(
+        connector().fetchSeries(query('SELECT percentile(duration, 95, 99) FROM Transaction'), window),
+      );
       expect(err.code).toBe('bad_query');
       expect(err.message).toContain('95, 99');
     });
@@ -285,7 +346,9 @@ describe('newrelic connector', () => {
       answer = () => reply(fixture('error-rate-limited'));
       const err = await failure(connector().fetchSeries(query(AVG_QUERY.nrql), window));
       expect(err.code).toBe('rate_limited');
-      expect(rateLimits).toEqual([{ retryAfterSeconds: Number(fixture('error-rate-limited').headers!['retry-after']) }]);
+      expect(rateLimits).toEqual([
+        { retryAfterSeconds: Number(fixture('error-rate-limited').headers!['retry-after']) },
+      ]);
     });
 
     it('maps an HTTP 503 to unavailable', async () => {
@@ -296,7 +359,10 @@ describe('newrelic connector', () => {
 
     it('uses results that come with a non-fatal error alongside', async () => {
       const ok = fixture('timeseries-average');
-      answer = () => ({ status: 200, body: { ...ok.body, errors: [{ message: 'This field is deprecated! Please use `x` instead.' }] } });
+      answer = () => ({
+        status: 200,
+        body: { ...ok.body, errors: [{ message: 'This field is deprecated! Please use `x` instead.' }] },
+      });
       const series = await connector().fetchSeries(query(AVG_QUERY.nrql), window);
       expect(series.points.length).toBeGreaterThan(0);
     });
@@ -314,7 +380,12 @@ describe('newrelic connector', () => {
       const result = await connector().check();
       expect(result).toEqual({
         ok: true,
-        details: { account_id: ACCOUNT_ID, account_name: fixture('check-account').body.data.actor.account.name, region: 'eu', endpoint: `${replay.url}/graphql` },
+        details: {
+          account_id: ACCOUNT_ID,
+          account_name: fixture('check-account').body.data.actor.account.name,
+          region: 'eu',
+          endpoint: `${replay.url}/graphql`,
+        },
       });
       expect(replay.requests[0].json.variables).toEqual({ accountId: ACCOUNT_ID });
       expect(replay.requests[0].headers['api-key']).toBe(SECRET);
@@ -384,9 +455,9 @@ describe('newrelic connector', () => {
     it('accepts keywords and commas inside strings, functions and back-quoted names', () => {
       for (const nrql of [
         "SELECT count(*) FROM Transaction WHERE name = 'since, until, facet' AND request.uri = 'https://x/--/y'",
-        'SELECT filter(count(*), WHERE error IS true) / count(*) AS \'error_rate\' FROM Transaction',
-        'FROM Metric SELECT average(`http.server.duration`) WHERE `service.name` = \'checkout\'',
-        'SELECT percentile(duration, 95) FROM Transaction WITH TIMEZONE \'Europe/Paris\'',
+        "SELECT filter(count(*), WHERE error IS true) / count(*) AS 'error_rate' FROM Transaction",
+        "FROM Metric SELECT average(`http.server.duration`) WHERE `service.name` = 'checkout'",
+        "SELECT percentile(duration, 95) FROM Transaction WITH TIMEZONE 'Europe/Paris'",
       ]) {
         expect(queryIssue(nrql), nrql).toBeUndefined();
       }
@@ -394,7 +465,10 @@ describe('newrelic connector', () => {
 
     it('finds the AS alias New Relic will key the result by', () => {
       expect(analyzeNrql("SELECT count(*) AS 'requests' FROM Transaction")).toEqual({ ok: true, alias: 'requests' });
-      expect(analyzeNrql('FROM Transaction SELECT average(duration) AS `avg` WHERE x = 1')).toEqual({ ok: true, alias: 'avg' });
+      expect(analyzeNrql('FROM Transaction SELECT average(duration) AS `avg` WHERE x = 1')).toEqual({
+        ok: true,
+        alias: 'avg',
+      });
       expect(analyzeNrql("SELECT filter(count(*), WHERE a = 'b AS c') FROM T")).toEqual({ ok: true });
     });
 

@@ -12,7 +12,14 @@ import {
   type LoadedSample,
   type RunningPrometheus,
 } from '../support/prometheus.js';
-import { capturingLogger, connectorContract, CONTRACT_FROM, CONTRACT_STEP_SECONDS, CONTRACT_TO, type Scenario } from './contract.js';
+import {
+  capturingLogger,
+  connectorContract,
+  CONTRACT_FROM,
+  CONTRACT_STEP_SECONDS,
+  CONTRACT_TO,
+  type Scenario,
+} from './contract.js';
 
 interface Fixture {
   status: number;
@@ -128,7 +135,9 @@ describe('prometheus connector (replayed answers)', () => {
     replay.requests.length = 0;
     await connect({ username: 'grafana', password: 'p@ss:word' }).fetchSeries(query, window);
     await connect({}).fetchSeries(query, window);
-    expect(replay.requests[0].headers.authorization).toBe(`Basic ${Buffer.from('grafana:p@ss:word').toString('base64')}`);
+    expect(replay.requests[0].headers.authorization).toBe(
+      `Basic ${Buffer.from('grafana:p@ss:word').toString('base64')}`,
+    );
     expect(replay.requests[1].headers.authorization).toBeUndefined();
   });
 
@@ -160,7 +169,7 @@ describe('prometheus connector (replayed answers)', () => {
     expect(series.points.at(-1)!.ts).toBe(CONTRACT_FROM + 28 * STEP_MS); // 12:29 is the NaN sample
   });
 
-  it('passes a proxy\'s 429 Retry-After to onRateLimit', async () => {
+  it("passes a proxy's 429 Retry-After to onRateLimit", async () => {
     answer = () => reply('rate_limited');
     const seen: object[] = [];
     const err = (await connect({ bearer_token: SECRET }, { onRateLimit: (i) => seen.push(i) })
@@ -172,16 +181,20 @@ describe('prometheus connector (replayed answers)', () => {
 
   it('refuses a query that returns several series (bad_query, suggests sum)', async () => {
     answer = () => reply('query_range_two_series');
-    const err = await connect().fetchSeries(query, window).catch((e: unknown) => e);
+    const err = await connect()
+      .fetchSeries(query, window)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectorError);
     expect((err as ConnectorError).code).toBe('bad_query');
     expect((err as ConnectorError).message).toMatch(/returned 2 series/);
     expect((err as ConnectorError).message).toMatch(/sum\(/);
   });
 
-  it('reports the documented 422 execution error as bad_query with Prometheus\' message', async () => {
+  it("reports the documented 422 execution error as bad_query with Prometheus' message", async () => {
     answer = () => reply('query_range_execution');
-    const err = (await connect().fetchSeries(query, window).catch((e: unknown) => e)) as ConnectorError;
+    const err = (await connect()
+      .fetchSeries(query, window)
+      .catch((e: unknown) => e)) as ConnectorError;
     expect(err.code).toBe('bad_query');
     expect(err.status).toBe(422);
     expect(err.message).toContain('execution: found duplicate series');
@@ -189,7 +202,9 @@ describe('prometheus connector (replayed answers)', () => {
 
   it('calls a success with a non-matrix result bad_response', async () => {
     answer = () => reply('query_scalar');
-    const err = (await connect().fetchSeries(query, window).catch((e: unknown) => e)) as ConnectorError;
+    const err = (await connect()
+      .fetchSeries(query, window)
+      .catch((e: unknown) => e)) as ConnectorError;
     expect(err.code).toBe('bad_response');
   });
 
@@ -225,97 +240,118 @@ describe('prometheus connector (replayed answers)', () => {
 // The same connector against a real server: values fetched must equal values loaded.
 // Skipped locally without the binaries; under CI=true their absence is a failure.
 const availability = prometheusAvailability();
-describe.skipIf(!availability.available && process.env.CI !== 'true')('prometheus connector against a real Prometheus server', () => {
-  if (!availability.available) {
-    it('needs the prometheus and promtool binaries under CI', () => {
-      throw new Error(`real-server tests cannot run: ${availability.reason}`);
+describe.skipIf(!availability.available && process.env.CI !== 'true')(
+  'prometheus connector against a real Prometheus server',
+  () => {
+    if (!availability.available) {
+      it('needs the prometheus and promtool binaries under CI', () => {
+        throw new Error(`real-server tests cannot run: ${availability.reason}`);
+      });
+      return;
+    }
+
+    // A window of its own, 2026-10-01 09:00–10:00 UTC, one-minute buckets.
+    const FROM = Date.UTC(2026, 9, 1, 9, 0, 0);
+    const MINUTES = 60;
+    const TO = FROM + MINUTES * 60_000;
+    const window = { from: FROM, to: TO, stepSeconds: 60 };
+    const samples: LoadedSample[] = [];
+    // Gauges a and b sampled on minute boundaries from minute 10 on; a is NaN at minute 30.
+    for (let k = 10; k <= MINUTES; k++) {
+      samples.push({
+        metric: 'queue_depth',
+        labels: { job: 'worker', instance: 'a' },
+        value: k === 30 ? NaN : 100 + 3 * k,
+        ts: FROM + k * 60_000,
+      });
+      samples.push({
+        metric: 'queue_depth',
+        labels: { job: 'worker', instance: 'b' },
+        value: (k * 7) % 11,
+        ts: FROM + k * 60_000,
+      });
+    }
+    // Request counts every 15 s, off the minute boundaries so each belongs to one bucket.
+    for (let s = 0; s < MINUTES * 4; s++) {
+      samples.push({
+        metric: 'requests_in_interval',
+        labels: { job: 'api' },
+        value: (s * 13) % 17,
+        ts: FROM + s * 15_000 + 10_000,
+      });
+    }
+
+    let server: RunningPrometheus;
+    const logger = capturingLogger();
+    const connect = (secrets: { username?: string; password?: string }) =>
+      prometheusConnector.create(
+        { base_url: server.url },
+        prometheusConnector.secretsSchema.parse(secrets),
+        deps({ logger, hostPolicy: { allowedHosts: ['127.0.0.1'] }, now: () => TO + 3_600_000 }),
+      );
+    const user = { username: TEST_BASIC_USER.username, password: TEST_BASIC_USER.password };
+
+    beforeAll(async () => {
+      server = await startPrometheus({ samples, basicAuth: TEST_BASIC_USER });
     });
-    return;
-  }
+    afterAll(async () => server?.stop());
 
-  // A window of its own, 2026-10-01 09:00–10:00 UTC, one-minute buckets.
-  const FROM = Date.UTC(2026, 9, 1, 9, 0, 0);
-  const MINUTES = 60;
-  const TO = FROM + MINUTES * 60_000;
-  const window = { from: FROM, to: TO, stepSeconds: 60 };
-  const samples: LoadedSample[] = [];
-  // Gauges a and b sampled on minute boundaries from minute 10 on; a is NaN at minute 30.
-  for (let k = 10; k <= MINUTES; k++) {
-    samples.push({ metric: 'queue_depth', labels: { job: 'worker', instance: 'a' }, value: k === 30 ? NaN : 100 + 3 * k, ts: FROM + k * 60_000 });
-    samples.push({ metric: 'queue_depth', labels: { job: 'worker', instance: 'b' }, value: (k * 7) % 11, ts: FROM + k * 60_000 });
-  }
-  // Request counts every 15 s, off the minute boundaries so each belongs to one bucket.
-  for (let s = 0; s < MINUTES * 4; s++) {
-    samples.push({ metric: 'requests_in_interval', labels: { job: 'api' }, value: (s * 13) % 17, ts: FROM + s * 15_000 + 10_000 });
-  }
+    it('check() passes with the right basic-auth user and fails with auth_failed otherwise', async () => {
+      expect(await connect(user).check()).toMatchObject({ ok: true });
+      const wrong = await connect({ username: user.username, password: 'not-the-password' }).check();
+      expect(wrong).toEqual({ ok: false, error: { code: 'auth_failed', message: expect.any(String) } });
+      const none = await connect({}).check();
+      expect(none.ok).toBe(false);
+    });
 
-  let server: RunningPrometheus;
-  const logger = capturingLogger();
-  const connect = (secrets: { username?: string; password?: string }) =>
-    prometheusConnector.create(
-      { base_url: server.url },
-      prometheusConnector.secretsSchema.parse(secrets),
-      deps({ logger, hostPolicy: { allowedHosts: ['127.0.0.1'] }, now: () => TO + 3_600_000 }),
-    );
-  const user = { username: TEST_BASIC_USER.username, password: TEST_BASIC_USER.password };
+    it('returns the loaded gauge values, sample at t in bucket [t − 60 s, t), NaN and no-data omitted', async () => {
+      const series = await connect(user).fetchSeries({ promql: 'sum(queue_depth{job="worker"})' }, window);
+      const at = (instance: string, ts: number) =>
+        samples.find((s) => s.metric === 'queue_depth' && s.labels.instance === instance && s.ts === ts)?.value;
+      const expected = [];
+      for (let k = 1; k <= MINUTES; k++) {
+        const a = at('a', FROM + k * 60_000);
+        const b = at('b', FROM + k * 60_000);
+        if (a === undefined || b === undefined || !Number.isFinite(a + b)) continue;
+        expected.push({ ts: FROM + (k - 1) * 60_000, value: a + b });
+      }
+      expect(expected.length).toBe(MINUTES - 10); // minutes 10..60 minus the NaN at 30
+      expect(series.points).toEqual(expected);
+    });
 
-  beforeAll(async () => {
-    server = await startPrometheus({ samples, basicAuth: TEST_BASIC_USER });
-  });
-  afterAll(async () => server?.stop());
+    it('sum_over_time(x[1m]) puts exactly the samples of [b, b + 60 s) into bucket b', async () => {
+      const series = await connect(user).fetchSeries(
+        { promql: 'sum_over_time(requests_in_interval{job="api"}[1m])' },
+        window,
+      );
+      const expected = [];
+      for (let b = FROM; b < TO; b += 60_000) {
+        const inBucket = samples.filter((s) => s.metric === 'requests_in_interval' && s.ts >= b && s.ts < b + 60_000);
+        expected.push({ ts: b, value: inBucket.reduce((sum, s) => sum + s.value, 0) });
+      }
+      expect(series.points).toEqual(expected);
+    });
 
-  it('check() passes with the right basic-auth user and fails with auth_failed otherwise', async () => {
-    expect(await connect(user).check()).toMatchObject({ ok: true });
-    const wrong = await connect({ username: user.username, password: 'not-the-password' }).check();
-    expect(wrong).toEqual({ ok: false, error: { code: 'auth_failed', message: expect.any(String) } });
-    const none = await connect({}).check();
-    expect(none.ok).toBe(false);
-  });
+    it('answers bad_query when the query returns several series, naming them', async () => {
+      const err = (await connect(user)
+        .fetchSeries({ promql: 'queue_depth{job="worker"}' }, window)
+        .catch((e: unknown) => e)) as ConnectorError;
+      expect(err).toBeInstanceOf(ConnectorError);
+      expect(err.code).toBe('bad_query');
+      expect(err.message).toContain('instance="a"');
+    });
 
-  it('returns the loaded gauge values, sample at t in bucket [t − 60 s, t), NaN and no-data omitted', async () => {
-    const series = await connect(user).fetchSeries({ promql: 'sum(queue_depth{job="worker"})' }, window);
-    const at = (instance: string, ts: number) =>
-      samples.find((s) => s.metric === 'queue_depth' && s.labels.instance === instance && s.ts === ts)?.value;
-    const expected = [];
-    for (let k = 1; k <= MINUTES; k++) {
-      const a = at('a', FROM + k * 60_000);
-      const b = at('b', FROM + k * 60_000);
-      if (a === undefined || b === undefined || !Number.isFinite(a + b)) continue;
-      expected.push({ ts: FROM + (k - 1) * 60_000, value: a + b });
-    }
-    expect(expected.length).toBe(MINUTES - 10); // minutes 10..60 minus the NaN at 30
-    expect(series.points).toEqual(expected);
-  });
+    it('answers bad_query for a PromQL syntax error, with the server message', async () => {
+      const err = (await connect(user)
+        .fetchSeries({ promql: 'sum(queue_depth' }, window)
+        .catch((e: unknown) => e)) as ConnectorError;
+      expect(err.code).toBe('bad_query');
+      expect(err.status).toBe(400);
+      expect(err.message).toMatch(/bad_data: .*parse error/);
+    });
 
-  it('sum_over_time(x[1m]) puts exactly the samples of [b, b + 60 s) into bucket b', async () => {
-    const series = await connect(user).fetchSeries({ promql: 'sum_over_time(requests_in_interval{job="api"}[1m])' }, window);
-    const expected = [];
-    for (let b = FROM; b < TO; b += 60_000) {
-      const inBucket = samples.filter((s) => s.metric === 'requests_in_interval' && s.ts >= b && s.ts < b + 60_000);
-      expected.push({ ts: b, value: inBucket.reduce((sum, s) => sum + s.value, 0) });
-    }
-    expect(series.points).toEqual(expected);
-  });
-
-  it('answers bad_query when the query returns several series, naming them', async () => {
-    const err = (await connect(user)
-      .fetchSeries({ promql: 'queue_depth{job="worker"}' }, window)
-      .catch((e: unknown) => e)) as ConnectorError;
-    expect(err).toBeInstanceOf(ConnectorError);
-    expect(err.code).toBe('bad_query');
-    expect(err.message).toContain('instance="a"');
-  });
-
-  it('answers bad_query for a PromQL syntax error, with the server message', async () => {
-    const err = (await connect(user)
-      .fetchSeries({ promql: 'sum(queue_depth' }, window)
-      .catch((e: unknown) => e)) as ConnectorError;
-    expect(err.code).toBe('bad_query');
-    expect(err.status).toBe(400);
-    expect(err.message).toMatch(/bad_data: .*parse error/);
-  });
-
-  it('never logs the password', () => {
-    for (const line of logger.lines) expect(line).not.toContain(TEST_BASIC_USER.password);
-  });
-});
+    it('never logs the password', () => {
+      for (const line of logger.lines) expect(line).not.toContain(TEST_BASIC_USER.password);
+    });
+  },
+);

@@ -92,13 +92,19 @@ describe('sentry connector', () => {
 
   /** The fixture's events-timeseries values as [ts, value] pairs. */
   const timeseriesValues = (name: string) =>
-    (fixture(name).body.timeSeries[0].values as Array<{ timestamp: number; value: number; incomplete: boolean }>);
+    fixture(name).body.timeSeries[0].values as Array<{ timestamp: number; value: number; incomplete: boolean }>;
 
   describe('events-timeseries', () => {
     it('sends the documented parameters with the bearer token', async () => {
       handler = () => reply('events-timeseries-count');
       await connector().fetchSeries(
-        q({ dataset: 'errors', y_axis: 'count()', project: ['42', 7], environment: ['production', 'canary'], query: 'level:error' }),
+        q({
+          dataset: 'errors',
+          y_axis: 'count()',
+          project: ['42', 7],
+          environment: ['production', 'canary'],
+          query: 'level:error',
+        }),
         hour,
       );
       expect(replay.requests).toHaveLength(1);
@@ -134,9 +140,14 @@ describe('sentry connector', () => {
     it('drops zero-filled latency buckets and buckets Sentry marks incomplete; reports the unit', async () => {
       handler = () => reply('events-timeseries-p95');
       const window = { from: CONTRACT_FROM, to: CONTRACT_FROM + 11 * MINUTE, stepSeconds: 60 };
-      const series = await connector().fetchSeries(q({ dataset: 'transactions', y_axis: 'p95(transaction.duration)' }), window);
+      const series = await connector().fetchSeries(
+        q({ dataset: 'transactions', y_axis: 'p95(transaction.duration)' }),
+        window,
+      );
       const values = timeseriesValues('events-timeseries-p95');
-      const expected = values.filter((v) => !v.incomplete && v.value !== 0).map((v) => ({ ts: v.timestamp, value: v.value }));
+      const expected = values
+        .filter((v) => !v.incomplete && v.value !== 0)
+        .map((v) => ({ ts: v.timestamp, value: v.value }));
       expect(values.some((v) => v.value === 0)).toBe(true);
       expect(values.some((v) => v.incomplete && v.value !== 0)).toBe(true);
       expect(series.points).toEqual(expected);
@@ -170,7 +181,10 @@ describe('sentry connector', () => {
       const served = fixture('events-timeseries-count').body;
       handler = () => ({
         status: 200,
-        body: { ...served, timeSeries: [{ ...served.timeSeries[0], meta: { ...served.timeSeries[0].meta, interval: 300_000 } }] },
+        body: {
+          ...served,
+          timeSeries: [{ ...served.timeSeries[0], meta: { ...served.timeSeries[0].meta, interval: 300_000 } }],
+        },
       });
       const err = (await connector()
         .fetchSeries(q({ dataset: 'spans', y_axis: 'count()' }), hour)
@@ -255,7 +269,8 @@ describe('sentry connector', () => {
 
   describe('sessions (crash-free rate)', () => {
     const threeHours = { from: CONTRACT_FROM - 3 * 3_600_000, to: CONTRACT_FROM, stepSeconds: 3600 };
-    const groups = () => fixture('sessions-status').body.groups as Array<{ by: Record<string, string>; series: Record<string, number[]> }>;
+    const groups = () =>
+      fixture('sessions-status').body.groups as Array<{ by: Record<string, string>; series: Record<string, number[]> }>;
     const sumAt = (i: number, status?: string) =>
       groups()
         .filter((g) => status === undefined || g.by['session.status'] === status)
@@ -263,7 +278,10 @@ describe('sentry connector', () => {
 
     it('asks for sum(session) grouped by session.status at an hourly interval', async () => {
       handler = () => reply('sessions-status');
-      await connector().fetchSeries(q({ dataset: 'sessions', field: 'crash_free_rate(session)', project: 42, environment: 'production' }), threeHours);
+      await connector().fetchSeries(
+        q({ dataset: 'sessions', field: 'crash_free_rate(session)', project: 42, environment: 'production' }),
+        threeHours,
+      );
       const [req] = replay.requests;
       expect(req.path).toBe(`/api/0/organizations/${ORG}/sessions/`);
       expect(req.query.get('field')).toBe('sum(session)');
@@ -276,7 +294,10 @@ describe('sentry connector', () => {
 
     it('crash_free_rate: value = sessions without a crash, weight = all sessions; empty hours omitted', async () => {
       handler = () => reply('sessions-status');
-      const series = await connector().fetchSeries(q({ dataset: 'sessions', field: 'crash_free_rate(session)' }), threeHours);
+      const series = await connector().fetchSeries(
+        q({ dataset: 'sessions', field: 'crash_free_rate(session)' }),
+        threeHours,
+      );
       const intervals = fixture('sessions-status').body.intervals as string[];
       const expected = intervals
         .map((iso, i) => ({ ts: Date.parse(iso), value: sumAt(i) - sumAt(i, 'crashed'), weight: sumAt(i) }))
@@ -309,9 +330,9 @@ describe('sentry connector', () => {
       const c = connector();
       const long = { from: CONTRACT_FROM, to: CONTRACT_FROM + 1_001 * 3_600_000, stepSeconds: 3600 };
       expect(c.describeQuery(q({ dataset: 'sessions', field: 'sum(session)' }), long)).toHaveLength(2);
-      expect(() => c.describeQuery(q({ dataset: 'sessions', field: 'sum(session)' }), { ...hour, stepSeconds: 420 })).toThrow(
-        /divides one day/,
-      );
+      expect(() =>
+        c.describeQuery(q({ dataset: 'sessions', field: 'sum(session)' }), { ...hour, stepSeconds: 420 }),
+      ).toThrow(/divides one day/);
     });
   });
 
@@ -350,7 +371,12 @@ describe('sentry connector', () => {
       const result = await connector().check();
       expect(result).toEqual({
         ok: true,
-        details: { organization: ORG, name: fixture('organization').body.name, id: fixture('organization').body.id, host: new URL(replay.url).host },
+        details: {
+          organization: ORG,
+          name: fixture('organization').body.name,
+          id: fixture('organization').body.id,
+          host: new URL(replay.url).host,
+        },
       });
       expect(replay.requests[0].headers.authorization).toBe(`Bearer ${SECRET}`);
     });
@@ -370,7 +396,11 @@ describe('sentry connector', () => {
     const strict = (allowedHosts: string[] = []) => ({ hostPolicy: { allowedHosts } });
     const describeUrl = (config: Record<string, unknown>, allowedHosts: string[] = []) =>
       sentryConnector
-        .create(sentryConnector.configSchema.parse({ organization: ORG, ...config }), { auth_token: SECRET }, deps(strict(allowedHosts)))
+        .create(
+          sentryConnector.configSchema.parse({ organization: ORG, ...config }),
+          { auth_token: SECRET },
+          deps(strict(allowedHosts)),
+        )
         .describeQuery(q({ dataset: 'errors', y_axis: 'count()' }), hour)[0].url;
 
     it('uses sentry.io by default and the region hosts for us/de', () => {
@@ -399,27 +429,44 @@ describe('sentry connector', () => {
   });
 
   describe('schemas name the failing field', () => {
-    const pathsOf = (schema: { safeParse(x: unknown): { success: boolean; error?: { issues: Array<{ path: PropertyKey[] }> } } }, x: unknown) => {
+    const pathsOf = (
+      schema: { safeParse(x: unknown): { success: boolean; error?: { issues: Array<{ path: PropertyKey[] }> } } },
+      x: unknown,
+    ) => {
       const r = schema.safeParse(x);
       expect(r.success).toBe(false);
       return r.error!.issues.map((i) => i.path.join('.'));
     };
 
     it('query', () => {
-      const bad = sentryConnector.querySchema.safeParse({ dataset: 'errors', y_axis: 'count()', project: 'web-frontend' });
-      expect(bad.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['project', expect.stringMatching(/numeric Sentry project id/)]]);
-      expect(pathsOf(sentryConnector.querySchema, { dataset: 'errors', y_axis: 'count()', project: [1, 'x'] })[0]).toMatch(/^project/);
+      const bad = sentryConnector.querySchema.safeParse({
+        dataset: 'errors',
+        y_axis: 'count()',
+        project: 'web-frontend',
+      });
+      expect(bad.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+        ['project', expect.stringMatching(/numeric Sentry project id/)],
+      ]);
+      expect(
+        pathsOf(sentryConnector.querySchema, { dataset: 'errors', y_axis: 'count()', project: [1, 'x'] })[0],
+      ).toMatch(/^project/);
       expect(pathsOf(sentryConnector.querySchema, { dataset: 'errors' })).toEqual(['y_axis']);
       expect(pathsOf(sentryConnector.querySchema, { dataset: 'sessions' })).toEqual(['field']);
-      expect(pathsOf(sentryConnector.querySchema, { dataset: 'sessions', field: 'crash_free_rate(user)' })).toEqual(['field']);
+      expect(pathsOf(sentryConnector.querySchema, { dataset: 'sessions', field: 'crash_free_rate(user)' })).toEqual([
+        'field',
+      ]);
       expect(pathsOf(sentryConnector.querySchema, { y_axis: 'count()' })).toEqual(['dataset']);
-      expect(sentryConnector.querySchema.safeParse({ dataset: 'errors', y_axis: 'count()', project: '-1' }).success).toBe(true);
+      expect(
+        sentryConnector.querySchema.safeParse({ dataset: 'errors', y_axis: 'count()', project: '-1' }).success,
+      ).toBe(true);
     });
 
     it('config and secrets', () => {
       expect(pathsOf(sentryConnector.configSchema, { organization: ORG, region: 'eu' })).toEqual(['region']);
       expect(pathsOf(sentryConnector.configSchema, {})).toEqual(['organization']);
-      expect(pathsOf(sentryConnector.configSchema, { organization: ORG, base_url: 'sentry.example.com' })).toEqual(['base_url']);
+      expect(pathsOf(sentryConnector.configSchema, { organization: ORG, base_url: 'sentry.example.com' })).toEqual([
+        'base_url',
+      ]);
       expect(pathsOf(sentryConnector.secretsSchema, { auth_token: '' })).toEqual(['auth_token']);
     });
   });

@@ -23,7 +23,9 @@ describe('testdata generator', () => {
     const a = series(7, query, 120);
     const b = series(7, query, 60, T0 + 60 * STEP * 1000);
     expect(b).toEqual(a.slice(60));
-    const reversed = Array.from({ length: 120 }, (_, i) => testdataPoint(7, query, T0 + (119 - i) * STEP * 1000, STEP)).reverse();
+    const reversed = Array.from({ length: 120 }, (_, i) =>
+      testdataPoint(7, query, T0 + (119 - i) * STEP * 1000, STEP),
+    ).reverse();
     expect(reversed).toEqual(a);
     expect(series(8, query, 120)).not.toEqual(a);
   });
@@ -51,7 +53,9 @@ describe('testdata generator', () => {
   });
 
   it('quantile values are positive', () => {
-    expect(values(series(4, q({ shape: 'quantile', base: 250, noise: 0.3, rho: 0.5 }), 500)).every((v) => v > 0)).toBe(true);
+    expect(values(series(4, q({ shape: 'quantile', base: 250, noise: 0.3, rho: 0.5 }), 500)).every((v) => v > 0)).toBe(
+      true,
+    );
   });
 
   it('AR(1) noise has the requested lag-1 autocorrelation and unit-scaled variance', () => {

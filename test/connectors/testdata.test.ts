@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { testdataConnector } from '../../connectors/testdata/index.js';
 import { capturingLogger } from './contract.js';
 
-const deps = { fetch: globalThis.fetch, now: () => Date.UTC(2026, 10, 2), logger: capturingLogger(), hostPolicy: { allowedHosts: [] } };
+const deps = {
+  fetch: globalThis.fetch,
+  now: () => Date.UTC(2026, 10, 2),
+  logger: capturingLogger(),
+  hostPolicy: { allowedHosts: [] },
+};
 const connector = (seed = 3) => testdataConnector.create(testdataConnector.configSchema.parse({ seed }), {}, deps);
 const query = (q: object) => testdataConnector.querySchema.parse(q);
 const from = Date.UTC(2026, 10, 1, 10);
@@ -33,7 +38,12 @@ describe('testdata connector', () => {
 
   it('injects step changes at the given time', async () => {
     const at = from + 60 * 60_000;
-    const q = query({ shape: 'gauge', base: 100, noise: 0.02, changes: [{ at: new Date(at).toISOString(), relative: 0.2 }] });
+    const q = query({
+      shape: 'gauge',
+      base: 100,
+      noise: 0.02,
+      changes: [{ at: new Date(at).toISOString(), relative: 0.2 }],
+    });
     const { points } = await connector().fetchSeries(q, { from, to, stepSeconds: 60 });
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
     const before = mean(points.filter((p) => p.ts < at).map((p) => p.value));
@@ -43,9 +53,17 @@ describe('testdata connector', () => {
   });
 
   it('gives ratio points a denominator and an explicit empty series when every bucket is missing', async () => {
-    const ratio = await connector().fetchSeries(query({ shape: 'ratio', base: 0.01, requests: 1000 }), { from, to, stepSeconds: 60 });
+    const ratio = await connector().fetchSeries(query({ shape: 'ratio', base: 0.01, requests: 1000 }), {
+      from,
+      to,
+      stepSeconds: 60,
+    });
     expect(ratio.points.every((p) => typeof p.weight === 'number' && p.weight > 0 && p.value <= p.weight)).toBe(true);
-    const empty = await connector().fetchSeries(query({ shape: 'count', missing_rate: 1 }), { from, to, stepSeconds: 60 });
+    const empty = await connector().fetchSeries(query({ shape: 'count', missing_rate: 1 }), {
+      from,
+      to,
+      stepSeconds: 60,
+    });
     expect(empty.points).toEqual([]);
   });
 

@@ -64,20 +64,32 @@ describe('verdicts', () => {
   });
 
   it('an error-rate regression explains itself with the numbers, as a ratio of sums', () => {
-    const pts = gen(5, { shape: 'ratio', base: 0.008, requests: 3000, noise: 0.05, changes: [{ at: at(0), relative: 1.4 }] });
+    const pts = gen(5, {
+      shape: 'ratio',
+      base: 0.008,
+      requests: 3000,
+      noise: 0.05,
+      changes: [{ at: at(0), relative: 1.4 }],
+    });
     const r = one(metric({ kind: 'ratio', name: 'error rate', points: pts }));
     expect(r.verdict).toBe('regression');
-    const sums = (w: { from: number; to: number }) => pts.filter((p) => p.ts >= w.from && p.ts < w.to).reduce((s, p) => [s[0] + p.value, s[1] + p.weight!], [0, 0]);
+    const sums = (w: { from: number; to: number }) =>
+      pts.filter((p) => p.ts >= w.from && p.ts < w.to).reduce((s, p) => [s[0] + p.value, s[1] + p.weight!], [0, 0]);
     const [e0, q0] = sums(W.before);
     const [e1, q1] = sums(W.after);
     expect(r.before.rate).toBeCloseTo(e0 / q0, 15);
     expect(r.change.relative).toBeCloseTo(e1 / q1 / (e0 / q0) - 1, 12);
     expect(r.change.ci![0]).toBeGreaterThan(0);
-    expect(r.explanation).toMatch(/^Error rate rose from 0\.\d+% to 1\.\d+% \(\+\d+%, 95% CI \+\d+% to \+\d+%\) after the deployment; q [<=] [\d.]+\.$/);
+    expect(r.explanation).toMatch(
+      /^Error rate rose from 0\.\d+% to 1\.\d+% \(\+\d+%, 95% CI \+\d+% to \+\d+%\) after the deployment; q [<=] [\d.]+\.$/,
+    );
   });
 
   it('sparse counts use the exact conditional test, also from an all-zero before window', () => {
-    const pts = gen(6, { shape: 'count', base: 0.3, noise: 0 }).map((p) => ({ ts: p.ts, value: p.ts < T ? 0 : p.value }));
+    const pts = gen(6, { shape: 'count', base: 0.3, noise: 0 }).map((p) => ({
+      ts: p.ts,
+      value: p.ts < T ? 0 : p.value,
+    }));
     const r = one(metric({ kind: 'count', points: pts }));
     expect(r.test.method).toBe('exact_conditional_binomial');
     expect(r.verdict).toBe('regression');
@@ -114,7 +126,9 @@ describe('confounders and seasonality', () => {
   const pts = gen(10, { base: 100, noise: 0.02, changes: [{ at: at(0), relative: 0.3 }] });
   it('an event covering most of the after window makes a change inconclusive, and is listed', () => {
     const other = { id: 'ev-2', type: 'deployment', time: at(20), subject: 'production' };
-    const r = one(metric({ points: pts }), { otherEvents: [other, { id: 'ev-3', type: 'deployment', time: at(20), subject: 'staging' }] });
+    const r = one(metric({ points: pts }), {
+      otherEvents: [other, { id: 'ev-3', type: 'deployment', time: at(20), subject: 'staging' }],
+    });
     expect(r.confounders.map((c) => c.id)).toEqual(['ev-2']);
     expect(r.confounders[0].window).toBe('after');
     expect(r.confounders[0].coverage).toBeGreaterThan(0.5);
@@ -139,7 +153,10 @@ describe('confounders and seasonality', () => {
     expect(r.explanation).toMatch(/week earlier/);
     // With the week missing, the day-earlier reference is used.
     const day = gen(11, q, w.seasonal.day.before.from, w.seasonal.day.after.to);
-    expect(analyzeEvent({ event: ev, metrics: [metric({ points: now, seasonal: { week: [], day } })] }).metrics[0].baseline.kind).toBe('seasonal_day');
+    expect(
+      analyzeEvent({ event: ev, metrics: [metric({ points: now, seasonal: { week: [], day } })] }).metrics[0].baseline
+        .kind,
+    ).toBe('seasonal_day');
   });
 
   it('an onset inside the before window is said out loud', () => {
@@ -155,9 +172,20 @@ describe('confounders and seasonality', () => {
 describe('several metrics', () => {
   it('q-values are BH across the metrics; the event verdict puts critical metrics first', () => {
     const metrics: MetricInput[] = [
-      metric({ id: 'a', name: 'checkout errors', kind: 'count', critical: true, points: gen(13, { shape: 'count', base: 80, changes: [{ at: at(0), relative: 0.5 }] }) }),
+      metric({
+        id: 'a',
+        name: 'checkout errors',
+        kind: 'count',
+        critical: true,
+        points: gen(13, { shape: 'count', base: 80, changes: [{ at: at(0), relative: 0.5 }] }),
+      }),
       metric({ id: 'b', name: 'cpu', points: gen(14, { base: 50, noise: 0.05 }) }),
-      metric({ id: 'c', name: 'latency', kind: 'quantile', points: gen(15, { shape: 'quantile', base: 200, noise: 0.1, changes: [{ at: at(0), relative: 0.25 }] }) }),
+      metric({
+        id: 'c',
+        name: 'latency',
+        kind: 'quantile',
+        points: gen(15, { shape: 'quantile', base: 200, noise: 0.1, changes: [{ at: at(0), relative: 0.25 }] }),
+      }),
       metric({ id: 'd', name: 'empty', points: [] }),
     ];
     const res = analyzeEvent({ event, metrics });
@@ -179,7 +207,10 @@ describe('input hygiene', () => {
   it('unordered and duplicated buckets give the same result as clean ones (the last duplicate wins)', () => {
     const pts = gen(16, { base: 100, noise: 0.05, changes: [{ at: at(0), relative: 0.2 }] });
     const clean = one(metric({ points: pts }));
-    const messy = [...pts].reverse().concat(pts.slice(0, 5).map((p) => ({ ts: p.ts, value: 1e9 }))).concat(pts.slice(0, 5));
+    const messy = [...pts]
+      .reverse()
+      .concat(pts.slice(0, 5).map((p) => ({ ts: p.ts, value: 1e9 })))
+      .concat(pts.slice(0, 5));
     const r = one(metric({ points: messy }));
     expect(r.change).toEqual(clean.change);
     expect(r.test.p_value).toBe(clean.test.p_value);
@@ -205,8 +236,16 @@ describe('noise-model history ahead of the before window', () => {
     expect(withHistory.before).toEqual(alone.before);
   });
   it('leaves out history stretches that hold another event, and thin ones', () => {
-    const other = { id: 'ev-0', type: 'deployment', time: new Date(W.history.from + 30 * 60_000).toISOString(), subject: 'production' };
-    const thinned = wandering.filter((p) => p.ts >= W.history.from + 60 * 60_000 && (p.ts >= W.history.from + 120 * 60_000 || p.ts % (10 * 60_000) === 0));
+    const other = {
+      id: 'ev-0',
+      type: 'deployment',
+      time: new Date(W.history.from + 30 * 60_000).toISOString(),
+      subject: 'production',
+    };
+    const thinned = wandering.filter(
+      (p) =>
+        p.ts >= W.history.from + 60 * 60_000 && (p.ts >= W.history.from + 120 * 60_000 || p.ts % (10 * 60_000) === 0),
+    );
     const r = one(metric({ before: [...wandering, ...white], after: white }), { otherEvents: [other] });
     expect(r.data_quality.history_buckets).toBe(180);
     // The first hour of history missing, the second down to 6 buckets (< 10): only the last two hours count.

@@ -1,7 +1,13 @@
 // The reference-day counterfactual: combination of reference days (an event, an outage, a
 // missing day, a DST change, the weekday), the placebo calibration and the fallbacks.
 import { describe, expect, it } from 'vitest';
-import { analyzeEvent, computeWindows, type EngineEvent, type MetricInput, type MetricResult } from '../../engine/index.js';
+import {
+  analyzeEvent,
+  computeWindows,
+  type EngineEvent,
+  type MetricInput,
+  type MetricResult,
+} from '../../engine/index.js';
 import { referenceShifts, zoneOffsetMs } from '../../engine/windows.js';
 
 const MIN = 60_000;
@@ -56,8 +62,23 @@ function gauge(spec: Spec, days = 7, time = T): { ts: Float64Array; value: Float
 /** A daily rhythm (±40%, peaking at 14:00 UTC) on which the deploy sits on the morning ramp. */
 const rhythm = (t: number) => 100 * (1 + 0.4 * Math.sin((2 * Math.PI * ((t % DAY) - 8 * HOUR)) / DAY));
 
-function analyze(series: { ts: Float64Array; value: Float64Array }, extra: Partial<MetricInput> = {}, others: EngineEvent[] = []): MetricResult {
-  const metric: MetricInput = { id: 'm', name: 'cpu', kind: 'gauge', direction: 'increase_is_bad', step_seconds: 60, threshold: 0.05, before: [], after: [], series, ...extra };
+function analyze(
+  series: { ts: Float64Array; value: Float64Array },
+  extra: Partial<MetricInput> = {},
+  others: EngineEvent[] = [],
+): MetricResult {
+  const metric: MetricInput = {
+    id: 'm',
+    name: 'cpu',
+    kind: 'gauge',
+    direction: 'increase_is_bad',
+    step_seconds: 60,
+    threshold: 0.05,
+    before: [],
+    after: [],
+    series,
+    ...extra,
+  };
   return analyzeEvent({ event, metrics: [metric], otherEvents: others }).metrics[0];
 }
 
@@ -99,7 +120,8 @@ describe('reference-day counterfactual', () => {
 
   it('an outage on a reference day does not drag the prediction', () => {
     // Day 3's after window ran at three times its level (an incident nobody recorded).
-    const outage = (t: number) => rhythm(t) * (t >= windows.after.from - 3 * DAY && t < windows.after.to - 3 * DAY ? 3 : 1);
+    const outage = (t: number) =>
+      rhythm(t) * (t >= windows.after.from - 3 * DAY && t < windows.after.to - 3 * DAY ? 3 : 1);
     const clean = analyze(gauge({ level: rhythm, seed: 5 }));
     const r = analyze(gauge({ level: outage, seed: 5 }));
     expect(r.baseline.skipped_days).toEqual([{ day: 3, reason: expect.stringMatching(/far from the other days/) }]);
@@ -118,7 +140,7 @@ describe('reference-day counterfactual', () => {
     expect(none.counterfactual!.observed / none.counterfactual!.expected - 1).toBeCloseTo(none.change.relative!, 10);
   });
 
-  it('follows the provider\'s clock across a DST change', () => {
+  it("follows the provider's clock across a DST change", () => {
     // Europe/Berlin moved to summer time on 2026-03-29 at 01:00 UTC.
     const t = Date.UTC(2026, 2, 31, 8, 20); // 10:20 CEST
     expect(zoneOffsetMs(t, 'Europe/Berlin')).toBe(2 * HOUR);
@@ -136,7 +158,22 @@ describe('reference-day counterfactual', () => {
     const dstEvent: EngineEvent = { id: 'dst', type: 'deployment', time: t, subject: 'production' };
     const series = gauge({ level: local, seed: 9 }, 7, t);
     const run = (timeZone: string | null) =>
-      analyzeEvent({ event: dstEvent, metrics: [{ id: 'm', kind: 'gauge', direction: 'increase_is_bad', step_seconds: 60, threshold: 0.05, before: [], after: [], series, time_zone: timeZone }] }).metrics[0];
+      analyzeEvent({
+        event: dstEvent,
+        metrics: [
+          {
+            id: 'm',
+            kind: 'gauge',
+            direction: 'increase_is_bad',
+            step_seconds: 60,
+            threshold: 0.05,
+            before: [],
+            after: [],
+            series,
+            time_zone: timeZone,
+          },
+        ],
+      }).metrics[0];
     const utc = run(null);
     const berlin = run('Europe/Berlin');
     // In UTC, five of the seven reference days step an hour later: the prediction runs low and the step reads as a rise.
@@ -192,7 +229,10 @@ describe('reference-day counterfactual', () => {
     expect(held.verdict).toBe('no_change');
     // The same series as points gives the same answer (the column and point paths agree).
     const points = Array.from(series.ts, (ts, i) => ({ ts, value: series.value[i] }));
-    const viaPoints = analyze({ ts: new Float64Array(), value: new Float64Array() }, { kind: 'quantile', series: undefined, before: points, after: points, references: points });
+    const viaPoints = analyze(
+      { ts: new Float64Array(), value: new Float64Array() },
+      { kind: 'quantile', series: undefined, before: points, after: points, references: points },
+    );
     expect(viaPoints.change.relative).toBeCloseTo(held.change.relative!, 12);
   });
 

@@ -2,7 +2,20 @@
 // (test/fixtures/engine/make-fixtures.R / .py). Tolerances are stated per check.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { betaInc, binomCdf, binomPmf, binomSf, erf, erfc, logGamma, normCdf, normQuantile, normSf, tQuantile, tTwoSided } from '../../engine/distributions.js';
+import {
+  betaInc,
+  binomCdf,
+  binomPmf,
+  binomSf,
+  erf,
+  erfc,
+  logGamma,
+  normCdf,
+  normQuantile,
+  normSf,
+  tQuantile,
+  tTwoSided,
+} from '../../engine/distributions.js';
 import { benjaminiHochberg, binomTest, poissonRateTest } from '../../engine/exact.js';
 import { ar1Pooled, neweyWestSum, prewhitenedNeweyWestSum } from '../../engine/hac.js';
 import { rankSum } from '../../engine/rank.js';

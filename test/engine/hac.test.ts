@@ -14,7 +14,11 @@ describe('arWeight: the weight of γ_1 in n·Var(mean of n buckets)', () => {
 
   it('gives the textbook variance of an AR(1) mean: (1 + φ)/(1 − φ) − 2φ(1 − φⁿ)/(n(1 − φ)²)', () => {
     // For AR(1), γ_1 = φ γ_0, so n·Var(mean)/γ_0 = 1 + 2φ·W(φ, n).
-    for (const [phi, n] of [[0.5, 60], [0.8, 60], [0.9, 30]]) {
+    for (const [phi, n] of [
+      [0.5, 60],
+      [0.8, 60],
+      [0.9, 30],
+    ]) {
       const textbook = (1 + phi) / (1 - phi) - (2 * phi * (1 - phi ** n)) / (n * (1 - phi) ** 2);
       expect(1 + 2 * phi * arWeight(phi, n)).toBeCloseTo(textbook, 12);
     }

@@ -11,7 +11,13 @@ const KINDS = ['count', 'ratio', 'gauge', 'quantile'] as const;
 
 /** Points a little wider than both windows (so the cut matters), with 5% missing and a step change. */
 function points(seed: number, kind: (typeof KINDS)[number]): Point[] {
-  const q = testdataQuerySchema.parse({ shape: kind, base: kind === 'ratio' ? 0.02 : 100, rho: 0.5, missing_rate: 0.05, changes: [{ at: new Date(T).toISOString(), relative: 0.3 }] });
+  const q = testdataQuerySchema.parse({
+    shape: kind,
+    base: kind === 'ratio' ? 0.02 : 100,
+    rho: 0.5,
+    missing_rate: 0.05,
+    changes: [{ at: new Date(T).toISOString(), relative: 0.3 }],
+  });
   const out: Point[] = [];
   for (let ts = W.before.from - 30 * 60_000; ts < W.after.to + 30 * 60_000; ts += 60_000) {
     const p = testdataPoint(seed, q, ts, 60);
@@ -25,7 +31,17 @@ const columns = (pts: Point[]): SeriesColumns => ({
   weight: Float64Array.from(pts, (p) => p.weight ?? NaN),
 });
 const run = (m: Omit<MetricInput, 'before' | 'after'>, pts: Point[], asColumns: boolean) =>
-  analyzeEvent({ event, metrics: [{ ...m, before: asColumns ? [] : pts, after: asColumns ? [] : pts, ...(asColumns ? { series: columns(pts) } : {}) }] });
+  analyzeEvent({
+    event,
+    metrics: [
+      {
+        ...m,
+        before: asColumns ? [] : pts,
+        after: asColumns ? [] : pts,
+        ...(asColumns ? { series: columns(pts) } : {}),
+      },
+    ],
+  });
 
 describe('series columns give the same report as points', () => {
   it.each(KINDS)('%s, ascending columns', (kind) => {
@@ -38,13 +54,18 @@ describe('series columns give the same report as points', () => {
   it('unordered columns with duplicate buckets and non-finite values are cut like points', () => {
     const pts = points(9, 'ratio');
     // Shuffle deterministically, repeat a bucket with a later value (the last wins) and spoil two points.
-    const messy = pts.map((p, i) => ({ p, k: (i * 7919) % pts.length })).sort((a, b) => a.k - b.k).map((x) => x.p);
+    const messy = pts
+      .map((p, i) => ({ p, k: (i * 7919) % pts.length }))
+      .sort((a, b) => a.k - b.k)
+      .map((x) => x.p);
     messy.push({ ...pts[80], value: pts[80].value + 1 });
     messy[3] = { ...messy[3], value: NaN };
     messy[5] = { ts: messy[5].ts, value: messy[5].value };
     const m = { id: 'm', kind: 'ratio' as const, direction: 'increase_is_bad' as const, step_seconds: 60 };
     const viaPoints = run(m, messy, false);
-    expect(viaPoints.metrics[0].data_quality.present.before + viaPoints.metrics[0].data_quality.present.after).toBeGreaterThan(100);
+    expect(
+      viaPoints.metrics[0].data_quality.present.before + viaPoints.metrics[0].data_quality.present.after,
+    ).toBeGreaterThan(100);
     expect(run(m, messy, true)).toEqual(viaPoints);
   });
 });

@@ -13,14 +13,16 @@ function r7(values: number[], p: number): number {
 }
 
 let seed = 12345;
-const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
 
 describe('summarize median and p95 equal the sorted R-7 quantiles', () => {
   it('on 3000 random windows with ties, signed zeros and outliers', () => {
     for (let c = 0; c < 3000; c++) {
       const n = 1 + Math.floor(rand() * 130);
       const pool = [0, -0, 1, -1, 2.5, 1e9, -1e-9];
-      const values = Array.from({ length: n }, () => (rand() < 0.4 ? pool[Math.floor(rand() * pool.length)] : Math.round((rand() - 0.3) * 1000) / 10));
+      const values = Array.from({ length: n }, () =>
+        rand() < 0.4 ? pool[Math.floor(rand() * pool.length)] : Math.round((rand() - 0.3) * 1000) / 10,
+      );
       const s = summarize('gauge', { values });
       // Object.is tells −0 from +0: the selection must land on the same one as the sort.
       expect(Object.is(s.median, r7(values, 0.5))).toBe(true);

@@ -3,7 +3,14 @@
 // Without chromium these tests are skipped locally and fail under CI=true.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame, Page } from 'playwright-core';
-import { chromiumOrSkip, launchBrowser, newPage, screenshot, type TestBrowser, type TestPage } from '../support/browser.js';
+import {
+  chromiumOrSkip,
+  launchBrowser,
+  newPage,
+  screenshot,
+  type TestBrowser,
+  type TestPage,
+} from '../support/browser.js';
 import { startStandIn, type StandIn } from './standin-server.js';
 import { loadReport, loadTimeline } from './fixtures.js';
 
@@ -16,7 +23,8 @@ const timeline = loadTimeline() as { subject: string; verdict: string | null }[]
 const STAGING = timeline.filter((e) => e.subject === 'staging').length;
 const REGRESSIONS = timeline.filter((e) => e.verdict === 'regression').length;
 
-const isStatusLine = (line: string) => /Failed to load resource: the server responded with a status of (401|404)/.test(line);
+const isStatusLine = (line: string) =>
+  /Failed to load resource: the server responded with a status of (401|404)/.test(line);
 
 describe.skipIf(!RUN)('console in headless Chromium', () => {
   let server: StandIn;
@@ -106,7 +114,11 @@ describe.skipIf(!RUN)('console in headless Chromium', () => {
     await page.fill('#filters input[name=subject]', '');
     await page.selectOption('#filters select[name=verdict]', 'regression');
     await page.click('#filters button[type=submit]');
-    await page.waitForFunction(() => [...document.querySelectorAll('#events-body .badge')].every((b) => b.textContent === 'regression') && document.querySelectorAll('#events-body tr').length > 0);
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('#events-body .badge')].every((b) => b.textContent === 'regression') &&
+        document.querySelectorAll('#events-body tr').length > 0,
+    );
     expect(await rowCount(page)).toBe(REGRESSIONS);
     expect(server.seen.some((s) => s.url.includes('verdict=regression'))).toBe(true);
 
@@ -194,20 +206,26 @@ describe.skipIf(!RUN)('console in headless Chromium', () => {
     const t = await open('/reports/no-such-event');
     await signIn(t.page);
     await t.page.waitForSelector('#message:not([hidden])');
-    expect(await t.page.textContent('#message')).toBe('Not found: the impact report of event "no-such-event" (404: event not found).');
+    expect(await t.page.textContent('#message')).toBe(
+      'Not found: the impact report of event "no-such-event" (404: event not found).',
+    );
 
     const wrong = await open('/');
     await signIn(wrong.page, 'otk_wrong_key_000000000000');
     await wrong.page.waitForSelector('#message:not([hidden])');
     expect(await wrong.page.isVisible('#key-view')).toBe(true);
-    expect(await wrong.page.textContent('#message')).toContain('The API key was not accepted (401: the API key is not valid or has been revoked)');
+    expect(await wrong.page.textContent('#message')).toContain(
+      'The API key was not accepted (401: the API key is not valid or has been revoked)',
+    );
     expect(await wrong.page.evaluate(() => sessionStorage.getItem('opstrails.api_key'))).toBeNull();
 
     const offline = await open('/');
     await offline.page.route('**/v1/**', (route) => route.abort('connectionrefused'));
     await signIn(offline.page);
     await offline.page.waitForSelector('#message:not([hidden])');
-    expect(await offline.page.textContent('#message')).toMatch(/^Could not reach the server \(.+\)\. Check the connection and try again\.$/);
+    expect(await offline.page.textContent('#message')).toMatch(
+      /^Could not reach the server \(.+\)\. Check the connection and try again\.$/,
+    );
     await screenshot(offline.page, 'console-network-error');
 
     // Only the provoked 4xx resource lines reach the console: no script errors.
@@ -227,7 +245,9 @@ describe.skipIf(!RUN)('console in headless Chromium', () => {
     await printed.page.emulateMedia({ media: 'print' });
     const bodyBg = await printed.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(bodyBg).toBe('rgba(0, 0, 0, 0)');
-    const breaks = await printed.page.$$eval('section.metric', (els) => els.map((e) => getComputedStyle(e).breakBefore));
+    const breaks = await printed.page.$$eval('section.metric', (els) =>
+      els.map((e) => getComputedStyle(e).breakBefore),
+    );
     expect(breaks.every((b) => b === 'page')).toBe(true);
     const pdf = await printed.page.pdf({ format: 'A4', printBackground: true });
     const pageCount = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) ?? []).length;

@@ -5,7 +5,9 @@ import { COLORS } from '../../api/pages/chart.js';
 import { BADGE_CSS } from '../../api/pages/html.js';
 
 function luminance(hex: string): number {
-  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  const [r, g, b] = [1, 3, 5]
+    .map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+    .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
 
@@ -23,7 +25,14 @@ describe('colour contrast (WCAG AA, 4.5:1 for text)', () => {
 
   it('every badge word is readable on its fill', () => {
     const rules = [...BADGE_CSS.matchAll(/\.badge-(\w+)\{([^}]*)\}/g)];
-    expect(rules.map((r) => r[1]).sort()).toEqual(['improvement', 'inconclusive', 'insufficient_data', 'no_change', 'pending', 'regression']);
+    expect(rules.map((r) => r[1]).sort()).toEqual([
+      'improvement',
+      'inconclusive',
+      'insufficient_data',
+      'no_change',
+      'pending',
+      'regression',
+    ]);
     for (const [, name, body] of rules) {
       const bg = /background:(#[0-9a-f]{6})/.exec(body)?.[1] ?? '#ffffff';
       const fg = /(?:^|;)color:(#[0-9a-f]{6})/.exec(body)?.[1] ?? '#ffffff';
@@ -33,7 +42,8 @@ describe('colour contrast (WCAG AA, 4.5:1 for text)', () => {
 
   it('chart labels are readable on the before, after and gap shading', () => {
     for (const text of [COLORS.text, COLORS.event, COLORS.confounder]) {
-      for (const shade of ['#ffffff', COLORS.before, COLORS.after, COLORS.gap]) expect(contrast(text, shade), `${text} on ${shade}`).toBeGreaterThanOrEqual(4.5);
+      for (const shade of ['#ffffff', COLORS.before, COLORS.after, COLORS.gap])
+        expect(contrast(text, shade), `${text} on ${shade}`).toBeGreaterThanOrEqual(4.5);
     }
   });
 });

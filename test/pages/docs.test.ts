@@ -7,7 +7,12 @@ describe('renderApiReference', () => {
   const html = renderApiReference(SAMPLE_OPENAPI);
 
   it('lists every operation in the index and gives each a section', () => {
-    const ops = [['get', '/v1/events'], ['post', '/v1/events'], ['get', '/v1/events/{id}/impact'], ['get', '/healthz']];
+    const ops = [
+      ['get', '/v1/events'],
+      ['post', '/v1/events'],
+      ['get', '/v1/events/{id}/impact'],
+      ['get', '/healthz'],
+    ];
     for (const [method, path] of ops) {
       const id = `op-${method}-${path.replace(/[^A-Za-z0-9_]+/g, '-').replace(/^-+|-+$/g, '')}`;
       expect(html).toContain(`<a href="#${id}">${method.toUpperCase()} ${path}</a>`);
@@ -28,7 +33,9 @@ describe('renderApiReference', () => {
   });
 
   it('renders JSON Schemas readably: required marks, enums, compositions, components', () => {
-    expect(html).toContain('<code>accepted</code> <span class="req">required</span>: <span class="type">array of string</span>');
+    expect(html).toContain(
+      '<code>accepted</code> <span class="req">required</span>: <span class="type">array of string</span>',
+    );
     expect(html).toContain('one of <code>&quot;pending&quot;</code>, <code>&quot;ready&quot;</code>');
     expect(html).toContain('<em>any of</em>:');
     expect(html).toContain('<h3 id="schema-CloudEvent">CloudEvent</h3>');

@@ -17,21 +17,66 @@ describe.skipIf(!RUN)('console and reports on the real pipeline', () => {
 
   beforeAll(async () => {
     p = await pipeline(T - 3 * 60 * MIN);
-    const connection = (await p.call('POST', '/v1/connections', { provider: 'testdata', name: 'synthetic', config: { seed: 5 } })).json();
+    const connection = (
+      await p.call('POST', '/v1/connections', { provider: 'testdata', name: 'synthetic', config: { seed: 5 } })
+    ).json();
     const change = [{ at: iso(T), relative: 0.5 }];
     for (const m of [
-      { name: 'Checkout errors', kind: 'count', unit: 'errors/min', direction: 'increase_is_bad', critical: true, query: { shape: 'count', base: 300, noise: 0.03, changes: change } },
-      { name: 'Error rate', kind: 'ratio', direction: 'increase_is_bad', query: { shape: 'ratio', base: 0.01, requests: 20000, noise: 0.03, changes: change } },
-      { name: 'Latency p95', kind: 'quantile', unit: 'ms', direction: 'increase_is_bad', query: { shape: 'quantile', base: 300, noise: 0.03 } },
+      {
+        name: 'Checkout errors',
+        kind: 'count',
+        unit: 'errors/min',
+        direction: 'increase_is_bad',
+        critical: true,
+        query: { shape: 'count', base: 300, noise: 0.03, changes: change },
+      },
+      {
+        name: 'Error rate',
+        kind: 'ratio',
+        direction: 'increase_is_bad',
+        query: { shape: 'ratio', base: 0.01, requests: 20000, noise: 0.03, changes: change },
+      },
+      {
+        name: 'Latency p95',
+        kind: 'quantile',
+        unit: 'ms',
+        direction: 'increase_is_bad',
+        query: { shape: 'quantile', base: 300, noise: 0.03 },
+      },
     ]) {
       expect((await p.call('POST', '/v1/metrics', { connection_id: connection.id, ...m })).statusCode).toBe(201);
     }
     const events = [
-      { specversion: '1.0', id: 'deploy-early', source: 'ci', type: 'deployment', subject: 'production', time: iso(T - 120 * MIN), version: 'v1.0.0' },
-      { specversion: '1.0', id: 'deploy-bad', source: 'ci', type: 'deployment', subject: 'production', time: iso(T), version: 'v1.1.0' },
-      { specversion: '1.0', id: 'config-push', source: 'ci', type: 'config-change', subject: 'production', time: iso(T + 50 * MIN) },
+      {
+        specversion: '1.0',
+        id: 'deploy-early',
+        source: 'ci',
+        type: 'deployment',
+        subject: 'production',
+        time: iso(T - 120 * MIN),
+        version: 'v1.0.0',
+      },
+      {
+        specversion: '1.0',
+        id: 'deploy-bad',
+        source: 'ci',
+        type: 'deployment',
+        subject: 'production',
+        time: iso(T),
+        version: 'v1.1.0',
+      },
+      {
+        specversion: '1.0',
+        id: 'config-push',
+        source: 'ci',
+        type: 'config-change',
+        subject: 'production',
+        time: iso(T + 50 * MIN),
+      },
     ];
-    expect((await p.call('POST', '/v1/events', events, { 'content-type': 'application/cloudevents-batch+json' })).statusCode).toBe(202);
+    expect(
+      (await p.call('POST', '/v1/events', events, { 'content-type': 'application/cloudevents-batch+json' })).statusCode,
+    ).toBe(202);
     await p.advanceTo(T + 2 * 60 * MIN);
     base = await p.app.listen({ port: 0, host: '127.0.0.1' });
     browser = await launchBrowser();

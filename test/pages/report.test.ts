@@ -9,7 +9,10 @@ import { loadReport } from './fixtures.js';
 
 /** The HTML of each metric section, in order. */
 function metricSections(html: string): string[] {
-  return html.split('<section class="sheet metric"').slice(1).map((s) => s.slice(0, s.indexOf('</section>')));
+  return html
+    .split('<section class="sheet metric"')
+    .slice(1)
+    .map((s) => s.slice(0, s.indexOf('</section>')));
 }
 
 const count = (html: string, needle: string | RegExp) => html.split(needle).length - 1;
@@ -22,7 +25,11 @@ function tableRows(html: string): [string, string][] {
 
 /** The value a y coordinate of a chart stands for, from two of its axis ticks (ratios: the fraction behind "1.5%"). */
 function valueAtY(section: string, kind: MetricReport['kind']): (y: number) => number {
-  const ticks = [...section.matchAll(/<text x="[\d.]+" y="([\d.]+)" dy="0.32em" text-anchor="end" font-size="11" fill="#[0-9a-f]+">([^<]+)<\/text>/g)].map((m) => ({
+  const ticks = [
+    ...section.matchAll(
+      /<text x="[\d.]+" y="([\d.]+)" dy="0.32em" text-anchor="end" font-size="11" fill="#[0-9a-f]+">([^<]+)<\/text>/g,
+    ),
+  ].map((m) => ({
     y: Number(m[1]),
     v: kind === 'ratio' ? Number(m[2].replace('%', '')) / 100 : Number(m[2].replace(/,/g, '').replace('\u2212', '-')),
   }));
@@ -37,7 +44,8 @@ function counterfactualLine(section: string): string | null {
 }
 
 /** A page number back from its text: "1.20%" (as a fraction), "39.3 errors/min", "−8.2%". */
-const parseFigure = (s: string) => Number(s.replace('\u2212', '-').replace(/[^\d.+-]/g, '')) / (s.includes('%') ? 100 : 1);
+const parseFigure = (s: string) =>
+  Number(s.replace('\u2212', '-').replace(/[^\d.+-]/g, '')) / (s.includes('%') ? 100 : 1);
 
 describe('renderReportPage', () => {
   it('escapes every user-provided string', () => {
@@ -123,7 +131,10 @@ describe('renderReportPage', () => {
     const withBaseline = report.metrics.map((m) => Boolean(charts[m.metric_id].baseline?.length));
     expect(withBaseline.filter(Boolean).length).toBe(report.metrics.length - 2);
     report.metrics.forEach((_, i) => {
-      const dashed = /<path class="baseline-series" d="M[^"]+" fill="none" stroke="#[0-9a-f]+" stroke-width="[\d.]+" stroke-dasharray="5 4"\/>/.test(sections[i]);
+      const dashed =
+        /<path class="baseline-series" d="M[^"]+" fill="none" stroke="#[0-9a-f]+" stroke-width="[\d.]+" stroke-dasharray="5 4"\/>/.test(
+          sections[i],
+        );
       expect(dashed).toBe(withBaseline[i]);
       expect(sections[i].includes('</svg>same hours a week earlier</li>')).toBe(withBaseline[i]);
     });
@@ -207,8 +218,12 @@ describe('renderReportPage', () => {
   it('orders the table: regressions, improvements, then the rest; critical first in each; else as reported', () => {
     const { report, charts } = loadReport('regression');
     const base = report.metrics[3];
-    const metric = (name: string, verdict: MetricReport['verdict'], critical: boolean, status: MetricReport['status'] = 'ready'): MetricReport =>
-      ({ ...structuredClone(base), metric_id: `met_${name}`, name, verdict, critical, status });
+    const metric = (
+      name: string,
+      verdict: MetricReport['verdict'],
+      critical: boolean,
+      status: MetricReport['status'] = 'ready',
+    ): MetricReport => ({ ...structuredClone(base), metric_id: `met_${name}`, name, verdict, critical, status });
     report.metrics = [
       metric('a no change', 'no_change', false),
       metric('b improvement', 'improvement', false),
@@ -224,13 +239,21 @@ describe('renderReportPage', () => {
     const html = renderReportPage(report, charts);
     const rows = tableRows(html);
     expect(rows.map(([name]) => name)).toEqual([
-      'f critical regression', 'c regression', 'i second regression',
-      'd critical improvement', 'b improvement',
-      'e critical inconclusive', 'g pending', 'a no change', 'h insufficient',
+      'f critical regression',
+      'c regression',
+      'i second regression',
+      'd critical improvement',
+      'b improvement',
+      'e critical inconclusive',
+      'g pending',
+      'a no change',
+      'h insufficient',
     ]);
     // Each row still links to its own metric's section (sections keep the report's order).
     for (const [name, id] of rows) expect(html).toContain(`<h2 id="${id}-h">${name}`);
-    expect(metricSections(html).map((s) => /<h2 id="metric-\d+-h">([^<]*)/.exec(s)![1].trim())).toEqual(report.metrics.map((m) => m.name));
+    expect(metricSections(html).map((s) => /<h2 id="metric-\d+-h">([^<]*)/.exec(s)![1].trim())).toEqual(
+      report.metrics.map((m) => m.name),
+    );
   });
 
   it('draws the expected band and its dashed level over the after window, in the plotted units', () => {
@@ -238,7 +261,12 @@ describe('renderReportPage', () => {
     const sections = metricSections(renderReportPage(report, charts));
     const drawn = report.metrics.filter((m) => charts[m.metric_id].expected);
     // Every ready metric with a counterfactual has one: three against reference days, the gauge against last week.
-    expect(drawn.map((m) => m.baseline?.kind)).toEqual(['reference_days', 'reference_days', 'reference_days', 'seasonal_week']);
+    expect(drawn.map((m) => m.baseline?.kind)).toEqual([
+      'reference_days',
+      'reference_days',
+      'reference_days',
+      'seasonal_week',
+    ]);
     report.metrics.forEach((m, i) => {
       const e = charts[m.metric_id].expected;
       const s = sections[i];
@@ -254,7 +282,10 @@ describe('renderReportPage', () => {
       const after = /<rect class="window-after" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/.exec(s)!;
       expect(Number(band[1])).toBeCloseTo(Number(after[1]), 0);
       expect(Number(band[3])).toBeCloseTo(Number(after[2]), 0);
-      const line = /<line class="expected-line" x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)" y2="([\d.]+)" stroke="#[0-9a-f]+" stroke-width="2" stroke-dasharray="8 3"\/>/.exec(s)!;
+      const line =
+        /<line class="expected-line" x1="[\d.]+" x2="[\d.]+" y1="([\d.]+)" y2="([\d.]+)" stroke="#[0-9a-f]+" stroke-width="2" stroke-dasharray="8 3"\/>/.exec(
+          s,
+        )!;
       expect(line).toBeTruthy();
       const at = valueAtY(s, m.kind);
       const span = Math.abs(at(0) - at(100));
@@ -305,15 +336,19 @@ describe('renderReportPage', () => {
     const p95 = report.metrics.findIndex((m) => m.metric_id === 'met_checkout_p95');
     const cf = report.metrics[p95].counterfactual!;
     const n = (x: number) => fmtValue(x, 'quantile', null);
-    expect(counterfactualLine(sections[p95])).toBe(`${n(cf.observed)} ms after vs ${n(cf.expected)} ms expected (95% ${n(cf.expected_ci![0])}–${n(cf.expected_ci![1])} ms), ${fmtPct(cf.relative)}`);
+    expect(counterfactualLine(sections[p95])).toBe(
+      `${n(cf.observed)} ms after vs ${n(cf.expected)} ms expected (95% ${n(cf.expected_ci![0])}–${n(cf.expected_ci![1])} ms), ${fmtPct(cf.relative)}`,
+    );
     // The table's expected column: the level and its interval (a share as percentages).
     const ratio = report.metrics.find((m) => m.kind === 'ratio')!;
     const r = ratio.counterfactual!;
     const pct = (x: number) => fmtValue(x, 'ratio', null);
-    expect(html).toContain(`<td>${pct(r.expected)} <span class="muted">(95% ${pct(r.expected_ci![0])}–${pct(r.expected_ci![1])})</span></td>`);
+    expect(html).toContain(
+      `<td>${pct(r.expected)} <span class="muted">(95% ${pct(r.expected_ci![0])}–${pct(r.expected_ci![1])})</span></td>`,
+    );
   });
 
-  it('says how the reference days predicted the after window, and keeps the other baselines\' words', () => {
+  it("says how the reference days predicted the after window, and keeps the other baselines' words", () => {
     const { report, charts } = loadReport('regression');
     const baselineOf = (s: string) => /<dt>Baseline<\/dt><dd>([^]*?)<\/dd>/.exec(s)?.[1] ?? '';
     // Both calibrations, whichever the engine chose for the fixture: the first reference-day metric's
@@ -326,7 +361,9 @@ describe('renderReportPage', () => {
     report.metrics.forEach((m, i) => {
       const text = baselineOf(sections[i]);
       if (m.baseline?.kind === 'reference_days') {
-        expect(text).toMatch(new RegExp(`^predicted from ${m.baseline.reference_days} reference days \\(2026-11-19 to 2026-11-25\\)`));
+        expect(text).toMatch(
+          new RegExp(`^predicted from ${m.baseline.reference_days} reference days \\(2026-11-19 to 2026-11-25\\)`),
+        );
         expect(text.includes('interval widened to the placebo spread')).toBe(m.baseline.calibration === 'placebo');
         expect(text).toContain(`the raw before → after change was ${fmtPct(m.baseline.reference_change!)}`);
         expect(text).not.toContain('weekday pattern used');
@@ -341,20 +378,29 @@ describe('renderReportPage', () => {
     const b = report.metrics[0].baseline!;
     b.weekday_adjusted = true;
     b.explains_change = true;
-    b.skipped_days = [{ day: 3, reason: 'another event in its windows' }, { day: 1, reason: 'under 80% of buckets present' }];
+    b.skipped_days = [
+      { day: 3, reason: 'another event in its windows' },
+      { day: 1, reason: 'under 80% of buckets present' },
+    ];
     sections = metricSections(renderReportPage(report, charts));
     const text = baselineOf(sections[0]);
     expect(text).toContain('weekday pattern used');
     expect(text).toContain('the usual pattern of these hours rather than the event');
-    expect(text).toContain('left out: 3 days earlier (another event in its windows), 1 day earlier (under 80% of buckets present)');
+    expect(text).toContain(
+      'left out: 3 days earlier (another event in its windows), 1 day earlier (under 80% of buckets present)',
+    );
   });
 
   it('says in the footer what a relative change compares, for the baselines used', () => {
     const { report, charts } = loadReport('regression');
     const footer = () => /<footer><p>([^<]*)<\/p><\/footer>/.exec(renderReportPage(report, charts))![1];
-    expect(footer()).toContain('Relative changes are the observed after level versus the level expected without the event: predicted from reference days');
+    expect(footer()).toContain(
+      'Relative changes are the observed after level versus the level expected without the event: predicted from reference days',
+    );
     expect(footer()).toContain('with a seasonal baseline');
     for (const m of report.metrics) if (m.baseline) m.baseline = { kind: 'before_window' };
-    expect(footer()).toBe('All times are UTC. Relative changes are after versus before; q-values are adjusted for the number of metrics.');
+    expect(footer()).toBe(
+      'All times are UTC. Relative changes are after versus before; q-values are adjusted for the number of metrics.',
+    );
   });
 });

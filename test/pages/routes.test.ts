@@ -11,12 +11,16 @@ const { report, charts } = loadReport('regression');
 
 /** The sha256 CSP sources of every inline <script> and <style> body in a page. */
 function inlineHashes(html: string, tag: 'script' | 'style'): string[] {
-  return [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`);
+  return [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map(
+    (m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`,
+  );
 }
 
 beforeAll(async () => {
   let reads = 0;
-  await app.register(pageRoutes, { openapi: () => ({ ...SAMPLE_OPENAPI, info: { ...SAMPLE_OPENAPI.info, title: `Reads ${++reads}` } }) });
+  await app.register(pageRoutes, {
+    openapi: () => ({ ...SAMPLE_OPENAPI, info: { ...SAMPLE_OPENAPI.info, title: `Reads ${++reads}` } }),
+  });
   app.get('/report', async (_req, reply) => sendReportHtml(reply, report, charts));
   await app.ready();
 });

@@ -20,12 +20,18 @@ export const SAMPLE_OPENAPI = {
                 schema: {
                   type: 'object',
                   required: ['accepted', 'duplicates'],
-                  properties: { accepted: { type: 'array', items: { type: 'string' } }, duplicates: { type: 'array', items: { type: 'string' } } },
+                  properties: {
+                    accepted: { type: 'array', items: { type: 'string' } },
+                    duplicates: { type: 'array', items: { type: 'string' } },
+                  },
                 },
               },
             },
           },
-          '400': { description: 'Invalid event', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+          '400': {
+            description: 'Invalid event',
+            content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+          },
         },
       },
       get: {
@@ -52,8 +58,16 @@ export const SAMPLE_OPENAPI = {
                   type: 'object',
                   properties: {
                     status: { type: 'string', enum: ['pending', 'ready', 'partial', 'failed'] },
-                    verdict: { anyOf: [{ type: 'string', enum: ['regression', 'improvement', 'no_change', 'inconclusive'] }, { type: 'null' }] },
-                    metrics: { type: 'array', items: { type: 'object', properties: { name: { type: 'string', description: 'Metric <name>' } } } },
+                    verdict: {
+                      anyOf: [
+                        { type: 'string', enum: ['regression', 'improvement', 'no_change', 'inconclusive'] },
+                        { type: 'null' },
+                      ],
+                    },
+                    metrics: {
+                      type: 'array',
+                      items: { type: 'object', properties: { name: { type: 'string', description: 'Metric <name>' } } },
+                    },
                   },
                 },
               },
@@ -62,7 +76,9 @@ export const SAMPLE_OPENAPI = {
         },
       },
     },
-    '/healthz': { get: { tags: ['health'], summary: 'Process up', security: [], responses: { '200': { description: 'ok' } } } },
+    '/healthz': {
+      get: { tags: ['health'], summary: 'Process up', security: [], responses: { '200': { description: 'ok' } } },
+    },
   },
   components: {
     schemas: {
@@ -81,7 +97,12 @@ export const SAMPLE_OPENAPI = {
       },
       Problem: {
         type: 'object',
-        properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' } },
+        properties: {
+          type: { type: 'string' },
+          title: { type: 'string' },
+          status: { type: 'integer' },
+          detail: { type: 'string' },
+        },
       },
     },
   },

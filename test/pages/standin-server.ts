@@ -15,13 +15,30 @@ export interface StandIn {
 }
 
 const problem = (reply: FastifyReply, status: number, detail: string) =>
-  reply.code(status).type('application/problem+json').send({ type: `https://opstrails.dev/problems/${status}`, title: status === 401 ? 'Unauthorized' : 'Not found', status, detail });
+  reply
+    .code(status)
+    .type('application/problem+json')
+    .send({
+      type: `https://opstrails.dev/problems/${status}`,
+      title: status === 401 ? 'Unauthorized' : 'Not found',
+      status,
+      detail,
+    });
 
 /** Start the stand-in on a free local port. */
 export async function startStandIn(key = 'otk_test_4f9c2e8a1b7d4c3e9f0a'): Promise<StandIn> {
   const app = Fastify();
   const seen: StandIn['seen'] = [];
-  const timeline = loadTimeline() as { id: string; subject: string; type: string; verdict: string | null; status: string; source: string; version: string | null; time: string }[];
+  const timeline = loadTimeline() as {
+    id: string;
+    subject: string;
+    type: string;
+    verdict: string | null;
+    status: string;
+    source: string;
+    version: string | null;
+    time: string;
+  }[];
 
   const authorized = (req: FastifyRequest) => {
     const ok = req.headers.authorization === `Bearer ${key}`;
@@ -56,7 +73,15 @@ export async function startStandIn(key = 'otk_test_4f9c2e8a1b7d4c3e9f0a'): Promi
     if (item.id !== regression.report.event.id) {
       // Other events get a report shaped like the fixture but naming themselves (pending ones stay pending).
       fixture = item.status === 'pending' ? loadReport('pending') : regression;
-      fixture.report.event = { specversion: '1.0', id: item.id, source: item.source, type: item.type, subject: item.subject, time: fixture.report.event.time, ...(item.version ? { version: item.version } : {}) };
+      fixture.report.event = {
+        specversion: '1.0',
+        id: item.id,
+        source: item.source,
+        type: item.type,
+        subject: item.subject,
+        time: fixture.report.event.time,
+        ...(item.version ? { version: item.version } : {}),
+      };
     }
     if (fixture.report.status === 'pending') reply.header('retry-after', '30');
     const accept = String(req.headers.accept ?? '');

@@ -49,7 +49,14 @@ async function main(): Promise<number> {
         { org: orgId, metric: metricId },
       );
       const jobs = await store.jobs.list(orgId, { kind: 'backfill' });
-      process.stdout.write(JSON.stringify({ points: Number(row.n), distinct: Number(row.distinct), raw: Number(row.raw), jobs: jobs.map((j) => j.state) }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          points: Number(row.n),
+          distinct: Number(row.distinct),
+          raw: Number(row.raw),
+          jobs: jobs.map((j) => j.state),
+        }) + '\n',
+      );
       return 0;
     }
     process.stderr.write(`unknown mode ${mode}\n`);

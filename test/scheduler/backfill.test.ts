@@ -18,7 +18,12 @@ const WINDOWS = Math.ceil(MINUTES / 1500);
 
 let replay: Replay;
 let dataDir: string;
-const env = () => ({ PATH: process.env.PATH, DATA_DIR: dataDir, OPSTRAILS_ALLOWED_PROVIDER_HOSTS: '127.0.0.1', LOG_LEVEL: 'warn' });
+const env = () => ({
+  PATH: process.env.PATH,
+  DATA_DIR: dataDir,
+  OPSTRAILS_ALLOWED_PROVIDER_HOSTS: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+});
 
 /** Run the child to its end without blocking this process (the replay server lives here). */
 function child(args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -76,7 +81,10 @@ describe('backfill command', () => {
     // Second run: continues; finished windows are not fetched again.
     const second = await child(args);
     expect(second.stdout).toMatch(new RegExp(`${WINDOWS}/${WINDOWS} windows, ${MINUTES} points`));
-    const secondAsked = replay.requests.filter((r) => r.path === V2_PATH).slice(requestsFirst).map(askedWindow);
+    const secondAsked = replay.requests
+      .filter((r) => r.path === V2_PATH)
+      .slice(requestsFirst)
+      .map(askedWindow);
     expect(secondAsked.length).toBeLessThanOrEqual(WINDOWS - doneFirst.length);
     for (const from of doneFirst) expect(secondAsked.map((w) => w.from)).not.toContain(from);
 
@@ -93,7 +101,11 @@ describe('backfill command', () => {
   }, 120_000);
 
   it('rejects bad arguments with the usage', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, 'backfill', '--metric', 'm', '--from', 'yesterday', '--to', TO], { env: env(), encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', CHILD, 'backfill', '--metric', 'm', '--from', 'yesterday', '--to', TO],
+      { env: env(), encoding: 'utf8' },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--from must be an RFC 3339 instant');
     expect(r.stderr).toContain('usage: opstrails-impact backfill');

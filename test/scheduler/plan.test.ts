@@ -4,7 +4,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedulerEvents } from '../../scheduler/index.js';
-import { coalesce, needsFor, pairWindows, satisfiedBy, subtract, union, unmet, type Need, type PlanJob } from '../../scheduler/plan.js';
+import {
+  coalesce,
+  needsFor,
+  pairWindows,
+  satisfiedBy,
+  subtract,
+  union,
+  unmet,
+  type Need,
+  type PlanJob,
+} from '../../scheduler/plan.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -23,12 +33,23 @@ const job = (from: number, to: number, extra: Partial<PlanJob> = {}): PlanJob =>
 
 describe('interval helpers', () => {
   it('subtracts and unites ranges', () => {
-    expect(subtract({ from: 0, to: 10 }, [{ from: 2, to: 4 }, { from: 8, to: 20 }])).toEqual([
+    expect(
+      subtract({ from: 0, to: 10 }, [
+        { from: 2, to: 4 },
+        { from: 8, to: 20 },
+      ]),
+    ).toEqual([
       { from: 0, to: 2 },
       { from: 4, to: 8 },
     ]);
     expect(subtract({ from: 0, to: 10 }, [{ from: -5, to: 50 }])).toEqual([]);
-    expect(union([{ from: 5, to: 8 }, { from: 0, to: 5 }, { from: 10, to: 12 }])).toEqual([
+    expect(
+      union([
+        { from: 5, to: 8 },
+        { from: 0, to: 5 },
+        { from: 10, to: 12 },
+      ]),
+    ).toEqual([
       { from: 0, to: 8 },
       { from: 10, to: 12 },
     ]);
@@ -55,32 +76,54 @@ describe('interval helpers', () => {
       ...ranges.map((range) => ({ range, delayMs: 120_000 })),
       ...ranges.map((range) => ({ range, delayMs: 600_000, final: true })),
     ]);
-    expect(needsFor(w, { dataDelaySeconds: 0, settleSeconds: 0 })).toEqual(ranges.map((range) => ({ range, delayMs: 0 })));
+    expect(needsFor(w, { dataDelaySeconds: 0, settleSeconds: 0 })).toEqual(
+      ranges.map((range) => ({ range, delayMs: 0 })),
+    );
   });
 
-  it('follows the metric\'s wall clock across a DST change for the reference days', () => {
+  it("follows the metric's wall clock across a DST change for the reference days", () => {
     // Europe/Berlin leaves summer time on 2026-10-25 (03:00 CEST → 02:00 CET). A deployment at
     // 13:00 CET on the 26th (12:00 UTC) compares with 13:00 local on each earlier day: 24 hours
     // back on the 25th (already CET, 12:00 UTC), d × 24 hours + 1 hour back on the 24th and
     // earlier (CEST, 11:00 UTC). Without a time zone every day is d × 24 hours back.
     const t = Date.UTC(2026, 9, 26, 12, 0);
     const utc = pairWindows({ time: t, type: 'deployment' }, { step_seconds: 60, windows: {} });
-    const berlin = pairWindows({ time: t, type: 'deployment' }, { step_seconds: 60, windows: { time_zone: 'Europe/Berlin' } });
+    const berlin = pairWindows(
+      { time: t, type: 'deployment' },
+      { step_seconds: 60, windows: { time_zone: 'Europe/Berlin' } },
+    );
     expect(berlin.before).toEqual(utc.before);
     expect(berlin.after).toEqual(utc.after);
     const shifts = [1, 2, 3, 4, 5, 6, 7].map((d) => d * DAY + (d >= 2 ? HOUR : 0));
     expect(berlin.references).toEqual(shifts.map((s) => ({ from: utc.before.from - s, to: utc.after.to - s })));
-    expect(utc.references).toEqual([1, 2, 3, 4, 5, 6, 7].map((d) => ({ from: utc.before.from - d * DAY, to: utc.after.to - d * DAY })));
+    expect(utc.references).toEqual(
+      [1, 2, 3, 4, 5, 6, 7].map((d) => ({ from: utc.before.from - d * DAY, to: utc.after.to - d * DAY })),
+    );
   });
 });
 
 describe('coalesce', () => {
-  const opts = (now: number) => ({ now, stepMs: MIN, maxJobMs: 1500 * MIN, slackMs: 5 * MIN, settleSlackMs: 15 * MIN, gapMs: 60 * MIN });
-  const make = (r: { from: number; to: number }, due: number, final: boolean): PlanJob => ({ ...job(r.from, r.to, { run_at: due, due_at: due }), kind: final ? 'settle' : 'window' });
+  const opts = (now: number) => ({
+    now,
+    stepMs: MIN,
+    maxJobMs: 1500 * MIN,
+    slackMs: 5 * MIN,
+    settleSlackMs: 15 * MIN,
+    gapMs: 60 * MIN,
+  });
+  const make = (r: { from: number; to: number }, due: number, final: boolean): PlanJob => ({
+    ...job(r.from, r.to, { run_at: due, due_at: due }),
+    kind: final ? 'settle' : 'window',
+  });
 
   it('plans nothing for needs already covered, and extends a queued neighbour instead of adding a job', () => {
     const jobs = [job(0, 60 * MIN, { run_at: 62 * MIN, due_at: 62 * MIN })];
-    const covered = coalesce(jobs, [{ range: { from: 10 * MIN, to: 50 * MIN }, delayMs: 2 * MIN }], opts(60 * MIN), make);
+    const covered = coalesce(
+      jobs,
+      [{ range: { from: 10 * MIN, to: 50 * MIN }, delayMs: 2 * MIN }],
+      opts(60 * MIN),
+      make,
+    );
     expect(covered).toEqual({ created: [], changed: [] });
     const next = coalesce(jobs, [{ range: { from: MIN, to: 61 * MIN }, delayMs: 2 * MIN }], opts(60 * MIN), make);
     expect(next.created).toHaveLength(0);
@@ -111,22 +154,30 @@ describe('coalesce', () => {
       final: fc.boolean(),
     });
     fc.assert(
-      fc.property(fc.array(needArb, { minLength: 1, maxLength: 40 }), fc.integer({ min: 0, max: 3500 }), (raw, nowMin) => {
-        const o = { ...opts(nowMin * MIN), maxJobMs: 500 * MIN };
-        const needs: Need[] = raw.map((n) => ({ range: { from: n.from * MIN, to: (n.from + n.len) * MIN }, delayMs: n.final ? 10 * MIN : 2 * MIN, final: n.final }));
-        const jobs: PlanJob[] = [];
-        coalesce(jobs, needs, o, make);
-        expect(unmet(needs, jobs, MIN, o.now)).toEqual([]);
-        for (const j of jobs) expect(j.to - j.from).toBeLessThanOrEqual(o.maxJobMs);
-        for (const n of needs.filter((x) => !x.final)) {
-          // The bucket-closing time + delay is when it was wanted; whichever job covers it runs within the slack.
-          for (let t = n.range.from; t < n.range.to; t += MIN) {
-            const wanted = Math.max(o.now, t + MIN + n.delayMs);
-            const runs = jobs.filter((j) => j.from <= t && t < j.to).map((j) => j.run_at);
-            expect(Math.min(...runs) - wanted).toBeLessThanOrEqual(o.slackMs + (n.range.to - t - MIN));
+      fc.property(
+        fc.array(needArb, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 0, max: 3500 }),
+        (raw, nowMin) => {
+          const o = { ...opts(nowMin * MIN), maxJobMs: 500 * MIN };
+          const needs: Need[] = raw.map((n) => ({
+            range: { from: n.from * MIN, to: (n.from + n.len) * MIN },
+            delayMs: n.final ? 10 * MIN : 2 * MIN,
+            final: n.final,
+          }));
+          const jobs: PlanJob[] = [];
+          coalesce(jobs, needs, o, make);
+          expect(unmet(needs, jobs, MIN, o.now)).toEqual([]);
+          for (const j of jobs) expect(j.to - j.from).toBeLessThanOrEqual(o.maxJobMs);
+          for (const n of needs.filter((x) => !x.final)) {
+            // The bucket-closing time + delay is when it was wanted; whichever job covers it runs within the slack.
+            for (let t = n.range.from; t < n.range.to; t += MIN) {
+              const wanted = Math.max(o.now, t + MIN + n.delayMs);
+              const runs = jobs.filter((j) => j.from <= t && t < j.to).map((j) => j.run_at);
+              expect(Math.min(...runs) - wanted).toBeLessThanOrEqual(o.slackMs + (n.range.to - t - MIN));
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: Number(process.env.PLAN_RUNS ?? 100) },
     );
   });
@@ -134,7 +185,14 @@ describe('coalesce', () => {
 
 describe('schedulerEvents', () => {
   it('keeps accepted events only and falls back to the receipt time', () => {
-    const e = (id: string, time?: string) => ({ specversion: '1.0' as const, id, source: 's', type: 'deployment', subject: 'prod', ...(time ? { time } : {}) });
+    const e = (id: string, time?: string) => ({
+      specversion: '1.0' as const,
+      id,
+      source: 's',
+      type: 'deployment',
+      subject: 'prod',
+      ...(time ? { time } : {}),
+    });
     const out = schedulerEvents([e('a', '2026-11-02T12:00:00Z'), e('b'), e('dup')], ['a', 'b'], 42);
     expect(out.map((x) => [x.id, x.time, x.subject])).toEqual([
       ['a', Date.parse('2026-11-02T12:00:00Z'), 'prod'],

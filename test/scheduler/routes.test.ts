@@ -42,7 +42,7 @@ afterAll(async () => {
 const get = (url: string, k = key) => t.app.inject({ method: 'GET', url, headers: bearer(k) });
 
 describe('GET /v1/jobs', () => {
-  it('lists the org\'s jobs with their windows, states and attempts', async () => {
+  it("lists the org's jobs with their windows, states and attempts", async () => {
     const res = await get('/v1/jobs');
     expect(res.statusCode).toBe(200);
     const body = res.json();
@@ -66,7 +66,14 @@ describe('GET /v1/jobs', () => {
     // Each reference day in one job of its own (they lie 16h55m apart).
     const references = body.items.filter((j: any) => Date.parse(j.window.to) <= T - 360 * MIN);
     expect(references.map((j: any) => [j.window.from, j.window.to, j.state, j.points]).sort()).toEqual(
-      [1, 2, 3, 4, 5, 6, 7].map((d) => [new Date(T - 360 * MIN - d * DAY).toISOString(), new Date(T + 65 * MIN - d * DAY).toISOString(), 'succeeded', 425]).sort(),
+      [1, 2, 3, 4, 5, 6, 7]
+        .map((d) => [
+          new Date(T - 360 * MIN - d * DAY).toISOString(),
+          new Date(T + 65 * MIN - d * DAY).toISOString(),
+          'succeeded',
+          425,
+        ])
+        .sort(),
     );
   });
 

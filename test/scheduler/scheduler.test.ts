@@ -4,7 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImpactPair } from '../../store/jobs.js';
-import { askedWindow, baseValue, datadogFixture, deployment, harness, runAt, timeseriesAnswer, type Harness } from './support.js';
+import {
+  askedWindow,
+  baseValue,
+  datadogFixture,
+  deployment,
+  harness,
+  runAt,
+  timeseriesAnswer,
+  type Harness,
+} from './support.js';
 
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
@@ -44,7 +53,8 @@ describe('planning one event', () => {
     // Late data: buckets from T+57m change once the provider has settled (asked after T+70m).
     h = await harness({
       start: T + MIN,
-      handler: (req, now) => timeseriesAnswer(req, (ts) => (ts >= T + 57 * MIN && now >= T + 70 * MIN ? baseValue(ts) + 50 : baseValue(ts))),
+      handler: (req, now) =>
+        timeseriesAnswer(req, (ts) => (ts >= T + 57 * MIN && now >= T + 70 * MIN ? baseValue(ts) + 50 : baseValue(ts))),
       scheduler: { onPairReady: (p) => void ready.push({ ...p }) },
     });
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
@@ -67,8 +77,15 @@ describe('planning one event', () => {
       { kind: 'window', from: 5 * MIN, to: 65 * MIN, run_at: 67 * MIN },
       { kind: 'settle', from: 57 * MIN, to: 65 * MIN, run_at: 75 * MIN },
     ]);
-    const asked = () => h!.dataRequests().map(askedWindow).map((w) => [w.from - T, w.to - T]);
-    expect(asked().sort((a, b) => a[0] - b[0])).toEqual([...DAYS.map((d) => [reference(d).from, reference(d).to]), [-360 * MIN, -5 * MIN]]);
+    const asked = () =>
+      h!
+        .dataRequests()
+        .map(askedWindow)
+        .map((w) => [w.from - T, w.to - T]);
+    expect(asked().sort((a, b) => a[0] - b[0])).toEqual([
+      ...DAYS.map((d) => [reference(d).from, reference(d).to]),
+      [-360 * MIN, -5 * MIN],
+    ]);
     expect(ready).toHaveLength(0);
 
     await runAt(h, T + 5 * MIN);
@@ -117,7 +134,9 @@ describe('coalescing', () => {
   it('a burst of 1,000 events in one hour on one metric costs a small, bounded number of provider calls', async () => {
     const ready = new Set<string>();
     h = await harness({ start: T + 60 * MIN, scheduler: { onPairReady: (p) => void ready.add(p.event_id) } });
-    const events = Array.from({ length: 1000 }, (_, i) => deployment(`burst-${i}`, T + Math.floor((i * 3_600_000) / 1000)));
+    const events = Array.from({ length: 1000 }, (_, i) =>
+      deployment(`burst-${i}`, T + Math.floor((i * 3_600_000) / 1000)),
+    );
     h.scheduler.onEventsStored(h.orgId, events);
     await h.scheduler.runDue();
     await drain(h);
@@ -130,12 +149,23 @@ describe('coalescing', () => {
     // call each; today's stretch up to the last closed minute one more; then a handful of first
     // fetches as the after windows close, plus their late-data passes.
     expect(calls).toBeLessThanOrEqual(40);
-    const earlier = h.dataRequests().map(askedWindow).filter((w) => w.to <= T - 360 * MIN);
-    expect(earlier.map((w) => [w.from - T, w.to - T]).sort((a, b) => a[0] - b[0])).toEqual(DAYS.map((d) => [-360 * MIN - d * DAY, 125 * MIN - d * DAY]));
+    const earlier = h
+      .dataRequests()
+      .map(askedWindow)
+      .filter((w) => w.to <= T - 360 * MIN);
+    expect(earlier.map((w) => [w.from - T, w.to - T]).sort((a, b) => a[0] - b[0])).toEqual(
+      DAYS.map((d) => [-360 * MIN - d * DAY, 125 * MIN - d * DAY]),
+    );
     expect(ready.size).toBe(1000);
     // No bucket is stored twice, on any reference day or today.
     for (const d of DAYS) {
-      const day = await h.store.points.read(h.orgId, h.metric.id, 'subject=production', T - 360 * MIN - d * DAY, T + 125 * MIN - d * DAY);
+      const day = await h.store.points.read(
+        h.orgId,
+        h.metric.id,
+        'subject=production',
+        T - 360 * MIN - d * DAY,
+        T + 125 * MIN - d * DAY,
+      );
       expect(day).toHaveLength(485);
       expect(new Set(day.map((p) => p.ts)).size).toBe(485);
     }
@@ -151,10 +181,13 @@ describe('coalescing', () => {
     const first = h.dataRequests().length;
     // Windows closed and settled long ago: one call for today's (the pre-event stretch and the
     // after window, 10 minutes apart, in one job, T-6h..T+65m), and one for each reference day.
-    expect(h.dataRequests().map(askedWindow).map((w) => [w.from - T, w.to - T]).sort((a, b) => a[0] - b[0])).toEqual([
-      ...DAYS.map((d) => [reference(d).from, reference(d).to]),
-      [-360 * MIN, 65 * MIN],
-    ]);
+    expect(
+      h
+        .dataRequests()
+        .map(askedWindow)
+        .map((w) => [w.from - T, w.to - T])
+        .sort((a, b) => a[0] - b[0]),
+    ).toEqual([...DAYS.map((d) => [reference(d).from, reference(d).to]), [-360 * MIN, 65 * MIN]]);
     expect(first).toBe(8);
     // A second event a minute later (same history, T-6h..T-2h) needs one more bucket at the end
     // of its after window, today and on each reference day, nothing else.
@@ -182,7 +215,11 @@ describe('budgets and failures', () => {
     // Datadog's 429 says X-RateLimit-Reset: 7 (seconds).
     expect(h.dataRequests()).toHaveLength(1);
     const health = await h.scheduler.health(h.orgId, h.connectionId);
-    expect(health.rate_limit).toMatchObject({ limit: 1600, remaining: 0, paused_until: new Date(T + MIN + 7000).toISOString() });
+    expect(health.rate_limit).toMatchObject({
+      limit: 1600,
+      remaining: 0,
+      paused_until: new Date(T + MIN + 7000).toISOString(),
+    });
     expect(health.last_error).toMatchObject({ code: 'rate_limited' });
     // The 8 jobs due now (the pre-event stretch and the 7 reference days) all wait for the reset.
     const queued = await h.store.jobs.list(h.orgId, { states: ['queued'] });
@@ -201,7 +238,15 @@ describe('budgets and failures', () => {
   it('slows down before a 429 when the provider says the budget is nearly spent', async () => {
     h = await harness({
       start: T + MIN,
-      handler: (req) => ({ ...timeseriesAnswer(req, baseValue), headers: { 'x-ratelimit-limit': '1600', 'x-ratelimit-remaining': '1', 'x-ratelimit-reset': '60', 'x-ratelimit-period': '3600' } }),
+      handler: (req) => ({
+        ...timeseriesAnswer(req, baseValue),
+        headers: {
+          'x-ratelimit-limit': '1600',
+          'x-ratelimit-remaining': '1',
+          'x-ratelimit-reset': '60',
+          'x-ratelimit-period': '3600',
+        },
+      }),
       scheduler: { budgets: () => ({ concurrency: 1 }) },
     });
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
@@ -227,8 +272,14 @@ describe('budgets and failures', () => {
     });
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
     await h.scheduler.runDue();
-    const job = async () => (await h!.store.jobs.list(h!.orgId, { overlaps: { from: T - 360 * MIN, to: T - 359 * MIN } }))[0];
-    expect(await job()).toMatchObject({ state: 'queued', attempts: 1, last_error_code: 'unavailable', run_at: T + MIN + 5_000 });
+    const job = async () =>
+      (await h!.store.jobs.list(h!.orgId, { overlaps: { from: T - 360 * MIN, to: T - 359 * MIN } }))[0];
+    expect(await job()).toMatchObject({
+      state: 'queued',
+      attempts: 1,
+      last_error_code: 'unavailable',
+      run_at: T + MIN + 5_000,
+    });
     await runAt(h, T + MIN + 4_999);
     expect(attemptsByWindow.get(T - 360 * MIN)).toBe(1);
     await runAt(h, T + MIN + 5_000);
@@ -260,15 +311,25 @@ describe('budgets and failures', () => {
       ['window', -360 * MIN, -5 * MIN],
       ['settle', -9 * MIN, -5 * MIN],
     ]);
-    for (const j of failed) expect(j).toMatchObject({ attempts: 3, last_error_code: 'unavailable', last_error: expect.stringContaining('Service Unavailable') });
+    for (const j of failed)
+      expect(j).toMatchObject({
+        attempts: 3,
+        last_error_code: 'unavailable',
+        last_error: expect.stringContaining('Service Unavailable'),
+      });
     expect(h.dataRequests()).toHaveLength(27);
     // The after window and its late-data pass are not due yet: untouched.
     const waiting = await h.store.jobs.list(h.orgId, { states: ['queued'] });
-    expect([...waiting].sort((a, b) => a.from - b.from).map((j) => [j.kind, j.from - T, j.to - T, j.attempts])).toEqual([
-      ['window', 5 * MIN, 65 * MIN, 0],
-      ['settle', 57 * MIN, 65 * MIN, 0],
-    ]);
-    expect((await h.scheduler.pairsOfEvent(h.orgId, 'd1'))[0]).toMatchObject({ state: 'failed', last_error: expect.stringContaining('Service Unavailable') });
+    expect([...waiting].sort((a, b) => a.from - b.from).map((j) => [j.kind, j.from - T, j.to - T, j.attempts])).toEqual(
+      [
+        ['window', 5 * MIN, 65 * MIN, 0],
+        ['settle', 57 * MIN, 65 * MIN, 0],
+      ],
+    );
+    expect((await h.scheduler.pairsOfEvent(h.orgId, 'd1'))[0]).toMatchObject({
+      state: 'failed',
+      last_error: expect.stringContaining('Service Unavailable'),
+    });
   });
 
   it('an auth error marks the connection failing without retries; a successful check resumes its jobs', async () => {
@@ -308,7 +369,9 @@ describe('budgets and failures', () => {
     h = await harness({
       start: T + MIN,
       handler: (req) =>
-        req.path.startsWith('/api/0/') ? { status: sentry401.status, headers: sentry401.headers, body: sentry401.body } : timeseriesAnswer(req, baseValue),
+        req.path.startsWith('/api/0/')
+          ? { status: sentry401.status, headers: sentry401.headers, body: sentry401.body }
+          : timeseriesAnswer(req, baseValue),
       // One call at a time, so the first 401 is seen before the next job would call.
       scheduler: { budgets: () => ({ concurrency: 1 }) },
     });
@@ -318,19 +381,35 @@ describe('budgets and failures', () => {
       config: { organization: 'acme', base_url: h.replay.url },
       secrets: { auth_token: 'sntrys_token_for_tests_0a1b2c' },
     });
-    await h.store.metrics.create(h.orgId, { ...h.metric, connection_id: sentry.id, name: 'sentry errors', query: { dataset: 'errors', y_axis: 'count()', environment: '{{subject}}' } });
+    await h.store.metrics.create(h.orgId, {
+      ...h.metric,
+      connection_id: sentry.id,
+      name: 'sentry errors',
+      query: { dataset: 'errors', y_axis: 'count()', environment: '{{subject}}' },
+    });
     h.scheduler.onEventsStored(h.orgId, [deployment('d1', T)]);
     await h.scheduler.runDue();
     await runAt(h, T + 10 * MIN);
     const sentryCalls = h.replay.requests.filter((r) => r.path.startsWith('/api/0/'));
     expect(sentryCalls).toHaveLength(1);
-    expect(await h.store.connections.get(h.orgId, sentry.id)).toMatchObject({ status: 'failing', status_message: 'Sentry: Invalid token' });
+    expect(await h.store.connections.get(h.orgId, sentry.id)).toMatchObject({
+      status: 'failing',
+      status_message: 'Sentry: Invalid token',
+    });
     // Each connection has the jobs due by T+10m: the pre-event stretch, the 7 reference days and the
     // stretch's late-data pass (Sentry's blocked after its one call, Datadog's done).
     const sentryJobs = await h.store.jobs.list(h.orgId, { connectionId: sentry.id });
-    expect(sentryJobs.filter((j) => j.state === 'blocked').map((j) => j.attempts).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(
+      sentryJobs
+        .filter((j) => j.state === 'blocked')
+        .map((j) => j.attempts)
+        .sort(),
+    ).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1]);
     expect(await h.store.jobs.list(h.orgId, { connectionId: h.connectionId, states: ['succeeded'] })).toHaveLength(9);
-    expect((await h.scheduler.health(h.orgId, sentry.id)).last_error).toMatchObject({ code: 'auth_failed', message: 'Sentry: Invalid token' });
+    expect((await h.scheduler.health(h.orgId, sentry.id)).last_error).toMatchObject({
+      code: 'auth_failed',
+      message: 'Sentry: Invalid token',
+    });
   });
 
   it('stop() lets in-flight calls finish for the grace period, then cuts them and keeps their jobs queued', async () => {
@@ -347,7 +426,10 @@ describe('budgets and failures', () => {
     const started = Date.now();
     await h.scheduler.stop();
     expect(Date.now() - started).toBeLessThan(1_500);
-    const cut = await h.store.jobs.list(h.orgId, { states: ['queued'], overlaps: { from: T - 70 * MIN, to: T - 5 * MIN } });
+    const cut = await h.store.jobs.list(h.orgId, {
+      states: ['queued'],
+      overlaps: { from: T - 70 * MIN, to: T - 5 * MIN },
+    });
     expect(cut.map((j) => j.attempts)).toEqual([0, 0]);
     expect(await h.store.jobs.list(h.orgId, { states: ['running'] })).toHaveLength(0);
     // Nothing finished and nothing is lost: all 11 jobs are queued with no attempt counted.
@@ -358,7 +440,10 @@ describe('budgets and failures', () => {
   it('a hanging provider is cut by the timeout and does not hold up another connection', async () => {
     h = await harness({
       start: T + MIN,
-      handler: async (req) => (req.headers['dd-api-key'] === 'slow-key' ? { ...timeseriesAnswer(req, baseValue), delayMs: 3_000 } : timeseriesAnswer(req, baseValue)),
+      handler: async (req) =>
+        req.headers['dd-api-key'] === 'slow-key'
+          ? { ...timeseriesAnswer(req, baseValue), delayMs: 3_000 }
+          : timeseriesAnswer(req, baseValue),
     });
     const slow = await h.store.connections.create(h.orgId, {
       provider: 'datadog',
@@ -391,11 +476,17 @@ describe('persistence', () => {
     await h.scheduler.tick(); // planned, dispatched
     await h.scheduler.idle();
     // Simulate a crash mid-fetch: the after-window job is left "running" in the store.
-    const [afterJob] = await h.store.jobs.list(h.orgId, { overlaps: { from: T + 5 * MIN, to: T + 6 * MIN }, states: ['queued'] });
+    const [afterJob] = await h.store.jobs.list(h.orgId, {
+      overlaps: { from: T + 5 * MIN, to: T + 6 * MIN },
+      states: ['queued'],
+    });
     Object.assign(afterJob, { state: 'running', run_at: T + 67 * MIN });
     await h.store.jobs.save([afterJob]);
     // ... and a window already fetched once is fetched again after the restart.
-    const [beforeJob] = await h.store.jobs.list(h.orgId, { overlaps: { from: T - 65 * MIN, to: T - 64 * MIN }, states: ['succeeded'] });
+    const [beforeJob] = await h.store.jobs.list(h.orgId, {
+      overlaps: { from: T - 65 * MIN, to: T - 64 * MIN },
+      states: ['succeeded'],
+    });
     const rowsBefore = await h.store.points.read(h.orgId, h.metric.id, 'subject=production', T - 65 * MIN, T - 5 * MIN);
     Object.assign(beforeJob, { state: 'running' });
     await h.store.jobs.save([beforeJob]);

@@ -42,7 +42,9 @@ export function timeseriesAnswer(req: RecordedRequest, value: (ts: number) => nu
   const { from, to, interval } = req.json.data.attributes as { from: number; to: number; interval: number };
   const times: number[] = [];
   for (let t = Math.ceil(from / interval) * interval; t < to; t += interval) times.push(t);
-  const body = structuredClone(template.body) as { data: { attributes: { times: number[]; values: (number | null)[][] } } };
+  const body = structuredClone(template.body) as {
+    data: { attributes: { times: number[]; values: (number | null)[][] } };
+  };
   body.data.attributes.times = times;
   body.data.attributes.values = [times.map(value)];
   return { status: 200, headers: template.headers, body };
@@ -164,7 +166,21 @@ export async function harness(opts: {
 
 /** A deployment event as the events route hands it over. */
 export function deployment(id: string, time: number, subject = 'production') {
-  return { source: 'ci/pipeline', id, type: 'dev.opstrails.deployment', subject, time, event: { specversion: '1.0' as const, id, source: 'ci/pipeline', type: 'dev.opstrails.deployment', subject, time: new Date(time).toISOString() } };
+  return {
+    source: 'ci/pipeline',
+    id,
+    type: 'dev.opstrails.deployment',
+    subject,
+    time,
+    event: {
+      specversion: '1.0' as const,
+      id,
+      source: 'ci/pipeline',
+      type: 'dev.opstrails.deployment',
+      subject,
+      time: new Date(time).toISOString(),
+    },
+  };
 }
 
 /** Advance the clock to `at` and run everything due. */

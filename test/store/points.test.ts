@@ -21,7 +21,10 @@ describe('replaceWindow', () => {
     expect(await store.points.read('org1', 'm1', '', window.from, window.to)).toEqual(first);
 
     // Late data: values changed, bucket 9 vanished, a point outside the window is ignored.
-    const second = [...Array.from({ length: 9 }, (_, i) => ({ ts: minute(i), value: i * 10 })), { ts: minute(20), value: 99 }];
+    const second = [
+      ...Array.from({ length: 9 }, (_, i) => ({ ts: minute(i), value: i * 10 })),
+      { ts: minute(20), value: 99 },
+    ];
     await store.points.replaceWindow('org1', 'm1', '', window, second, { fetchedAt: 2000, retentionDays: 90 });
     const read = await store.points.read('org1', 'm1', '', window.from, minute(30));
     expect(read).toEqual(second.slice(0, 9));
@@ -32,12 +35,27 @@ describe('replaceWindow', () => {
   });
 
   it('keeps series of one metric and orgs apart', async () => {
-    await store.points.replaceWindow('org1', 'm2', 'subject=production', window, [{ ts: minute(1), value: 1 }], { fetchedAt: 1, retentionDays: 7 });
-    await store.points.replaceWindow('org1', 'm2', 'subject=staging', window, [{ ts: minute(1), value: 2 }], { fetchedAt: 1, retentionDays: 7 });
-    await store.points.replaceWindow('org2', 'm2', 'subject=production', window, [{ ts: minute(1), value: 3 }], { fetchedAt: 1, retentionDays: 7 });
-    expect(await store.points.read('org1', 'm2', 'subject=production', window.from, window.to)).toEqual([{ ts: minute(1), value: 1 }]);
-    expect(await store.points.read('org1', 'm2', 'subject=staging', window.from, window.to)).toEqual([{ ts: minute(1), value: 2 }]);
-    expect(await store.points.read('org2', 'm2', 'subject=production', window.from, window.to)).toEqual([{ ts: minute(1), value: 3 }]);
+    await store.points.replaceWindow('org1', 'm2', 'subject=production', window, [{ ts: minute(1), value: 1 }], {
+      fetchedAt: 1,
+      retentionDays: 7,
+    });
+    await store.points.replaceWindow('org1', 'm2', 'subject=staging', window, [{ ts: minute(1), value: 2 }], {
+      fetchedAt: 1,
+      retentionDays: 7,
+    });
+    await store.points.replaceWindow('org2', 'm2', 'subject=production', window, [{ ts: minute(1), value: 3 }], {
+      fetchedAt: 1,
+      retentionDays: 7,
+    });
+    expect(await store.points.read('org1', 'm2', 'subject=production', window.from, window.to)).toEqual([
+      { ts: minute(1), value: 1 },
+    ]);
+    expect(await store.points.read('org1', 'm2', 'subject=staging', window.from, window.to)).toEqual([
+      { ts: minute(1), value: 2 },
+    ]);
+    expect(await store.points.read('org2', 'm2', 'subject=production', window.from, window.to)).toEqual([
+      { ts: minute(1), value: 3 },
+    ]);
   });
 
   it('sets the retention TTL from the plan on every row', async () => {
@@ -50,7 +68,10 @@ describe('replaceWindow', () => {
 
 it('drops points older than the plan retention (TTL applies on insert and merge)', async () => {
   const old = Date.UTC(2020, 0, 1);
-  await store.points.replaceWindow('org3', 'm3', '', { from: old, to: old + 60_000 }, [{ ts: old, value: 1 }], { fetchedAt: Date.now(), retentionDays: 7 });
+  await store.points.replaceWindow('org3', 'm3', '', { from: old, to: old + 60_000 }, [{ ts: old, value: 1 }], {
+    fetchedAt: Date.now(),
+    retentionDays: 7,
+  });
   await store.backend.command(`OPTIMIZE TABLE ${store.database}.metric_points FINAL`);
   expect(await store.points.read('org3', 'm3', '', old, old + 60_000)).toEqual([]);
 });

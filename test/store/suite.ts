@@ -50,9 +50,14 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
     it('reads points as columns (RowBinary) exactly as read() returns them, latest version only', async () => {
       const t0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
       const w = { from: t0, to: t0 + 10 * 60_000 };
-      const pts = Array.from({ length: 10 }, (_, i) => (i % 3 === 0 ? { ts: t0 + i * 60_000, value: i + 0.25 } : { ts: t0 + i * 60_000, value: -i, weight: 1000 + i }));
+      const pts = Array.from({ length: 10 }, (_, i) =>
+        i % 3 === 0 ? { ts: t0 + i * 60_000, value: i + 0.25 } : { ts: t0 + i * 60_000, value: -i, weight: 1000 + i },
+      );
       // Inserted out of order, then a newer version of bucket 4 and a tombstone for bucket 9.
-      await store.points.replaceWindow(orgA, 'cols', 'subject=x', w, [...pts].reverse(), { fetchedAt: 1, retentionDays: 90 });
+      await store.points.replaceWindow(orgA, 'cols', 'subject=x', w, [...pts].reverse(), {
+        fetchedAt: 1,
+        retentionDays: 90,
+      });
       const late = pts.slice(0, 9).map((p) => (p.ts === t0 + 4 * 60_000 ? { ...p, value: 44.5 } : p));
       await store.points.replaceWindow(orgA, 'cols', 'subject=x', w, late, { fetchedAt: 2, retentionDays: 90 });
       const points = await store.points.read(orgA, 'cols', 'subject=x', w.from, w.to);
@@ -89,7 +94,9 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
     });
 
     it('coalesces concurrent writes without losing or duplicating any', async () => {
-      const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 50 }, (_, i) => event(`c${b}-${i}`, { source: 'burst' })));
+      const batches = Array.from({ length: 8 }, (_, b) =>
+        Array.from({ length: 50 }, (_, i) => event(`c${b}-${i}`, { source: 'burst' })),
+      );
       const results = await Promise.all([...batches, batches[0]].map((batch) => store.events.ingest(orgB, batch)));
       const accepted = results.reduce((n, r) => n + r.accepted.length, 0);
       const duplicates = results.reduce((n, r) => n + r.duplicates.length, 0);
@@ -99,7 +106,12 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
     });
 
     it('keeps the event exactly as sent and binds odd strings as parameters', async () => {
-      const odd = event(`quote'back\\slash\nnew"line`, { data: { nested: [1, 'two', null] }, version: 'v1.2.3', severity: 'high', team: 'payments' });
+      const odd = event(`quote'back\\slash\nnew"line`, {
+        data: { nested: [1, 'two', null] },
+        version: 'v1.2.3',
+        severity: 'high',
+        team: 'payments',
+      });
       await store.events.ingest(orgA, [odd]);
       const [found] = await store.events.byId(orgA, odd.id);
       expect(found.event).toEqual(odd);
@@ -108,7 +120,11 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
     it('lists newest first with filters and cursors, scoped to the org', async () => {
       const org = (await store.orgs.create('paging', 'starter')).id;
       const evs = Array.from({ length: 25 }, (_, i) =>
-        event(`p${i}`, { time: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString(), subject: i % 2 ? 'staging' : 'production', type: i % 5 === 0 ? 'incident' : 'deployment' }),
+        event(`p${i}`, {
+          time: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString(),
+          subject: i % 2 ? 'staging' : 'production',
+          type: i % 5 === 0 ? 'incident' : 'deployment',
+        }),
       );
       await store.events.ingest(org, evs);
       const seen: string[] = [];
@@ -122,10 +138,19 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
       }
       expect(seen).toEqual(evs.map((e) => e.id).reverse());
       const staging = await store.events.list(org, { subject: 'staging' }, 100);
-      expect(staging.map((e) => e.id)).toEqual(evs.filter((_, i) => i % 2).map((e) => e.id).reverse());
+      expect(staging.map((e) => e.id)).toEqual(
+        evs
+          .filter((_, i) => i % 2)
+          .map((e) => e.id)
+          .reverse(),
+      );
       const incidents = await store.events.list(org, { type: 'incident' }, 100);
       expect(incidents.map((e) => e.id)).toEqual(['p20', 'p15', 'p10', 'p5', 'p0']);
-      const range = await store.events.range(org, { since: Date.UTC(2026, 10, 1, 0, 3), until: Date.UTC(2026, 10, 1, 0, 6) }, 100);
+      const range = await store.events.range(
+        org,
+        { since: Date.UTC(2026, 10, 1, 0, 3), until: Date.UTC(2026, 10, 1, 0, 6) },
+        100,
+      );
       expect(range.map((e) => e.id)).toEqual(['p3', 'p4', 'p5']);
       expect(await store.events.list(orgB, { source: 'ci/pipeline' }, 100)).toEqual([]);
     });
@@ -135,7 +160,9 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
       expect(created.key).toMatch(/^otk_/);
       const found = await store.keys.authenticate(created.key);
       expect(found).toMatchObject({ id: created.id, org_id: orgA, scopes: ['events:write'] });
-      expect(await store.keys.authenticate(created.key.slice(0, -1) + (created.key.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
+      expect(
+        await store.keys.authenticate(created.key.slice(0, -1) + (created.key.endsWith('A') ? 'B' : 'A')),
+      ).toBeUndefined();
       const listed = await store.keys.list(orgA);
       expect(JSON.stringify(listed)).not.toContain(created.key.slice(17));
       const [{ hash }] = await store.backend.query<{ hash: string }>(

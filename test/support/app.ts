@@ -19,7 +19,10 @@ export interface TestApp {
 
 export async function testApp(): Promise<TestApp> {
   const logs: string[] = [];
-  const runtime = await createRuntime({ store: await testStore(), logger: createLogger('debug', { write: (l) => void logs.push(l) }) });
+  const runtime = await createRuntime({
+    store: await testStore(),
+    logger: createLogger('debug', { write: (l) => void logs.push(l) }),
+  });
   const { store } = runtime;
   const app = await buildApp(runtime, { rootKey: ROOT_KEY });
   return {
@@ -27,7 +30,12 @@ export async function testApp(): Promise<TestApp> {
     store,
     logs,
     async createOrg(name = 'acme', plan = 'pro') {
-      const res = await app.inject({ method: 'POST', url: '/v1/orgs', headers: { authorization: `Bearer ${ROOT_KEY}` }, payload: { name, plan } });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/orgs',
+        headers: { authorization: `Bearer ${ROOT_KEY}` },
+        payload: { name, plan },
+      });
       if (res.statusCode !== 201) throw new Error(`create org: ${res.statusCode} ${res.body}`);
       const body = res.json();
       return { orgId: body.org.id, adminKey: body.admin_key };

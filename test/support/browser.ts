@@ -23,7 +23,9 @@ export function haveChromium(): boolean {
 export function chromiumOrSkip(): boolean {
   if (haveChromium()) return true;
   if (process.env.CI === 'true') {
-    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: install it with "apt-get install -y chromium" (see .ci/run) or set CHROMIUM_PATH`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}: install it with "apt-get install -y chromium" (see .ci/run) or set CHROMIUM_PATH`,
+    );
   }
   return false;
 }

@@ -28,7 +28,9 @@ function multipart(body: Buffer, contentType: string): Map<string, string> {
   const parts = new Map<string, string>();
   if (!boundary) return parts;
   for (const chunk of body.toString('utf8').split(`--${boundary}`)) {
-    const m = /^\r?\nContent-Disposition: form-data; name="([^"]+)"\r?\n(?:[^\r\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n?$/i.exec(chunk);
+    const m = /^\r?\nContent-Disposition: form-data; name="([^"]+)"\r?\n(?:[^\r\n]+\r?\n)*\r?\n([\s\S]*?)\r?\n?$/i.exec(
+      chunk,
+    );
     if (m) parts.set(m[1], m[2]);
   }
   return parts;
@@ -85,7 +87,16 @@ export async function startClickHouseHttp(session: Session): Promise<ClickHouseH
       });
       res.writeHead(200, {
         'x-clickhouse-query-id': queryId,
-        'x-clickhouse-summary': JSON.stringify({ read_rows: '0', read_bytes: '0', written_rows: '0', written_bytes: '0', total_rows_to_read: '0', result_rows: '0', result_bytes: '0', elapsed_ns: '0' }),
+        'x-clickhouse-summary': JSON.stringify({
+          read_rows: '0',
+          read_bytes: '0',
+          written_rows: '0',
+          written_bytes: '0',
+          total_rows_to_read: '0',
+          result_rows: '0',
+          result_bytes: '0',
+          elapsed_ns: '0',
+        }),
       });
       res.end(out);
     } catch (err) {

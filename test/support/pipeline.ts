@@ -20,7 +20,12 @@ export interface Pipeline {
   /** An admin key of the test org. */
   key: string;
   /** Call the API with the org's key. */
-  call(method: 'GET' | 'POST', url: string, payload?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  call(
+    method: 'GET' | 'POST',
+    url: string,
+    payload?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
   /** Move the clock and let the scheduler and report computation finish what is due. */
   advanceTo(ms: number): Promise<void>;
   close(): Promise<void>;
@@ -29,10 +34,22 @@ export interface Pipeline {
 export async function pipeline(start: number): Promise<Pipeline> {
   const clock = { now: start };
   const now = () => clock.now;
-  const runtime = await createRuntime({ store: await testStore({ now }), logger: pino({ level: 'silent' }), now, scheduler: { random: () => 0.5 } });
+  const runtime = await createRuntime({
+    store: await testStore({ now }),
+    logger: pino({ level: 'silent' }),
+    now,
+    scheduler: { random: () => 0.5 },
+  });
   const { store, scheduler, impact } = runtime;
   const app = await buildApp(runtime, { rootKey: ROOT });
-  const key = (await app.inject({ method: 'POST', url: '/v1/orgs', headers: { authorization: `Bearer ${ROOT}` }, payload: { name: 'pipeline', plan: 'pro' } })).json().admin_key;
+  const key = (
+    await app.inject({
+      method: 'POST',
+      url: '/v1/orgs',
+      headers: { authorization: `Bearer ${ROOT}` },
+      payload: { name: 'pipeline', plan: 'pro' },
+    })
+  ).json().admin_key;
   return {
     store,
     app,
@@ -41,7 +58,12 @@ export async function pipeline(start: number): Promise<Pipeline> {
     clock,
     key,
     call: (method, url, payload, headers = {}) =>
-      app.inject({ method, url, headers: { authorization: `Bearer ${key}`, ...headers }, ...(payload === undefined ? {} : { payload: payload as object }) }),
+      app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${key}`, ...headers },
+        ...(payload === undefined ? {} : { payload: payload as object }),
+      }),
     async advanceTo(ms) {
       clock.now = ms;
       await scheduler.runDue();

@@ -100,12 +100,17 @@ function run(cmd: string, args: string[]): Promise<void> {
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}: ${output.slice(-2000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} exited with ${code}: ${output.slice(-2000)}`)),
+    );
   });
 }
 
 /** Load the samples into a fresh TSDB and start Prometheus on 127.0.0.1; resolves once /-/ready answers 200. */
-export async function startPrometheus(opts: { samples: LoadedSample[]; basicAuth?: BasicAuthUser }): Promise<RunningPrometheus> {
+export async function startPrometheus(opts: {
+  samples: LoadedSample[];
+  basicAuth?: BasicAuthUser;
+}): Promise<RunningPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'opstrails-prom-'));
   const dataDir = join(dir, 'data');
   const input = join(dir, 'samples.om');
@@ -164,6 +169,8 @@ export async function startPrometheus(opts: { samples: LoadedSample[]; basicAuth
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const info = (await (await fetch(`${url}/api/v1/status/buildinfo`, { headers })).json()) as { data?: { version?: string } };
+  const info = (await (await fetch(`${url}/api/v1/status/buildinfo`, { headers })).json()) as {
+    data?: { version?: string };
+  };
   return { url, version: info.data?.version ?? 'unknown', stop };
 }

@@ -60,7 +60,14 @@ export async function startReplay(handler: ReplayHandler): Promise<Replay> {
     const headers = Object.fromEntries(
       Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]),
     );
-    const recorded: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body, json };
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers,
+      body,
+      json,
+    };
     requests.push(recorded);
     let answer: ReplayResponse;
     try {

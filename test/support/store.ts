@@ -26,7 +26,9 @@ export function databaseName(prefix = 't'): string {
 }
 
 /** A migrated store in a fresh database on this process's chDB. */
-export async function testStore(opts: { database?: string; now?: () => number; backend?: Backend } = {}): Promise<Store> {
+export async function testStore(
+  opts: { database?: string; now?: () => number; backend?: Backend } = {},
+): Promise<Store> {
   return openStore({
     backend: opts.backend ?? unclosable(sharedChdb()),
     database: opts.database ?? databaseName(),
