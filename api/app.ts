@@ -119,8 +119,8 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
 
   await app.register(eventRoutes, {
     store,
-    onStored: (orgId, events, result) =>
-      scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted, Date.now())),
+    now: deps.now,
+    onStored: (orgId, events, result) => scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted)),
   });
   await app.register(orgRoutes, { store });
   await app.register(connectionRoutes, {

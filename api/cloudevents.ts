@@ -1,6 +1,6 @@
 // CloudEvents 1.0 over HTTP: the three content modes (structured, batch, binary)
 // and validation per the spec, reporting every failing field of every entry.
-import type { CloudEvent } from '../store/events.js';
+import type { CloudEvent } from '../domain/event.js';
 import type { FieldError } from './errors.js';
 
 export const STRUCTURED = 'application/cloudevents+json';

@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { destination, pino } from 'pino';
 import { runBackfill, type BackfillProgress } from '../scheduler/backfill.js';
 import type { Store } from '../store/index.js';
-import type { Metric } from '../store/metrics.js';
+import type { Metric } from '../domain/metric.js';
 import { loadConfig } from './config.js';
 import { configuredRuntime } from './serve.js';
 

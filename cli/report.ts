@@ -1,7 +1,7 @@
 // `opstrails-impact report EVENT_ID`: an event's impact report from a running
 // service, as a table for people or JSON for scripts.
 import { parseArgs } from 'node:util';
-import type { ImpactReport, MetricReport } from '../api/pages/types.js';
+import type { ImpactReport, MetricReport } from '../domain/report.js';
 
 const USAGE = `usage: opstrails-impact report EVENT_ID [--json] [--url URL] [--key KEY] [--source SOURCE]
 

@@ -1,10 +1,10 @@
 // The connector contract: what every provider module exports and what its
 // instances offer. Connectors know nothing about ClickHouse; they return
 // normalized series and typed errors.
+import type { MetricKind } from '../domain/metric.js';
 import type { z } from 'zod';
 
 /** Kinds of metric the engine understands (engine/README.md, "Methods per kind"). */
-export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
 
 /** One bucket of a normalized series: `ts` is epoch ms at the bucket start, aligned to the step. */
 export interface SeriesPoint {

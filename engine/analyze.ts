@@ -3,30 +3,21 @@
 // verdicts. Cutting windows (cut.ts), other events (others.ts), baselines (baselines.ts) and the
 // sentences (explain.ts) have files of their own.
 import { historyStretches, referenceDays, singleReference } from './baselines.js';
-import { compareWindows, summarize, type Comparison, type MetricKind, type WindowSummary } from './compare.js';
+import { knownEventType } from '../domain/event.js';
+import type { Direction, MetricKind } from '../domain/metric.js';
+import type { Baseline, Confounder, CounterfactualLevels, EventVerdict, MetricVerdict } from '../domain/report.js';
+import { compareWindows, summarize, type Comparison, type WindowSummary } from './compare.js';
 import { cut, cutColumns, insufficiency, MINIMUMS, sumOf, type Cut, type Point, type SeriesColumns } from './cut.js';
 import { normQuantile } from './distributions.js';
 import { benjaminiHochberg } from './exact.js';
 import { eventExplanation, explain, fmtPct, headline, onsetSentence, pct0, rawChange } from './explain.js';
 import { cusumOnset, type Onset } from './onset.js';
-import { confoundersFor, othersOf, type Confounder, type Others } from './others.js';
+import { confoundersFor, othersOf, type Others } from './others.js';
 import { mark, release } from './scratch.js';
-import {
-  computeWindows,
-  knownEventType,
-  toEpochMs,
-  type EventWindows,
-  type TimeWindow,
-  type WindowOverrides,
-} from './windows.js';
+import { computeWindows, toEpochMs, type EventWindows, type TimeWindow, type WindowOverrides } from './windows.js';
 
-export type { Confounder } from './others.js';
 export type { Point, SeriesColumns } from './cut.js';
 export { MINIMUMS } from './cut.js';
-
-export type Direction = 'increase_is_bad' | 'decrease_is_bad' | 'either';
-export type MetricVerdict = 'regression' | 'improvement' | 'no_change' | 'inconclusive' | 'insufficient_data';
-export type EventVerdict = 'regression' | 'improvement' | 'no_change' | 'inconclusive';
 
 /** An event as the engine needs it. */
 export interface EngineEvent {
@@ -102,24 +93,8 @@ export interface MetricResult {
     confidence: number;
   };
   test: { method: string; statistic: number | null; p_value: number | null; q_value: number | null; df: number | null };
-  baseline: {
-    kind: 'before_window' | 'reference_days' | 'seasonal_week' | 'seasonal_day';
-    /** reference_days: how many days predicted the after window, each with its weight and its own pre → after change (comparison scale). */
-    reference_days?: number;
-    days?: { day: number; date: string; weight: number; change: number }[];
-    /** Days with data that were not used, and why (another event, missing buckets, far from the others). */
-    skipped_days?: { day: number; reason: string }[];
-    /** Which variance decided the interval: the noise model, or the placebo spread of the reference days. */
-    calibration?: 'model' | 'placebo';
-    placebo?: { se: number; model_se: number; placebos: number; df: number };
-    weekday_adjusted?: boolean;
+  baseline: Baseline & {
     reference?: { before: TimeWindow; after: TimeWindow; before_summary: WindowSummary; after_summary: WindowSummary };
-    /** Change over the same clock windows in the reference (relative), when seasonal. */
-    reference_change?: number | null;
-    /** True when the plain comparison would have flagged a change that the seasonal reference explains. */
-    explains_change?: boolean;
-    /** Why a seasonal reference was not used, when one was offered. */
-    skipped?: string;
   };
   threshold: number;
   data_quality: {
@@ -135,12 +110,7 @@ export interface MetricResult {
   };
   /** Smallest relative change these windows could detect (80% power at α), when computable. */
   minimum_detectable_effect: number | null;
-  /**
-   * The observed after level (the kind's headline: rate, ratio, median, mean) against the level
-   * expected without the event, with that expectation's interval; observed / expected − 1 is
-   * change.relative.
-   */
-  counterfactual: { observed: number; expected: number; expected_ci: [number, number] | null; relative: number } | null;
+  counterfactual: CounterfactualLevels | null;
   confounders: Confounder[];
   onset: Onset | null;
   explanation: string;

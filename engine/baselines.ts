@@ -2,14 +2,8 @@
 // grid filled here, the statistics in counterfactual.ts), the single-reference fallback, and the
 // noise-model history of the plain comparison.
 import type { MetricInput, MetricResult } from './analyze.js';
-import {
-  compareWindows,
-  historyStretch,
-  SPARSE_TOTAL,
-  summarize,
-  type Comparison,
-  type MetricKind,
-} from './compare.js';
+import { compareWindows, historyStretch, SPARSE_TOTAL, summarize, type Comparison } from './compare.js';
+import type { MetricKind } from '../domain/metric.js';
 import { compareCounterfactual } from './counterfactual.js';
 import { addRow, createGrid, fillFromColumns, fillFromWindow } from './grid.js';
 import {

@@ -1,13 +1,12 @@
 // The statistics of one metric on plain arrays: compares an after window with a before window
 // (optionally against the same windows a week or a day earlier) for each kind of metric.
+import type { MetricKind } from '../domain/metric.js';
 import { normQuantile, tQuantile, tTwoSided } from './distributions.js';
 import { benjaminiHochberg, poissonRateTest } from './exact.js';
 import { meanVariance, serialShape, serialStretch, type SerialShape, type SerialStretch } from './hac.js';
 import { rankSum, rankSumSorted } from './rank.js';
 import { mark, release, take } from './scratch.js';
 import { before, selectInPlace, sortWithRanks } from './order.js';
-
-export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
 
 /** One window's buckets: values (numerators for ratios) and, for ratios, weights (denominators). */
 export interface WindowData {

@@ -2,7 +2,8 @@
 // predicted from the same clock windows on many reference days, with today's level set by the
 // seasonally adjusted hours before the event, and calibrated against placebo events.
 import { tQuantile, tTwoSided } from './distributions.js';
-import { statDifference, type MetricKind, type WindowStat } from './compare.js';
+import type { MetricKind } from '../domain/metric.js';
+import { statDifference, type WindowStat } from './compare.js';
 import { afterLevel, levelIn, profileOf, sumsOf, type Grid, type Profile, type Sums } from './grid.js';
 import type { SerialStretch } from './hac.js';
 import { take } from './scratch.js';

@@ -1,7 +1,8 @@
 // Cutting windows out of a metric's points or columns (one point per bucket, finite values; by
 // binary search in ascending columns, as views where nothing is filtered out), and whether two
 // cut windows hold enough to be judged.
-import { RANKS, SORTED, type MetricKind, type WindowData } from './compare.js';
+import type { MetricKind } from '../domain/metric.js';
+import { RANKS, SORTED, type WindowData } from './compare.js';
 import { lowerBound, sortWithRanks } from './order.js';
 import { take } from './scratch.js';
 import { pct0 } from './explain.js';

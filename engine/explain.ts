@@ -1,7 +1,9 @@
 // The sentences of a report: numbers formatted for people, one sentence per metric and one per
 // event, with the counterfactual's observed and expected levels when reference days were used.
-import type { EventVerdict, MetricResult, MetricVerdict } from './analyze.js';
-import type { Comparison, MetricKind, WindowSummary } from './compare.js';
+import type { MetricKind } from '../domain/metric.js';
+import type { EventVerdict, MetricVerdict } from '../domain/report.js';
+import type { MetricResult } from './analyze.js';
+import type { Comparison, WindowSummary } from './compare.js';
 
 export const pct0 = (x: number) => `${Math.round(x * 100)}%`;
 

@@ -1,7 +1,8 @@
 // The days of a counterfactual on one grid of buckets: today (row 0) and each reference day,
 // written straight from the stored columns; the reference profile per bucket; prefix sums that
 // give any window's level in O(1).
-import type { MetricKind, WindowData } from './compare.js';
+import type { MetricKind } from '../domain/metric.js';
+import type { WindowData } from './compare.js';
 import { lowerBound } from './order.js';
 import { take } from './scratch.js';
 

@@ -3,20 +3,16 @@ export { analyzeEvent, DEFAULT_THRESHOLDS, MINIMUMS, HEAVY_COVERAGE } from './an
 export type {
   AnalyzeInput,
   SeriesColumns,
-  Confounder,
-  Direction,
   EngineEvent,
   EventResult,
-  EventVerdict,
   MetricInput,
   MetricResult,
-  MetricVerdict,
   Point,
 } from './analyze.js';
-export { computeWindows, parseDuration, knownEventType, WINDOW_DEFAULTS } from './windows.js';
+export { computeWindows, parseDuration, WINDOW_DEFAULTS } from './windows.js';
 export type { EventWindows, TimeWindow, WindowOverrides } from './windows.js';
 export { compareWindows, summarize } from './compare.js';
-export type { Comparison, MetricKind, WindowData, WindowSummary } from './compare.js';
+export type { Comparison, WindowData, WindowSummary } from './compare.js';
 export { rankSum } from './rank.js';
 export { benjaminiHochberg, binomTest, poissonRateTest } from './exact.js';
 export type { Onset } from './onset.js';

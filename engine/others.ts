@@ -1,19 +1,9 @@
 // The other events of an analysis: sorted once, asked "any event in this window?" by binary
 // search, and listed as confounders of today's windows.
+import type { Confounder } from '../domain/report.js';
 import type { EngineEvent } from './analyze.js';
 import { lowerBound } from './order.js';
 import { toEpochMs, type EventWindows, type TimeWindow } from './windows.js';
-
-export interface Confounder {
-  id: string;
-  type: string;
-  time: string;
-  subject: string | null;
-  /** Which of our windows it falls in. */
-  window: 'before' | 'after' | 'gap';
-  /** Share of that window after the other event (how much of it the other event can touch). */
-  coverage: number;
-}
 
 /**
  * The other events that can touch this event's windows (the same subject, or none on either

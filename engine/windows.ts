@@ -1,5 +1,7 @@
 // Before/after windows around an event: per-type defaults, per-metric and per-request
 // overrides (ISO 8601 durations or "60m"/"2h"), alignment to the metric's step, seasonal copies.
+import { knownEventType, type KnownEventType } from '../domain/event.js';
+import { zoneOffsetMs } from '../domain/time-zone.js';
 
 /** A half-open window [from, to) in epoch ms. */
 export interface TimeWindow {
@@ -58,20 +60,12 @@ const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
 
 /** Default windows per known event type (ms). Unknown types use the deployment defaults. */
-export const WINDOW_DEFAULTS: Record<string, { before: number; after: number; gap: number }> = {
+export const WINDOW_DEFAULTS: Record<KnownEventType, { before: number; after: number; gap: number }> = {
   deployment: { before: 60 * MIN, after: 60 * MIN, gap: 5 * MIN },
   rollback: { before: 60 * MIN, after: 60 * MIN, gap: 5 * MIN },
   'data-load': { before: 60 * MIN, after: 60 * MIN, gap: 5 * MIN },
   incident: { before: 30 * MIN, after: 120 * MIN, gap: 5 * MIN },
 };
-
-/** The known type an event type names, bare (`deployment`) or reverse-DNS prefixed (`dev.opstrails.deployment`). */
-export function knownEventType(type: string): keyof typeof WINDOW_DEFAULTS | null {
-  for (const name of Object.keys(WINDOW_DEFAULTS)) {
-    if (type === name || type.endsWith(`.${name}`)) return name;
-  }
-  return null;
-}
 
 const ISO =
   /^P(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/i;
@@ -155,43 +149,6 @@ export function computeWindows(input: {
 export const REFERENCE_DAYS = 7;
 /** Most reference days the engine reads when they are stored (within retention). */
 export const MAX_REFERENCE_DAYS = 28;
-
-const offsetFormats = new Map<string, Intl.DateTimeFormat>();
-/** Offsets by zone and quarter hour: zones change offset on a whole or half hour, and a report asks 28 days × every metric. */
-const offsets = new Map<string, number>();
-const QUARTER_HOUR = 15 * MIN;
-
-/** UTC offset (ms, local − UTC) of an IANA time zone at an instant. */
-export function zoneOffsetMs(ts: number, timeZone: string): number {
-  const key = `${timeZone}@${Math.floor(ts / QUARTER_HOUR)}`;
-  let known = offsets.get(key);
-  if (known === undefined) {
-    if (offsets.size > 10_000) offsets.clear();
-    offsets.set(key, (known = zoneOffsetAt(ts, timeZone)));
-  }
-  return known;
-}
-
-function zoneOffsetAt(ts: number, timeZone: string): number {
-  let f = offsetFormats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    offsetFormats.set(timeZone, f);
-  }
-  const part: Record<string, number> = {};
-  for (const p of f.formatToParts(ts)) if (p.type !== 'literal') part[p.type] = Number(p.value);
-  const local = Date.UTC(part.year, part.month - 1, part.day, part.hour, part.minute, part.second);
-  return local - Math.floor(ts / 1000) * 1000;
-}
 
 /**
  * How far back (ms) the same clock time lies on each of the `days` previous days: d × 24 h in

@@ -7,7 +7,7 @@ import { seriesKey, type TemplateVars } from '../connectors/template.js';
 import { ConnectorError, type Logger } from '../connectors/types.js';
 import type { Store } from '../store/index.js';
 import type { FetchJob } from '../store/jobs.js';
-import type { Metric } from '../store/metrics.js';
+import type { Metric } from '../domain/metric.js';
 import type { BudgetLimits } from './budget.js';
 import type { ConnectorFactory } from './connectors.js';
 import { Scheduler } from './index.js';

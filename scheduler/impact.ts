@@ -3,7 +3,7 @@
 // are across them), and store the report the API serves. Ad-hoc windows are
 // computed the same way on stored data, without storing.
 import { createHash } from 'node:crypto';
-import type { ImpactReport, IsoWindow, MetricReport, ReportCharts, ReportStatus } from './report-types.js';
+import type { ImpactReport, IsoWindow, MetricReport, ReportCharts, ReportStatus } from '../domain/report.js';
 import { eventVars, seriesKey, type TemplateVars } from '../connectors/template.js';
 import {
   analyzeEvent,
@@ -16,7 +16,7 @@ import { MAX_REFERENCE_DAYS } from '../engine/windows.js';
 import type { StoredEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
 import type { ImpactPair, PairState, PairWindows } from '../store/jobs.js';
-import { appliesTo, type Metric } from '../store/metrics.js';
+import { appliesTo, type Metric } from '../domain/metric.js';
 import type { StoredReport } from '../store/reports.js';
 import type { ConnectorFactory } from './connectors.js';
 import { pullMetric } from './pull.js';

@@ -4,7 +4,7 @@
 import type { Registry } from 'prom-client';
 import { eventVars, seriesKey, type TemplateVars } from '../connectors/template.js';
 import { ConnectorError, type ConnectorLimits, type Logger, type RateLimitInfo } from '../connectors/types.js';
-import type { CloudEvent } from '../store/events.js';
+import type { CloudEvent, ReceivedEvent } from '../domain/event.js';
 import type { Store } from '../store/index.js';
 import {
   type JobRepository,
@@ -17,7 +17,7 @@ import {
   type PairWindows,
   type TimeRange,
 } from '../store/jobs.js';
-import { appliesTo, type Metric } from '../store/metrics.js';
+import { appliesTo, type Metric } from '../domain/metric.js';
 import { backoffMs, budgetLimits, ConnectionBudget, type BudgetLimits, type RateLimitState } from './budget.js';
 import type { ConnectorFactory } from './connectors.js';
 import {
@@ -692,23 +692,19 @@ export class Scheduler {
 
 /**
  * The scheduler's view of just-ingested CloudEvents: those whose id was accepted
- * (not duplicates), with the receipt time for events sent without `time`.
- * For the events route: `scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted, Date.now()))`.
+ * (not duplicates), with the times ingest parsed.
+ * For the events route: `scheduler.onEventsStored(orgId, schedulerEvents(received, result.accepted))`.
  */
-export function schedulerEvents(
-  events: readonly CloudEvent[],
-  accepted: readonly string[],
-  receivedAt: number,
-): SchedulerEvent[] {
+export function schedulerEvents(events: readonly ReceivedEvent[], accepted: readonly string[]): SchedulerEvent[] {
   const ids = new Set(accepted);
   return events
-    .filter((e) => ids.has(e.id))
-    .map((e) => ({
+    .filter((r) => ids.has(r.event.id))
+    .map(({ event: e, time }) => ({
       source: e.source,
       id: e.id,
       type: e.type,
       subject: e.subject ?? '',
-      time: e.time ? Date.parse(e.time) : receivedAt,
+      time,
       event: e,
     }));
 }

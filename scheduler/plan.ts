@@ -2,7 +2,7 @@
 // fetched, and how new needs fold into the jobs already planned (coalescing).
 import { computeWindows, REFERENCE_DAYS, referenceShifts, type EventWindows } from '../engine/windows.js';
 import type { PairWindows, TimeRange } from '../store/jobs.js';
-import type { WindowSpec } from '../store/metrics.js';
+import type { WindowSpec } from '../domain/metric.js';
 
 const WEEK = 7 * 24 * 3600_000;
 

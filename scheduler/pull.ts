@@ -12,8 +12,8 @@ import {
   type SeriesPoint,
 } from '../connectors/types.js';
 import type { Store } from '../store/index.js';
-import type { Metric } from '../store/metrics.js';
-import { RETENTION_DAYS } from '../store/migrations.js';
+import type { Metric } from '../domain/metric.js';
+import { RETENTION_DAYS } from '../domain/plan.js';
 import type { ConnectorFactory, LiveConnection } from './connectors.js';
 
 export interface PullRequest {

@@ -1,23 +1,9 @@
 // Events: CloudEvents 1.0 as sent, identified by (org, source, id). Writes from
 // concurrent requests are coalesced into one INSERT and acknowledged only
 // after it is stored; a retry of a stored event is reported as a duplicate.
+import type { CloudEvent, ReceivedEvent } from '../domain/event.js';
 import type { Backend, Params } from './backend.js';
 import { chTime } from './migrations.js';
-
-/** A CloudEvent as accepted (structured form). */
-export interface CloudEvent {
-  specversion: '1.0';
-  id: string;
-  source: string;
-  type: string;
-  subject?: string;
-  time?: string;
-  datacontenttype?: string;
-  dataschema?: string;
-  data?: unknown;
-  data_base64?: string;
-  [extension: string]: unknown;
-}
 
 /** The query-relevant view of a stored event. */
 export interface StoredEvent {
@@ -55,7 +41,7 @@ export interface EventCursor {
 
 interface Job {
   orgId: string;
-  events: CloudEvent[];
+  events: ReceivedEvent[];
   resolve(result: IngestResult): void;
   reject(err: unknown): void;
 }
@@ -80,14 +66,13 @@ export class EventRepository {
   constructor(
     private readonly backend: Backend,
     private readonly db: string,
-    private readonly now: () => number = Date.now,
   ) {}
 
   /**
    * Store new events of one org, all or nothing. Resolves once they are
    * written; events already stored (same source and id) come back as duplicates.
    */
-  ingest(orgId: string, events: CloudEvent[]): Promise<IngestResult> {
+  ingest(orgId: string, events: ReceivedEvent[]): Promise<IngestResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ orgId, events, resolve, reject });
       this.flushing ??= this.flushLoop();
@@ -130,7 +115,7 @@ export class EventRepository {
     const byOrg = new Map<string, Set<string>>();
     for (const job of jobs) {
       const ids = byOrg.get(job.orgId) ?? new Set<string>();
-      for (const e of job.events) ids.add(e.id);
+      for (const { event } of job.events) ids.add(event.id);
       byOrg.set(job.orgId, ids);
     }
     for (const [org, ids] of byOrg) {
@@ -140,11 +125,10 @@ export class EventRepository {
       );
       for (const r of rows) stored.add(key(org, r.source, r.id));
     }
-    const receivedAt = chTime(this.now());
     const rows: object[] = [];
     const results = jobs.map((job) => {
       const result: IngestResult = { accepted: [], duplicates: [] };
-      for (const e of job.events) {
+      for (const { event: e, time, receivedAt } of job.events) {
         const k = key(job.orgId, e.source, e.id);
         if (stored.has(k)) {
           result.duplicates.push(e.id);
@@ -158,11 +142,11 @@ export class EventRepository {
           id: e.id,
           type: e.type,
           subject: e.subject ?? '',
-          time: e.time ? chTime(Date.parse(e.time)) : receivedAt,
+          time: chTime(time),
           version: typeof e.version === 'string' ? e.version : '',
           severity: typeof e.severity === 'string' ? e.severity : '',
           raw: JSON.stringify(e),
-          received_at: receivedAt,
+          received_at: chTime(receivedAt),
         });
       }
       return result;
@@ -229,7 +213,7 @@ export class EventRepository {
       params.subject = f.subject;
     }
     if (f.type !== undefined) {
-      // "deployment" also matches reverse-DNS types such as "dev.opstrails.deployment".
+      // domain/event.ts eventTypeIs in SQL: "deployment" also matches "dev.opstrails.deployment".
       where.push(`(type = {type:String} OR endsWith(type, concat('.', {type:String})))`);
       params.type = f.type;
     }

@@ -52,7 +52,7 @@ export class Store {
   ) {
     this.orgs = new OrgRepository(backend, database);
     this.keys = new KeyRepository(backend, database);
-    this.events = new EventRepository(backend, database, now);
+    this.events = new EventRepository(backend, database);
     this.connections = new ConnectionRepository(backend, database, secretBox, now);
     this.metrics = new MetricRepository(backend, database, now);
     this.points = new PointRepository(backend, database);

@@ -3,7 +3,7 @@
 // Rows are versions in a ReplacingMergeTree(updated_at): a change inserts a newer copy.
 import { randomUUID } from 'node:crypto';
 import type { Backend, Params } from './backend.js';
-import type { CloudEvent } from './events.js';
+import type { CloudEvent } from '../domain/event.js';
 import { chTime } from './migrations.js';
 
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'blocked';

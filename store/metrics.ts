@@ -1,47 +1,8 @@
 // Metrics: a saved provider query on a connection, with what "worse" means.
 import { randomUUID } from 'node:crypto';
+import type { Direction, Metric, MetricDefinition, MetricKind } from '../domain/metric.js';
 import type { Backend } from './backend.js';
 import { isoTime, VersionedTable, type VersionedRow } from './versioned.js';
-
-export type MetricKind = 'count' | 'ratio' | 'gauge' | 'quantile';
-export type Direction = 'increase_is_bad' | 'decrease_is_bad' | 'either';
-
-/** Which events a metric applies to; an empty or absent list matches all. */
-export interface AppliesTo {
-  subjects?: string[];
-  types?: string[];
-}
-
-/** Window overrides as given (ISO 8601 durations or "60m"). */
-export interface WindowSpec {
-  before?: string;
-  after?: string;
-  gap?: string;
-  /** IANA time zone whose clock the reference days follow (the provider's; default UTC). */
-  time_zone?: string;
-}
-
-export interface MetricDefinition {
-  connection_id: string;
-  name: string;
-  kind: MetricKind;
-  /** The provider query; for kind "ratio": {numerator, denominator}. */
-  query: Record<string, unknown>;
-  direction: Direction;
-  unit: string | null;
-  step_seconds: number;
-  threshold: number;
-  critical: boolean;
-  applies_to: AppliesTo;
-  windows: WindowSpec;
-}
-
-export interface Metric extends MetricDefinition {
-  id: string;
-  org_id: string;
-  created_at: string;
-  updated_at: string;
-}
 
 interface Row extends VersionedRow {
   metric_id: string;
@@ -99,17 +60,6 @@ export class MetricRepository {
     await this.rows.remove(row);
     return true;
   }
-}
-
-/** True when the metric applies to an event of this type and subject. */
-export function appliesTo(
-  metric: Pick<Metric, 'applies_to'>,
-  event: { type: string; subject?: string | null },
-): boolean {
-  const { subjects, types } = metric.applies_to;
-  if (subjects && subjects.length > 0 && !subjects.includes(event.subject ?? '')) return false;
-  if (types && types.length > 0 && !types.some((t) => event.type === t || event.type.endsWith(`.${t}`))) return false;
-  return true;
 }
 
 function toRow(orgId: string, id: string, d: MetricDefinition, createdAt: string, updatedAt: string): Row {

@@ -9,8 +9,6 @@ export interface Migration {
 }
 
 /** Retention of metric points by org plan, in days (TTL on metric_points). */
-export const RETENTION_DAYS = { free: 7, starter: 30, pro: 90 } as const;
-export type Plan = keyof typeof RETENTION_DAYS;
 
 export const MIGRATIONS: Migration[] = [
   {

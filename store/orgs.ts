@@ -2,7 +2,8 @@
 // prefix; the full key is shown once, at creation.
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Backend } from './backend.js';
-import { chTime, fromChTime, type Plan } from './migrations.js';
+import type { Plan } from '../domain/plan.js';
+import { chTime, fromChTime } from './migrations.js';
 
 export const SCOPES = ['events:write', 'read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -3,7 +3,7 @@
 // the event and every overlapping event as labelled vertical lines, UTC time and unit-labelled
 // value axes, and a <title>/<desc> saying it in words.
 import { esc, fmtClock, fmtValue, headline } from './html.js';
-import type { MetricChart, MetricReport } from './types.js';
+import type { MetricChart, MetricReport } from '../../domain/report.js';
 
 const W = 900;
 const H = 320;

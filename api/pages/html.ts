@@ -1,7 +1,7 @@
 // Shared helpers of the HTML pages: escaping, CSP hashes of inline blocks, and the number,
 // time and verdict wording every page uses the same way.
 import { createHash } from 'node:crypto';
-import type { MetricReport, MetricVerdict, WindowSummary } from './types.js';
+import type { MetricReport, MetricVerdict, WindowSummary } from '../../domain/report.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 

@@ -15,7 +15,7 @@ import {
   headlineWord,
   VERDICT_WORDS,
 } from './html.js';
-import type { ImpactReport, MetricReport, ReportCharts } from './types.js';
+import type { ImpactReport, MetricReport, ReportCharts } from '../../domain/report.js';
 
 /** The report's one <style> block (a constant, so a CSP can allow it by hash). */
 export const REPORT_CSS = `

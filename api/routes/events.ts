@@ -2,7 +2,8 @@
 // cursors, one event, and export of a time range as a CloudEvents batch.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { CloudEvent, EventCursor, EventFilter, IngestResult } from '../../store/events.js';
+import { receive, type ReceivedEvent } from '../../domain/event.js';
+import type { EventCursor, EventFilter, IngestResult } from '../../store/events.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
 import { BATCH, fromBinary, STRUCTURED, validateBatch, validateEvent } from '../cloudevents.js';
@@ -30,7 +31,9 @@ const exportQuery = z.object(filterSchema);
 export interface EventRouteOptions {
   store: Store;
   /** Told after events are stored (the scheduler plans their fetches); must return quickly. */
-  onStored?: (orgId: string, events: CloudEvent[], result: IngestResult) => void;
+  onStored?: (orgId: string, events: ReceivedEvent[], result: IngestResult) => void;
+  /** The app's clock: the receipt time of events without a time of their own. */
+  now: () => number;
 }
 
 export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions) {
@@ -103,8 +106,10 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
           `unsupported content type ${JSON.stringify(mediaType)}: use ${STRUCTURED}, application/json, ${BATCH}, or binary mode with ce-* headers`,
         );
       }
-      const result = await store.events.ingest(orgId, events);
-      if (result.accepted.length > 0) opts.onStored?.(orgId, events, result);
+      const receivedAt = opts.now();
+      const received = events.map((e) => receive(e, receivedAt));
+      const result = await store.events.ingest(orgId, received);
+      if (result.accepted.length > 0) opts.onStored?.(orgId, received, result);
       return reply.code(202).send(result);
     },
   );

@@ -73,7 +73,7 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
   const reportDoc = {
     type: 'object',
     description:
-      'ImpactReport: event, status, verdict, computed_at, explanation, windows, metrics[] (each with verdict, before/after summaries, change, counterfactual, test, baseline, threshold, data_quality, minimum_detectable_effect, confounders, onset, reason, explanation; the fields are described in scheduler/report-types.ts and engine/README.md)',
+      'ImpactReport: event, status, verdict, computed_at, explanation, windows, metrics[] (each with verdict, before/after summaries, change, counterfactual, test, baseline, threshold, data_quality, minimum_detectable_effect, confounders, onset, reason, explanation; the fields are described in domain/report.ts and engine/README.md)',
   };
 
   app.get<{ Params: { id: string } }>(

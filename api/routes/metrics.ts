@@ -1,5 +1,6 @@
 // /v1/metrics: saved provider queries with what "worse" means; live preview
 // from the provider and the points stored for a window.
+import { METRIC_KINDS } from '../../domain/metric.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { seriesKey, type TemplateVars } from '../../connectors/template.js';
@@ -9,7 +10,7 @@ import { parseDuration } from '../../engine/windows.js';
 import type { ConnectorFactory } from '../../scheduler/connectors.js';
 import { fetchMetricSeries } from '../../scheduler/pull.js';
 import type { Store } from '../../store/index.js';
-import type { Metric, MetricDefinition } from '../../store/metrics.js';
+import type { Metric, MetricDefinition } from '../../domain/metric.js';
 import { requireOrg } from '../auth.js';
 import { badRequest, notFound, parseOr400, zodFieldErrors, type FieldError } from '../errors.js';
 import type { RouteDoc } from '../openapi.js';
@@ -40,7 +41,7 @@ const timeZone = z.string().refine((tz) => {
 const definition = z.object({
   connection_id: z.string().min(1, 'required'),
   name: z.string().trim().min(1, 'required').max(200),
-  kind: z.enum(['count', 'ratio', 'gauge', 'quantile']),
+  kind: z.enum(METRIC_KINDS),
   query: z.record(z.string(), z.unknown()),
   direction: z.enum(['increase_is_bad', 'decrease_is_bad', 'either']),
   unit: z.string().max(50).nullable().default(null),

@@ -1,4 +1,5 @@
 // /v1/orgs (operator key) and /v1/keys (org admins).
+import { PLANS } from '../../domain/plan.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../../store/index.js';
@@ -8,7 +9,7 @@ import { notFound, parseOr400 } from '../errors.js';
 
 const createOrg = z.object({
   name: z.string().trim().min(1, 'required').max(200),
-  plan: z.enum(['free', 'starter', 'pro']).default('free'),
+  plan: z.enum(PLANS).default('free'),
 });
 const createKey = z.object({
   name: z.string().trim().min(1, 'required').max(200),

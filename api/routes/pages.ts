@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { CONSOLE_CSP, renderConsolePage } from '../pages/console.js';
 import { DOCS_STYLE_HASH, renderApiReference } from '../pages/docs.js';
 import { REPORT_STYLE_HASH, renderReportPage } from '../pages/report.js';
-import type { ImpactReport, ReportCharts } from '../pages/types.js';
+import type { ImpactReport, ReportCharts } from '../../domain/report.js';
 
 /** A report page runs no script and loads nothing: only its own style block. */
 export const REPORT_CSP = [

@@ -3,7 +3,7 @@
 // suite's time zone, and report pages. Secrets never reach messages or logs.
 import { z } from 'zod';
 import { requestJson, type JsonRequest } from '../http.js';
-import { isKnownTimeZone } from '../timezone.js';
+import { isKnownTimeZone } from '../../domain/time-zone.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
 import { reportResponseSchema, type ReportResponse } from './mapping.js';
 import type { AdobeConfig, AdobeSecrets } from './schema.js';

@@ -14,7 +14,7 @@ import {
   type Series,
   type SeriesPoint,
 } from '../types.js';
-import { wallClockOf } from '../timezone.js';
+import { wallClockOf } from '../../domain/time-zone.js';
 import { AdobeClient } from './client.js';
 import {
   ADOBE_ROW_LIMIT,

@@ -3,7 +3,7 @@
 // and the mapping of rows to UTC step buckets.
 import { z } from 'zod';
 import type { SeriesPoint } from '../types.js';
-import { instantsAt } from '../timezone.js';
+import { instantsAt } from '../../domain/time-zone.js';
 import { formatWallClock } from './timezone.js';
 
 /** Time dimensions the connector uses, by step. */

@@ -2,7 +2,7 @@
 // in the shared connectors/timezone.ts.
 
 // Re-exported so existing importers of this module (the Adobe tests) keep working.
-export { instantsAt, isKnownTimeZone, wallClockOf } from '../timezone.js';
+export { instantsAt, isKnownTimeZone, wallClockOf } from '../../domain/time-zone.js';
 
 /** A wall clock as Adobe's absolute date-range format: "YYYY-MM-DDTHH:mm:ss.SSS" (no zone). */
 export function formatWallClock(wall: number): string {

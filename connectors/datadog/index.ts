@@ -1,6 +1,7 @@
 // Datadog connector: metrics queries through @datadog/datadog-api-client —
 // v2 timeseries formulas by default, v1 /api/v1/query on request — in chunks
 // of at most 1,500 points, with a rollup equal to the step.
+import { METRIC_KINDS } from '../../domain/metric.js';
 import { v1, v2 } from '@datadog/datadog-api-client';
 import { apiRoot, chunkWindow, resolveBaseUrl } from '../http.js';
 import {
@@ -210,7 +211,7 @@ const withKind = (query: DatadogQuery, window: FetchWindow): DatadogQuery =>
 export const datadogConnector: ConnectorModule<DatadogConfig, DatadogSecrets, DatadogQuery> = {
   id: 'datadog',
   name: 'Datadog',
-  kinds: ['count', 'ratio', 'gauge', 'quantile'],
+  kinds: METRIC_KINDS,
   configSchema: datadogConfigSchema,
   secretsSchema: datadogSecretsSchema,
   querySchema: datadogQuerySchema,

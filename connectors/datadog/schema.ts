@@ -1,5 +1,6 @@
 // Zod schemas of a Datadog connection: the site (or a base URL), the API and
 // application keys, and one metrics query (v2 timeseries by default, or v1).
+import { METRIC_KINDS } from '../../domain/metric.js';
 import { z } from 'zod';
 
 /** Every Datadog site; the API lives at https://api.{site}. */
@@ -42,8 +43,6 @@ export const datadogQuerySchema = z.strictObject({
    * The metric's kind, which picks the rollup appended when the query has none:
    * sums for count and ratio parts, averages otherwise. Filled from the metric.
    */
-  kind: z
-    .enum(['count', 'ratio', 'gauge', 'quantile'], { message: 'kind must be count, ratio, gauge or quantile' })
-    .optional(),
+  kind: z.enum(METRIC_KINDS, { message: `kind must be one of ${METRIC_KINDS.join(', ')}` }).optional(),
 });
 export type DatadogQuery = z.infer<typeof datadogQuerySchema>;

@@ -13,7 +13,7 @@ import {
   type ProviderRequest,
   type SeriesPoint,
 } from '../types.js';
-import { isKnownTimeZone, MAX_EAST_OFFSET_MS, MAX_WEST_OFFSET_MS } from '../timezone.js';
+import { isKnownTimeZone, MAX_EAST_OFFSET_MS, MAX_WEST_OFFSET_MS } from '../../domain/time-zone.js';
 import { tokenSource } from './auth.js';
 import { Ga4Client, quotaInfo, type RunReportRequest, type RunReportResponse } from './client.js';
 import {

@@ -1,7 +1,7 @@
 // GA4 report rows (local wall-time labels, string values) → UTC step buckets, and
 // the local dates GA4 date ranges are written in.
 import { ConnectorError, type FetchWindow, type SeriesPoint } from '../types.js';
-import { wallClockFields } from '../timezone.js';
+import { wallClockFields } from '../../domain/time-zone.js';
 import type { RunReportResponse } from './client.js';
 
 /** The time dimension for a step; GA4 has minute and hour granularity. */

@@ -1,6 +1,7 @@
 // The New Relic connector: NRQL through NerdGraph, one TIMESERIES query per
 // chunk of at most 366 buckets, with SINCE/UNTIL on the step grid so New
 // Relic's buckets (which it aligns to the end of the range) land on ours.
+import { METRIC_KINDS } from '../../domain/metric.js';
 import { apiRoot, chunkWindow, redactHeaders, resolveBaseUrl } from '../http.js';
 import {
   ConnectorError,
@@ -213,7 +214,7 @@ function nrqlOf(data: unknown): unknown {
 export const newrelicConnector: ConnectorModule<NewRelicConfig, NewRelicSecrets, NewRelicQuery> = {
   id: 'newrelic',
   name: 'New Relic',
-  kinds: ['count', 'ratio', 'gauge', 'quantile'],
+  kinds: METRIC_KINDS,
   configSchema: newRelicConfigSchema,
   secretsSchema: newRelicSecretsSchema,
   querySchema: newRelicQuerySchema,

@@ -1,5 +1,6 @@
 // Prometheus connector: one PromQL range query per chunk of at most 11,000
 // points against /api/v1/query_range, with optional bearer or basic auth.
+import { METRIC_KINDS } from '../../domain/metric.js';
 import { apiRoot, chunkWindow, redactHeaders, requestJson, resolveBaseUrl } from '../http.js';
 import {
   ConnectorError,
@@ -145,7 +146,7 @@ function createPrometheusConnector(
 export const prometheusConnector: ConnectorModule<PrometheusConfig, PrometheusSecrets, PrometheusQuery> = {
   id: 'prometheus',
   name: 'Prometheus',
-  kinds: ['count', 'ratio', 'gauge', 'quantile'],
+  kinds: METRIC_KINDS,
   configSchema: prometheusConfigSchema,
   secretsSchema: prometheusSecretsSchema,
   querySchema: prometheusQuerySchema,

@@ -1,5 +1,6 @@
 // The Sentry connector: error counts/rates, transaction latency and failure rate
 // (events-timeseries, falling back to events-stats) and crash-free rate (sessions).
+import { METRIC_KINDS } from '../../domain/metric.js';
 import { chunkWindow, resolveBaseUrl } from '../http.js';
 import {
   ConnectorError,
@@ -233,7 +234,7 @@ function createSentryConnector(
 export const sentryConnector: ConnectorModule<SentryConfig, SentrySecrets, SentryQuery> = {
   id: 'sentry',
   name: 'Sentry',
-  kinds: ['count', 'ratio', 'gauge', 'quantile'],
+  kinds: METRIC_KINDS,
   configSchema,
   secretsSchema,
   querySchema,

@@ -1,11 +1,12 @@
 // Deterministic synthetic series for demos, tests and the accuracy benchmark: every point is a
 // pure function of (seed, query, bucket start, step), so re-fetching a window returns the same data.
+import { METRIC_KINDS, type MetricKind } from '../../domain/metric.js';
 import { z } from 'zod';
 import type { SeriesPoint } from '../types.js';
 
 /** One synthetic series (snake_case, with defaults). */
 export type TestdataQuery = {
-  shape: 'count' | 'ratio' | 'gauge' | 'quantile';
+  shape: MetricKind;
   /** Level: count per bucket, error rate (ratio), gauge value, or latency (quantile). */
   base: number;
   /** Relative noise (standard deviation of the multiplicative / additive disturbance). */
@@ -23,7 +24,7 @@ export type TestdataQuery = {
 };
 
 export const testdataQuerySchema: z.ZodType<TestdataQuery> = z.object({
-  shape: z.enum(['count', 'ratio', 'gauge', 'quantile']).default('gauge'),
+  shape: z.enum(METRIC_KINDS).default('gauge'),
   base: z.number().finite().nonnegative().default(100),
   noise: z.number().finite().nonnegative().max(10).default(0.1),
   rho: z.number().min(0).max(0.99).default(0),

@@ -2,6 +2,7 @@
 // for the demo, benchmarks and tests. Values are a pure function of (seed,
 // query, timestamp), so re-fetching a window returns the same points. Synthetic:
 // it calls no provider.
+import { METRIC_KINDS } from '../../domain/metric.js';
 import { z } from 'zod';
 import { alignDown, chunkWindow } from '../http.js';
 import type {
@@ -32,7 +33,7 @@ const MAX_POINTS = 10_000;
 export const testdataConnector: ConnectorModule<TestdataConfig, Record<string, never>, TestdataQuery> = {
   id: 'testdata',
   name: 'TestData (synthetic)',
-  kinds: ['count', 'ratio', 'gauge', 'quantile'],
+  kinds: METRIC_KINDS,
   configSchema,
   secretsSchema: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
   querySchema: testdataQuerySchema,

@@ -1,7 +1,7 @@
 // Impact reports through the real pipeline: testdata connector → scheduler (on a
 // clock the test drives) → ClickHouse (chDB) → engine → stored report → API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImpactReport, MetricReport } from '../../api/pages/types.js';
+import type { ImpactReport, MetricReport } from '../../domain/report.js';
 import { pipeline, type Pipeline } from '../support/pipeline.js';
 
 const MIN = 60_000;

@@ -8,7 +8,8 @@ import {
   type MetricInput,
   type MetricResult,
 } from '../../engine/index.js';
-import { referenceShifts, zoneOffsetMs } from '../../engine/windows.js';
+import { zoneOffsetMs } from '../../domain/time-zone.js';
+import { referenceShifts } from '../../engine/windows.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

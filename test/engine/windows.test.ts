@@ -1,6 +1,7 @@
 // Windows: duration parsing, per-type defaults, overrides and step alignment.
 import { describe, expect, it } from 'vitest';
-import { computeWindows, knownEventType, parseDuration } from '../../engine/windows.js';
+import { knownEventType } from '../../domain/event.js';
+import { computeWindows, parseDuration } from '../../engine/windows.js';
 
 const MIN = 60_000;
 describe('parseDuration', () => {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { fmtPct, fmtValue } from '../../api/pages/html.js';
 import { renderReportPage } from '../../api/pages/report.js';
-import type { MetricReport } from '../../api/pages/types.js';
+import type { MetricReport } from '../../domain/report.js';
 import { loadReport } from './fixtures.js';
 
 /** The HTML of each metric section, in order. */

@@ -1,6 +1,7 @@
 // A small real Fastify server for the console's browser tests: the real page routes plus
 // stand-in JSON routes for /v1/impact and /v1/events/:id/impact that serve the report fixtures
 // and check the bearer key the way the API does (401 problem+json otherwise).
+import { eventTypeIs } from '../../domain/event.js';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { pageRoutes, sendReportHtml } from '../../api/routes/pages.js';
 import { loadReport, loadTimeline } from './fixtures.js';
@@ -56,7 +57,7 @@ export async function startStandIn(key = 'otk_test_4f9c2e8a1b7d4c3e9f0a'): Promi
     const matches = timeline.filter(
       (e) =>
         (!q.subject || e.subject === q.subject) &&
-        (!q.type || e.type === q.type || e.type.endsWith(`.${q.type}`)) &&
+        (!q.type || eventTypeIs(e.type, q.type)) &&
         (!q.verdict || e.verdict === q.verdict),
     );
     const items = matches.slice(offset, offset + limit);

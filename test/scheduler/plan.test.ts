@@ -1,6 +1,7 @@
 // The planner as pure functions: interval arithmetic, satisfaction, coalescing.
 // Properties: every needed bucket ends up covered late enough; jobs stay within
 // the point cap; a first fetch is never delayed beyond the slack.
+import { receive } from '../../domain/event.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { schedulerEvents } from '../../scheduler/index.js';
@@ -193,7 +194,8 @@ describe('schedulerEvents', () => {
       subject: 'prod',
       ...(time ? { time } : {}),
     });
-    const out = schedulerEvents([e('a', '2026-11-02T12:00:00Z'), e('b'), e('dup')], ['a', 'b'], 42);
+    const received = [e('a', '2026-11-02T12:00:00Z'), e('b'), e('dup')].map((x) => receive(x, 42));
+    const out = schedulerEvents(received, ['a', 'b']);
     expect(out.map((x) => [x.id, x.time, x.subject])).toEqual([
       ['a', Date.parse('2026-11-02T12:00:00Z'), 'prod'],
       ['b', 42, 'prod'],

@@ -1,6 +1,7 @@
 // The scheduler end to end on the real chDB store and a replayed Datadog over
 // real HTTP: planned fetches, coalescing, late data, rate limits, retries, auth
 // failures, restarts. The clock is the test's: nothing sleeps through a window.
+import { receive } from '../../domain/event.js';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ImpactPair } from '../../store/jobs.js';
@@ -508,7 +509,7 @@ describe('persistence', () => {
 
   it('on start, plans stored events that a crash left unplanned', async () => {
     h = await harness({ start: T + MIN });
-    await h.store.events.ingest(h.orgId, [deployment('late-1', T).event]);
+    await h.store.events.ingest(h.orgId, [receive(deployment('late-1', T).event, Date.now())]);
     expect(await h.scheduler.pairsOfEvent(h.orgId, 'late-1')).toHaveLength(0);
     // Received "now" (the wall clock): the catch-up looks back 48 h from the scheduler's clock.
     const restarted = await h.restart({ scheduler: { catchUpHours: 48 }, now: () => Date.now() });

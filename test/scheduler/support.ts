@@ -10,7 +10,7 @@ import { createRuntime, type SchedulerTuning } from '../../runtime.js';
 import type { ConnectorFactory } from '../../scheduler/connectors.js';
 import type { Scheduler } from '../../scheduler/index.js';
 import type { Store } from '../../store/index.js';
-import type { Metric, MetricDefinition } from '../../store/metrics.js';
+import type { Metric, MetricDefinition } from '../../domain/metric.js';
 import { startReplay, type RecordedRequest, type Replay, type ReplayResponse } from '../support/replay.js';
 import { testStore } from '../support/store.js';
 

@@ -1,7 +1,7 @@
 // The store test suite, run against every backend: embedded chDB, and the
 // server backend (@clickhouse/client) over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudEvent } from '../../store/events.js';
+import { eventTypeIs, receive, type CloudEvent } from '../../domain/event.js';
 import type { Store } from '../../store/index.js';
 import { migrate } from '../../store/migrations.js';
 
@@ -18,6 +18,12 @@ const event = (id: string, extra: Partial<CloudEvent> = {}): CloudEvent => ({
 export function storeSuite(name: string, open: () => Promise<Store>, after?: () => Promise<void>) {
   describe(`store on ${name}`, () => {
     let store: Store;
+    /** Ingest CloudEvents received now (the events route parses their times the same way). */
+    const ingest = (org: string, events: CloudEvent[]) =>
+      store.events.ingest(
+        org,
+        events.map((e) => receive(e, Date.now())),
+      );
     let orgA: string;
     let orgB: string;
 
@@ -83,12 +89,12 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
     });
 
     it('stores events once: a retry is a duplicate, within a batch too', async () => {
-      const first = await store.events.ingest(orgA, [event('e1'), event('e2'), event('e1')]);
+      const first = await ingest(orgA, [event('e1'), event('e2'), event('e1')]);
       expect(first).toEqual({ accepted: ['e1', 'e2'], duplicates: ['e1'] });
-      const again = await store.events.ingest(orgA, [event('e2'), event('e3')]);
+      const again = await ingest(orgA, [event('e2'), event('e3')]);
       expect(again).toEqual({ accepted: ['e3'], duplicates: ['e2'] });
       // The same id from another source is another event.
-      const other = await store.events.ingest(orgA, [event('e1', { source: 'other' })]);
+      const other = await ingest(orgA, [event('e1', { source: 'other' })]);
       expect(other.accepted).toEqual(['e1']);
       expect(await store.events.count(orgA)).toBe(4);
     });
@@ -97,7 +103,7 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
       const batches = Array.from({ length: 8 }, (_, b) =>
         Array.from({ length: 50 }, (_, i) => event(`c${b}-${i}`, { source: 'burst' })),
       );
-      const results = await Promise.all([...batches, batches[0]].map((batch) => store.events.ingest(orgB, batch)));
+      const results = await Promise.all([...batches, batches[0]].map((batch) => ingest(orgB, batch)));
       const accepted = results.reduce((n, r) => n + r.accepted.length, 0);
       const duplicates = results.reduce((n, r) => n + r.duplicates.length, 0);
       expect(accepted).toBe(400);
@@ -112,7 +118,7 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
         severity: 'high',
         team: 'payments',
       });
-      await store.events.ingest(orgA, [odd]);
+      await ingest(orgA, [odd]);
       const [found] = await store.events.byId(orgA, odd.id);
       expect(found.event).toEqual(odd);
     });
@@ -126,7 +132,7 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
           type: i % 5 === 0 ? 'incident' : 'deployment',
         }),
       );
-      await store.events.ingest(org, evs);
+      await ingest(org, evs);
       const seen: string[] = [];
       let after;
       for (;;) {
@@ -153,6 +159,28 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
       );
       expect(range.map((e) => e.id)).toEqual(['p3', 'p4', 'p5']);
       expect(await store.events.list(orgB, { source: 'ci/pipeline' }, 100)).toEqual([]);
+    });
+
+    it('filters by type with the same rule as eventTypeIs (domain/event.ts)', async () => {
+      const org = (await store.orgs.create('types', 'pro')).id;
+      const types = [
+        'deployment',
+        'dev.opstrails.deployment',
+        'redeployment',
+        'deployment.v2',
+        'com.x.data-load',
+        'incident',
+      ];
+      await ingest(
+        org,
+        types.map((type, i) => event(`t${i}`, { type })),
+      );
+      for (const name of ['deployment', 'data-load', 'incident', 'opstrails.deployment']) {
+        const listed = (await store.events.list(org, { type: name }, 100)).map((e) => e.type).sort();
+        expect(listed).toEqual(types.filter((t) => eventTypeIs(t, name)).sort());
+      }
+      // The rule itself: bare or reverse-DNS prefixed, never a mere suffix or prefix of a word.
+      expect(types.filter((t) => eventTypeIs(t, 'deployment'))).toEqual(['deployment', 'dev.opstrails.deployment']);
     });
 
     it('authenticates keys by hash, lists them without secrets, and revokes them', async () => {

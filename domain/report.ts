@@ -1,11 +1,57 @@
-// The impact report as the API serves it (JSON) and as the pages render it.
-// Instants are ISO 8601 strings; the engine's own result types (engine/analyze.ts) are reused where the report carries them as they are.
-import type { Confounder, MetricResult } from '../engine/index.js';
-import type { CloudEvent } from '../store/events.js';
+// The impact report: what the engine concludes per metric (verdicts, baseline,
+// counterfactual, confounders) and the report the API serves and the pages draw.
+// The engine's results and the report share these definitions; instants in the
+// report are ISO 8601 strings.
+import type { CloudEvent } from './event.js';
+import type { Direction, MetricKind } from './metric.js';
 
 export type ReportStatus = 'pending' | 'ready' | 'partial' | 'failed';
 export type EventVerdict = 'regression' | 'improvement' | 'no_change' | 'inconclusive';
 export type MetricVerdict = EventVerdict | 'insufficient_data';
+
+/** Another event that overlaps this event's windows. */
+export interface Confounder {
+  id: string;
+  type: string;
+  time: string;
+  subject: string | null;
+  /** Which of our windows it falls in. */
+  window: 'before' | 'after' | 'gap';
+  /** Share of that window after the other event (how much of it the other event can touch). */
+  coverage: number;
+}
+
+/** What a metric's change is measured against (reference days, a single reference, or the before window alone). */
+export interface Baseline {
+  kind: 'before_window' | 'reference_days' | 'seasonal_week' | 'seasonal_day';
+  /** reference_days: how many days predicted the after window, each with its weight and its own pre → after change (comparison scale). */
+  reference_days?: number;
+  days?: { day: number; date: string; weight: number; change: number }[];
+  /** Days with data that were not used, and why (another event, missing buckets, far from the others). */
+  skipped_days?: { day: number; reason: string }[];
+  /** Which variance decided the interval: the noise model, or the placebo spread of the reference days. */
+  calibration?: 'model' | 'placebo';
+  placebo?: { se: number; model_se: number; placebos: number; df: number };
+  weekday_adjusted?: boolean;
+  /** Change over the same clock windows in the reference (relative), when seasonal. */
+  reference_change?: number | null;
+  /** True when the plain comparison would have flagged a change that the seasonal reference explains. */
+  explains_change?: boolean;
+  /** Why a seasonal reference was not used, when one was offered. */
+  skipped?: string;
+}
+
+/**
+ * The observed after level (the kind's headline: rate, ratio, median, mean) against the level
+ * expected without the event, with that expectation's interval; observed / expected − 1 is the
+ * relative change.
+ */
+export interface CounterfactualLevels {
+  observed: number;
+  expected: number;
+  expected_ci: [number, number] | null;
+  relative: number;
+}
 
 export interface IsoWindow {
   from: string;
@@ -21,15 +67,12 @@ export interface WindowSummary {
   rate: number | null;
 }
 
-/** Another event that overlaps this event's windows, as the engine lists it. */
-export type ReportConfounder = Confounder;
-
 export interface MetricReport {
   metric_id: string;
   name: string;
-  kind: 'count' | 'ratio' | 'gauge' | 'quantile';
+  kind: MetricKind;
   unit: string | null;
-  direction: 'increase_is_bad' | 'decrease_is_bad' | 'either';
+  direction: Direction;
   critical: boolean;
   status: 'pending' | 'ready' | 'failed';
   /** null while pending. */
@@ -39,14 +82,9 @@ export interface MetricReport {
   after: WindowSummary | null;
   change: { absolute: number | null; relative: number | null; ci: [number, number] | null; confidence: number } | null;
   test: { method: string; statistic: number | null; p_value: number | null; q_value: number | null } | null;
-  /**
-   * The engine's baseline (engine/analyze.ts MetricResult: kind, the reference days used and
-   * skipped, the calibration, …) with a single-reference window pair as ISO instants.
-   */
-  baseline:
-    (Omit<MetricResult['baseline'], 'reference'> & { reference?: { before: IsoWindow; after: IsoWindow } }) | null;
-  /** The observed after level (rate, ratio, median, mean) against the level expected without the event, with the expectation's interval. */
-  counterfactual: MetricResult['counterfactual'];
+  /** What the change was measured against, with a single-reference window pair as ISO instants. */
+  baseline: (Baseline & { reference?: { before: IsoWindow; after: IsoWindow } }) | null;
+  counterfactual: CounterfactualLevels | null;
   threshold: number;
   data_quality: {
     expected: { before: number; after: number };
@@ -58,7 +96,7 @@ export interface MetricReport {
     history_buckets?: number;
   } | null;
   minimum_detectable_effect: number | null;
-  confounders: ReportConfounder[];
+  confounders: Confounder[];
   onset: { ts: string; minutes_from_event: number; before_event: boolean } | null;
   /** Why the verdict is insufficient_data / inconclusive, when there is a specific reason. */
   reason: string | null;

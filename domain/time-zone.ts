@@ -1,5 +1,6 @@
-// Local wall clock <-> UTC in an IANA time zone, with Intl only (no tz library), for
-// providers that speak in an account's local time (GA4 properties, Adobe report suites).
+// Local wall clock <-> UTC in an IANA time zone, with Intl only (no tz library): for
+// providers that speak in an account's local time (GA4 properties, Adobe report suites)
+// and for the engine's reference days ("the same clock time" in the provider's zone).
 //
 // A "wall clock" is the local date-time fields encoded as epoch ms read as UTC,
 // so 2026-11-01 04:00 local is Date.UTC(2026, 10, 1, 4, 0).
@@ -87,4 +88,20 @@ export function instantsAt(wall: number, timeZone: string): number[] {
     candidates.add(wall - offset);
   }
   return [...candidates].filter((t) => wallClockOf(t, timeZone) === wall).sort((a, b) => a - b);
+}
+
+/** Offsets by zone and quarter hour: zones change offset on a whole or half hour, and a report asks 28 days × every metric. */
+const offsets = new Map<string, number>();
+const QUARTER_HOUR_MS = 15 * 60_000;
+
+/** UTC offset (ms, local − UTC) of a zone at an instant, to the second. */
+export function zoneOffsetMs(instant: number, timeZone: string): number {
+  const key = `${timeZone}@${Math.floor(instant / QUARTER_HOUR_MS)}`;
+  let known = offsets.get(key);
+  if (known === undefined) {
+    if (offsets.size > 10_000) offsets.clear();
+    const second = Math.floor(instant / 1000) * 1000;
+    offsets.set(key, (known = wallClockOf(second, timeZone) - second));
+  }
+  return known;
 }

@@ -12,7 +12,7 @@ import {
   MAX_WEST_OFFSET_MS,
   wallClockFields,
   wallClockOf,
-} from '../../connectors/timezone.js';
+} from '../../domain/time-zone.js';
 
 const LA = 'America/Los_Angeles';
 const BERLIN = 'Europe/Berlin';
