@@ -16,8 +16,8 @@ export function resolveBaseUrl(
   let url: URL;
   try {
     url = new URL(baseUrl ?? defaultUrl);
-  } catch {
-    throw new ConnectorError('invalid_config', `base_url is not a valid URL`);
+  } catch (err) {
+    throw new ConnectorError('invalid_config', `base_url is not a valid URL`, { cause: err });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new ConnectorError('invalid_config', `base_url must use http or https`);
@@ -127,6 +127,7 @@ export async function requestJson<T = unknown>(
     try {
       parsed = JSON.parse(text);
     } catch {
+      // Not JSON: a provider's or a proxy's error page; the status decides below.
       parseFailed = true;
     }
   }

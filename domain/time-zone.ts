@@ -39,6 +39,7 @@ export function isKnownTimeZone(timeZone: string): boolean {
     formatter(timeZone);
     return true;
   } catch {
+    // Intl throws a RangeError for a zone it does not know.
     return false;
   }
 }

@@ -32,8 +32,10 @@ export function tokenSource(secrets: Ga4Secrets, deps: ConnectorDeps, timeoutMs:
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(key.private_key);
-  } catch {
-    throw new ConnectorError('invalid_config', 'service_account.private_key is not a readable PEM private key');
+  } catch (err) {
+    throw new ConnectorError('invalid_config', 'service_account.private_key is not a readable PEM private key', {
+      cause: err,
+    });
   }
   const tokenUrl = resolveBaseUrl(key.token_uri, DEFAULT_TOKEN_URI, TOKEN_HOSTS, deps.hostPolicy);
   return new ServiceAccountTokens(key, privateKey, tokenUrl.toString(), deps, timeoutMs);

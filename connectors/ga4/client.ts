@@ -179,6 +179,7 @@ function googleError(status: number, headers: Headers, text: string, deps: Conne
   try {
     error = (JSON.parse(text) as { error?: typeof error }).error;
   } catch {
+    // Not Google's JSON error (a proxy's page): the HTTP status alone describes it.
     error = undefined;
   }
   const gStatus = typeof error?.status === 'string' ? error.status : undefined;
