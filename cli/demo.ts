@@ -67,7 +67,8 @@ export async function demo(): Promise<void> {
   };
   process.stderr.write(
     `\nDemo data is ready (synthetic, from the testdata connector):\n` +
-      `  1 connection, ${created.length} metrics, ${deploys.length + 1} deployments over the last week, reports computed for ${timeline.filter((r) => r.status).length}.\n` +
+      `  1 connection, ${created.length} metrics, ${deploys.length + 1} deployments over the last week, ` +
+      `reports computed for ${timeline.filter((r) => r.status).length}.\n` +
       `  Injected: errors +60% at deploy 5 (rolled back by 6), p95 latency -30% at deploy 12, orders -20% at deploy 18.\n\n` +
       `Demo API key (admin, shown once):\n\n  export KEY=${key.key}\n\n` +
       `Open the console at ${base}/ (paste the key), or the reports directly:\n` +
@@ -80,7 +81,9 @@ export async function demo(): Promise<void> {
       `\nFrom a terminal:\n` +
       `  curl -H "Authorization: Bearer $KEY" '${base}/v1/impact?subject=production'\n` +
       (links[0][1] ? `  npx opstrails-impact report ${links[0][1].id} --key $KEY --url ${base}\n` : '') +
-      `  curl -H "Authorization: Bearer $KEY" '${base}/v1/metrics/${created[0].id}/series?from=${encodeURIComponent(new Date(deploys[4].time - HOUR).toISOString())}&to=${encodeURIComponent(new Date(deploys[4].time + HOUR).toISOString())}'\n\n`,
+      `  curl -H "Authorization: Bearer $KEY" '${base}/v1/metrics/${created[0].id}/series?` +
+      `from=${encodeURIComponent(new Date(deploys[4].time - HOUR).toISOString())}` +
+      `&to=${encodeURIComponent(new Date(deploys[4].time + HOUR).toISOString())}'\n\n`,
   );
   await serve(config);
 }

@@ -92,7 +92,10 @@ export interface MetricReport {
     low_counts: boolean;
     late_data_pending: boolean;
     autocorrelation: number | null;
-    /** Buckets ahead of the before window that were read: with reference days they set today's level (and its noise model); otherwise they fed the noise model only, never compared. */
+    /**
+     * Buckets ahead of the before window that were read: with reference days they set today's
+     * level (and its noise model); otherwise they fed the noise model only, never compared.
+     */
     history_buckets?: number;
   } | null;
   minimum_detectable_effect: number | null;

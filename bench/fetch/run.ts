@@ -59,13 +59,15 @@ function simulate(perDay: number): { cold: number; coldEvents: number; steady: n
 }
 
 console.log(
-  `Provider calls per event on one Datadog metric (${limits.maxPointsPerCall} points a call), ${REFERENCE_DAYS} reference days a pair; events at irregular times of day, two weeks:\n`,
+  `Provider calls per event on one Datadog metric (${limits.maxPointsPerCall} points a call), ` +
+    `${REFERENCE_DAYS} reference days a pair; events at irregular times of day, two weeks:\n`,
 );
 console.log('| events a day | first week (cold start): calls per event | second week (steady): calls per event |');
 console.log('|---|---|---|');
 for (const perDay of [1, 10, 100]) {
   const r = simulate(perDay);
   console.log(
-    `| ${perDay} | ${(r.cold / r.coldEvents).toFixed(2)} (${r.cold} calls, ${r.coldEvents} events) | ${(r.steady / r.steadyEvents).toFixed(2)} (${r.steady} calls, ${r.steadyEvents} events) |`,
+    `| ${perDay} | ${(r.cold / r.coldEvents).toFixed(2)} (${r.cold} calls, ${r.coldEvents} events) ` +
+      `| ${(r.steady / r.steadyEvents).toFixed(2)} (${r.steady} calls, ${r.steadyEvents} events) |`,
   );
 }

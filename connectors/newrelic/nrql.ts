@@ -114,7 +114,9 @@ export function analyzeNrql(nrql: string): NrqlAnalysis {
   if (items > 1) {
     return {
       ok: false,
-      message: `nrql must select exactly one value (found ${items}); use one query per metric, or combine them in one expression such as filter(count(*), WHERE error IS true) / count(*)`,
+      message:
+        `nrql must select exactly one value (found ${items}); use one query per metric, ` +
+        'or combine them in one expression such as filter(count(*), WHERE error IS true) / count(*)',
     };
   }
   if (listTop.trim() === '')

@@ -41,7 +41,8 @@ function checkInterval(intervalMs: unknown, f: BucketFilter): void {
   if (intervalMs !== f.stepSeconds * 1000 && intervalMs !== f.stepSeconds) {
     throw new ConnectorError(
       'bad_query',
-      `Sentry served buckets of ${intervalMs >= 1000 ? intervalMs / 1000 : intervalMs} s instead of the requested ${f.stepSeconds} s; pick a step the dataset supports (e.g. 60, 300, 3600)`,
+      `Sentry served buckets of ${intervalMs >= 1000 ? intervalMs / 1000 : intervalMs} s instead of the requested ` +
+        `${f.stepSeconds} s; pick a step the dataset supports (e.g. 60, 300, 3600)`,
     );
   }
 }

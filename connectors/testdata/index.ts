@@ -50,7 +50,9 @@ export const testdataConnector: ConnectorModule<TestdataConfig, Record<string, n
     const describe = (query: TestdataQuery, window: FetchWindow): ProviderRequest[] =>
       chunkWindow(window, MAX_POINTS).map((chunk) => ({
         method: 'GET',
-        url: `testdata:synthetic?seed=${config.seed}&from=${new Date(chunk.from).toISOString()}&to=${new Date(chunk.to).toISOString()}&step=${chunk.stepSeconds}`,
+        url:
+          `testdata:synthetic?seed=${config.seed}&from=${new Date(chunk.from).toISOString()}` +
+          `&to=${new Date(chunk.to).toISOString()}&step=${chunk.stepSeconds}`,
         headers: {},
         body: query,
       }));

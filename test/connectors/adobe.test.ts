@@ -537,7 +537,8 @@ describe('adobe: requests, mapping and token handling over HTTP', () => {
     expect(described.map((d) => (d.body as any).settings.limit)).toEqual([50_000, 50_000, 20_000]);
     expect(described[0].url).toBe(`${replay.url}/api/{globalCompanyId}/reports`);
     expect((described[1].body as any).globalFilters[0].dateRange).toBe(
-      `{suite-local time of ${new Date(CONTRACT_FROM + 50_000 * MINUTE).toISOString()}}/{suite-local time of ${new Date(CONTRACT_FROM + 100_000 * MINUTE).toISOString()}}`,
+      `{suite-local time of ${new Date(CONTRACT_FROM + 50_000 * MINUTE).toISOString()}}/` +
+        `{suite-local time of ${new Date(CONTRACT_FROM + 100_000 * MINUTE).toISOString()}}`,
     );
     expect(JSON.stringify(described)).not.toContain(CLIENT_ID);
   });

@@ -30,7 +30,10 @@ export interface ContractSpec<C, S, Q> {
   secrets: S;
   /** A valid query for `module.querySchema`. */
   query: Q;
-  /** Answer one recorded request in the given scenario. Non-data requests (tokens, metadata) should succeed in every scenario except where they are the failing part. */
+  /**
+   * Answer one recorded request in the given scenario. Non-data requests (tokens, metadata)
+   * should succeed in every scenario except where they are the failing part.
+   */
   respond(scenario: Scenario, req: RecordedRequest): ReplayResponse;
   /** True for requests that fetch series data (counted by the chunking test). */
   isDataRequest(req: RecordedRequest): boolean;
