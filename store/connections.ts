@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Backend } from './backend.js';
 import { chTime } from './migrations.js';
 import type { SecretBox } from './secrets.js';
-import { isoTime, VersionedTable, type VersionedRow } from './versioned.js';
+import { DeletableTable, isoTime, type DeletableRow } from './versioned.js';
 
 export type ConnectionStatus = 'unchecked' | 'ok' | 'failing';
 
@@ -22,7 +22,7 @@ export interface Connection {
   updated_at: string;
 }
 
-interface Row extends VersionedRow {
+interface Row extends DeletableRow {
   connection_id: string;
   provider: string;
   name: string;
@@ -43,7 +43,7 @@ export interface ConnectionPatch {
 }
 
 export class ConnectionRepository {
-  private readonly rows: VersionedTable<Row>;
+  private readonly rows: DeletableTable<Row>;
 
   constructor(
     backend: Backend,
@@ -51,7 +51,7 @@ export class ConnectionRepository {
     private readonly box: SecretBox,
     now: () => number = Date.now,
   ) {
-    this.rows = new VersionedTable<Row>(backend, `${db}.connections`, 'connection_id', now);
+    this.rows = new DeletableTable<Row>(backend, `${db}.connections`, ['connection_id'], now);
   }
 
   async create(

@@ -2,9 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Direction, Metric, MetricDefinition, MetricKind } from '../domain/metric.js';
 import type { Backend } from './backend.js';
-import { isoTime, VersionedTable, type VersionedRow } from './versioned.js';
+import { DeletableTable, isoTime, type DeletableRow } from './versioned.js';
 
-interface Row extends VersionedRow {
+interface Row extends DeletableRow {
   metric_id: string;
   connection_id: string;
   name: string;
@@ -20,10 +20,10 @@ interface Row extends VersionedRow {
 }
 
 export class MetricRepository {
-  private readonly rows: VersionedTable<Row>;
+  private readonly rows: DeletableTable<Row>;
 
   constructor(backend: Backend, db: string, now: () => number = Date.now) {
-    this.rows = new VersionedTable<Row>(backend, `${db}.metrics`, 'metric_id', now);
+    this.rows = new DeletableTable<Row>(backend, `${db}.metrics`, ['metric_id'], now);
   }
 
   async create(orgId: string, def: MetricDefinition): Promise<Metric> {

@@ -4,6 +4,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Backend } from './backend.js';
 import type { Plan } from '../domain/plan.js';
 import { chTime, fromChTime } from './migrations.js';
+import { isoTime, VersionedTable, type VersionedRow } from './versioned.js';
 
 export const SCOPES = ['events:write', 'read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -25,19 +26,17 @@ export interface ApiKey {
   last_used_at: string | null;
 }
 
-interface KeyRow {
-  org_id: string;
+/** A row of api_keys (migration 1). */
+interface KeyRow extends VersionedRow {
   key_id: string;
   name: string;
   scopes: Scope[];
   prefix: string;
   hash: string;
-  created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
 }
 
-const iso = (text: string) => new Date(fromChTime(text)).toISOString();
 const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 /** A new high-entropy key: "otk_" + 12-char lookup prefix + "_" + 43 chars (256 bits). */
@@ -59,6 +58,10 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+/**
+ * Orgs. Not a VersionedTable: an org's row is written once and never gets a newer
+ * version, and it is keyed by org_id alone (no (org, id) pair to look up).
+ */
 export class OrgRepository {
   constructor(
     private readonly backend: Backend,
@@ -84,7 +87,7 @@ export class OrgRepository {
       `SELECT org_id, name, plan, created_at FROM ${this.db}.orgs FINAL WHERE org_id = {org:String}`,
       { org: orgId },
     );
-    return rows.map((r) => ({ id: r.org_id, name: r.name, plan: r.plan, created_at: iso(r.created_at) }))[0];
+    return rows.map((r) => ({ id: r.org_id, name: r.name, plan: r.plan, created_at: isoTime(r.created_at) }))[0];
   }
 
   /** Number of orgs (used to bootstrap the embedded default). */
@@ -94,16 +97,18 @@ export class OrgRepository {
   }
 }
 
+/** API keys: a versioned table (a revocation or a use is a newer version of the key's row). */
 export class KeyRepository {
-  constructor(
-    private readonly backend: Backend,
-    private readonly db: string,
-  ) {}
+  private readonly rows: VersionedTable<KeyRow>;
+
+  constructor(backend: Backend, db: string, now: () => number = Date.now) {
+    this.rows = new VersionedTable<KeyRow>(backend, `${db}.api_keys`, ['key_id'], now);
+  }
 
   /** Create a key; the returned `key` is the only time the secret exists outside the caller. */
   async create(orgId: string, name: string, scopes: Scope[], now = Date.now()): Promise<ApiKey & { key: string }> {
     const { key, prefix } = generateKey();
-    const row: KeyRow & { updated_at: string } = {
+    const row: KeyRow = {
       org_id: orgId,
       key_id: `key_${randomUUID().replaceAll('-', '')}`,
       name,
@@ -113,35 +118,30 @@ export class KeyRepository {
       created_at: chTime(now),
       last_used_at: null,
       revoked_at: null,
-      updated_at: chTime(now),
+      updated_at: this.rows.version(),
     };
-    await this.backend.insert(`${this.db}.api_keys`, [row]);
+    await this.rows.put(row);
     return { ...toApiKey(row), key };
   }
 
   /** Active keys of an org (no secrets). */
   async list(orgId: string): Promise<ApiKey[]> {
-    const rows = await this.backend.query<KeyRow>(
-      `SELECT * FROM ${this.db}.api_keys FINAL
-       WHERE org_id = {org:String} AND revoked_at IS NULL ORDER BY created_at, key_id`,
-      { org: orgId },
-    );
-    return rows.map(toApiKey);
+    return (await this.rows.list(orgId, 'revoked_at IS NULL')).map(toApiKey);
   }
 
   /** Revoke a key of this org; false when the org has no such active key. */
   async revoke(orgId: string, keyId: string, now = Date.now()): Promise<boolean> {
-    const row = await this.row(orgId, keyId);
+    const row = await this.rows.get(orgId, keyId);
     if (!row || row.revoked_at) return false;
-    await this.backend.insert(`${this.db}.api_keys`, [{ ...row, revoked_at: chTime(now), updated_at: chTime(now) }]);
+    await this.rows.put({ ...row, revoked_at: chTime(now), updated_at: this.nextVersion(row) });
     return true;
   }
 
   /** Record use (callers throttle this). */
   async touch(orgId: string, keyId: string, now = Date.now()): Promise<void> {
-    const row = await this.row(orgId, keyId);
+    const row = await this.rows.get(orgId, keyId);
     if (!row || row.revoked_at) return;
-    await this.backend.insert(`${this.db}.api_keys`, [{ ...row, last_used_at: chTime(now), updated_at: chTime(now) }]);
+    await this.rows.put({ ...row, last_used_at: chTime(now), updated_at: this.nextVersion(row) });
   }
 
   /** Resolve a presented key to its active record, comparing hashes in constant time. */
@@ -149,21 +149,15 @@ export class KeyRepository {
     const prefix = keyPrefix(key);
     if (!prefix) return undefined;
     // Lookup by prefix is the one query not scoped by org: the org is what it finds.
-    const rows = await this.backend.query<KeyRow>(
-      `SELECT * FROM ${this.db}.api_keys FINAL WHERE prefix = {prefix:String} AND revoked_at IS NULL`,
-      { prefix },
-    );
+    const rows = await this.rows.select('prefix = {prefix:String} AND revoked_at IS NULL', { prefix });
     const presented = hashKey(key);
     const match = rows.find((r) => safeEqual(r.hash, presented));
     return match ? toApiKey(match) : undefined;
   }
 
-  private async row(orgId: string, keyId: string): Promise<KeyRow | undefined> {
-    const rows = await this.backend.query<KeyRow>(
-      `SELECT * FROM ${this.db}.api_keys FINAL WHERE org_id = {org:String} AND key_id = {id:String}`,
-      { org: orgId, id: keyId },
-    );
-    return rows[0];
+  /** A version after the row's current one, so a revocation is never lost to an earlier-clocked use. */
+  private nextVersion(row: KeyRow): string {
+    return chTime(this.rows.versionMs(fromChTime(row.updated_at)));
   }
 }
 
@@ -174,7 +168,7 @@ function toApiKey(r: KeyRow): ApiKey {
     name: r.name,
     scopes: r.scopes,
     prefix: r.prefix,
-    created_at: iso(r.created_at),
-    last_used_at: r.last_used_at ? iso(r.last_used_at) : null,
+    created_at: isoTime(r.created_at),
+    last_used_at: r.last_used_at ? isoTime(r.last_used_at) : null,
   };
 }
