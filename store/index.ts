@@ -5,13 +5,14 @@ import { identifier, type Backend } from './backend.js';
 import { openChdb } from './chdb.js';
 import { ConnectionRepository } from './connections.js';
 import { EventRepository } from './events.js';
-import { JobRepository, PairRepository } from './jobs.js';
+import { JobRepository } from './jobs.js';
 import { MetricRepository } from './metrics.js';
 import { PointRepository } from './points.js';
 import { ReportRepository } from './reports.js';
 import { SecretBox } from './secrets.js';
 import { migrate, SCHEMA_VERSION } from './migrations.js';
 import { KeyRepository, OrgRepository } from './orgs.js';
+import { PairRepository } from './pairs.js';
 import { openServer } from './server.js';
 
 export interface StoreOptions {
@@ -51,7 +52,7 @@ export class Store {
     now: () => number = Date.now,
   ) {
     this.orgs = new OrgRepository(backend, database);
-    this.keys = new KeyRepository(backend, database);
+    this.keys = new KeyRepository(backend, database, now);
     this.events = new EventRepository(backend, database);
     this.connections = new ConnectionRepository(backend, database, secretBox, now);
     this.metrics = new MetricRepository(backend, database, now);
@@ -69,6 +70,9 @@ export class Store {
       );
       return Number(row?.v) >= SCHEMA_VERSION;
     } catch {
+      // Handled as the answer: an unreachable backend or a missing schema table is "not ready"
+      // (GET /readyz answers 503). The cause is not logged here: probes poll every few
+      // seconds, and the same backend failure is logged with its cause by the calls that need the store.
       return false;
     }
   }

@@ -4,7 +4,7 @@
 import { receive } from '../../domain/event.js';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ImpactPair } from '../../store/jobs.js';
+import type { ImpactPair } from '../../store/pairs.js';
 import {
   askedWindow,
   baseValue,
@@ -49,7 +49,10 @@ async function drain(hx: Harness, until = Infinity): Promise<void> {
 }
 
 describe('planning one event', () => {
-  it('fetches the pre-event stretch and the reference days at once, the after window at close + data delay, and late-data passes at close + settle', async () => {
+  const title =
+    'fetches the pre-event stretch and the reference days at once, ' +
+    'the after window at close + data delay, and late-data passes at close + settle';
+  it(title, async () => {
     const ready: ImpactPair[] = [];
     // Late data: buckets from T+57m change once the provider has settled (asked after T+70m).
     h = await harness({

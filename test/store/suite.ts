@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventTypeIs, receive, type CloudEvent } from '../../domain/event.js';
 import type { Store } from '../../store/index.js';
 import { migrate } from '../../store/migrations.js';
+import { schedulerStateTests } from './scheduler-state.js';
 
 const event = (id: string, extra: Partial<CloudEvent> = {}): CloudEvent => ({
   specversion: '1.0',
@@ -182,6 +183,8 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
       // The rule itself: bare or reverse-DNS prefixed, never a mere suffix or prefix of a word.
       expect(types.filter((t) => eventTypeIs(t, 'deployment'))).toEqual(['deployment', 'dev.opstrails.deployment']);
     });
+
+    schedulerStateTests(() => store);
 
     it('authenticates keys by hash, lists them without secrets, and revokes them', async () => {
       const created = await store.keys.create(orgA, 'ci', ['events:write']);
