@@ -15,7 +15,7 @@ const START = Date.UTC(2026, 10, 2);
 const WEEKS = 2;
 const limits = DATADOG_LIMITS;
 const stepMs = MIN;
-/** The scheduler's defaults (scheduler/index.ts). */
+/** The scheduler's defaults (scheduler/planner.ts). */
 const opts = {
   stepMs,
   maxJobMs: limits.maxPointsPerCall * stepMs,
