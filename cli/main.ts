@@ -1,15 +1,14 @@
-// The `opstrails-impact` command.
+// The `opstrails-impact` command. Each command is loaded when it is called: the
+// client commands (send, report) start in milliseconds without the store, the
+// scheduler and chDB that serve, demo and backfill load.
 import { ConfigError, loadConfig } from './config.js';
-import { backfill } from './backfill.js';
-import { demo } from './demo.js';
-import { report } from './report.js';
-import { serve } from './serve.js';
 
 const USAGE = `usage: opstrails-impact <command>
 
 commands:
   serve     run the HTTP API (default; configuration from environment variables, see README)
   demo      load a synthetic demo (testdata connection, metrics, a week of deployments), then serve
+  send      send an event (a deployment, ...) from a CI pipeline; --wait for its report (send --help)
   report    print an event's impact report from a running service (report --help)
   backfill  pull a metric's history into the store (backfill --help)
   help      show this text
@@ -19,15 +18,17 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'serve'] = argv;
   switch (command) {
     case 'serve':
-      await serve(loadConfig());
+      await (await import('./serve.js')).serve(loadConfig());
       return -1; // keep running
     case 'demo':
-      await demo();
+      await (await import('./demo.js')).demo();
       return -1; // keep serving
     case 'backfill':
-      return backfill(argv.slice(1));
+      return (await import('./backfill.js')).backfill(argv.slice(1));
     case 'report':
-      return report(argv.slice(1));
+      return (await import('./report.js')).report(argv.slice(1));
+    case 'send':
+      return (await import('./send.js')).send(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':
