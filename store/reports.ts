@@ -14,6 +14,10 @@ export interface StoredReport<R = unknown, C = unknown> {
   worst_metric: unknown;
   report: R;
   charts: C;
+  /**
+   * Legacy, used by nothing: the API derives ETags from the report itself (api/etag.ts). Kept while
+   * scheduler/impact.ts still passes it through; the column stays (dropping it needs a migration).
+   */
   etag: string;
   /** While pending: seconds until it is worth asking again. */
   retry_after_s: number;
@@ -46,7 +50,6 @@ export interface ImpactSummaryRow {
   status: string | null;
   verdict: string | null;
   worst_metric: unknown;
-  etag: string | null;
 }
 
 export interface ImpactFilter {
@@ -65,7 +68,7 @@ export class ReportRepository {
     private readonly db: string,
   ) {}
 
-  async save(r: Omit<StoredReport, 'computed_at'> & { computed_at?: number }): Promise<void> {
+  async save(r: Omit<StoredReport, 'computed_at' | 'etag'> & { computed_at?: number; etag?: string }): Promise<void> {
     // Strictly increasing versions: two computations in one millisecond keep their order.
     this.last = Math.max(r.computed_at ?? Date.now(), this.last + 1);
     await this.backend.insert(`${this.db}.impact_reports`, [
@@ -79,7 +82,7 @@ export class ReportRepository {
         worst_metric: JSON.stringify(r.worst_metric ?? null),
         report: JSON.stringify(r.report),
         charts: JSON.stringify(r.charts),
-        etag: r.etag,
+        etag: r.etag ?? '',
         retry_after_s: r.retry_after_s,
         computed_at: chTime(this.last),
       },
@@ -159,12 +162,12 @@ export class ReportRepository {
       status: string;
       verdict: string;
       worst_metric: string;
-      etag: string;
     }>(
       `SELECT e.source AS source, e.id AS id, e.type AS type, e.subject AS subject, e.version AS version,
-              toUnixTimestamp64Milli(e.time) AS t, r.status AS status, r.verdict AS verdict, r.worst_metric AS worst_metric, r.etag AS etag
+              toUnixTimestamp64Milli(e.time) AS t, r.status AS status, r.verdict AS verdict, r.worst_metric AS worst_metric
        FROM (SELECT * FROM ${this.db}.events FINAL WHERE org_id = {org:String}) AS e
-       LEFT JOIN (SELECT event_source, event_id, status, verdict, worst_metric, etag FROM ${this.db}.impact_reports FINAL WHERE org_id = {org:String}) AS r
+       LEFT JOIN (SELECT event_source, event_id, status, verdict, worst_metric
+                  FROM ${this.db}.impact_reports FINAL WHERE org_id = {org:String}) AS r
          ON e.source = r.event_source AND e.id = r.event_id
        WHERE ${where.join(' AND ')}
        ORDER BY e.time DESC, e.source DESC, e.id DESC
@@ -182,7 +185,6 @@ export class ReportRepository {
       status: r.status || null,
       verdict: r.verdict || null,
       worst_metric: r.worst_metric ? JSON.parse(r.worst_metric) : null,
-      etag: r.etag || null,
     }));
   }
 }
