@@ -10,7 +10,7 @@ import { schedulerEvents, type Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/index.js';
 import { authPlugin } from './auth.js';
 import { errorHandler, sendProblem } from './errors.js';
-import { openApiCollector, type RouteDoc } from './openapi.js';
+import { openApiCollector, schemaRef, type RouteDoc } from './openapi.js';
 import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { impactRoutes } from './routes/impact.js';
@@ -19,6 +19,7 @@ import { metricRoutes } from './routes/metrics.js';
 import { orgRoutes } from './routes/orgs.js';
 import { pageRoutes } from './routes/pages.js';
 import { telemetryRoutes } from './routes/telemetry.js';
+import { zodValidatorCompiler } from './validation.js';
 
 /** What the app serves; createRuntime (runtime.ts) builds it, the app builds nothing. */
 export interface AppDeps {
@@ -92,6 +93,8 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     if (closing) reply.header('connection', 'close');
   });
   app.removeContentTypeParser('text/plain');
+  // Route input schemas are zod (api/validation.ts); the same objects document the routes.
+  app.setValidatorCompiler(zodValidatorCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, 404, `no route for ${req.method} ${req.url.split('?')[0]}`),
@@ -100,22 +103,49 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   const openapi = openApiCollector(app, { title: 'OpsTrails Impact API', version: '1' });
   app.decorate('openapi', openapi);
   await app.register(authPlugin, { store, rootKey: opts.rootKey, now: deps.now });
-  app.get('/openapi.json', async () => openapi());
+  app.get(
+    '/openapi.json',
+    {
+      config: {
+        doc: {
+          tag: 'docs',
+          scope: null,
+          summary: 'This document: OpenAPI 3.1 of every route',
+          responses: { 200: { description: 'the OpenAPI document', schema: { type: 'object' } } },
+        },
+      },
+    },
+    async () => openapi(),
+  );
 
-  const health = (summary: string) => ({
+  const health = (summary: string, status: string, extra: RouteDoc['responses'] = {}): { doc: RouteDoc } => ({
     doc: {
       tag: 'health',
       scope: null,
       summary,
-      responses: { 200: { description: 'ok' }, 503: { description: 'not ready' } },
-    } as RouteDoc,
+      responses: {
+        200: { description: status, schema: { type: 'object', properties: { status: { const: status } } } },
+        ...extra,
+      },
+    },
   });
-  app.get('/healthz', { config: health('The process is up') }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: health('The store answers and its migrations are applied') }, async (_req, reply) => {
-    const ready = await store.ready();
-    if (!ready) return sendProblem(reply, 503, 'the store is not reachable or its migrations are not applied');
-    return { status: 'ready' };
-  });
+  app.get('/healthz', { config: health('The process is up', 'ok') }, async () => ({ status: 'ok' }));
+  const notReady = {
+    503: {
+      description: 'the store is not reachable or its migrations are not applied',
+      type: 'application/problem+json',
+      schema: schemaRef('Problem'),
+    },
+  };
+  app.get(
+    '/readyz',
+    { config: health('The store answers and its migrations are applied', 'ready', notReady) },
+    async (_req, reply) => {
+      const ready = await store.ready();
+      if (!ready) return sendProblem(reply, 503, 'the store is not reachable or its migrations are not applied');
+      return { status: 'ready' };
+    },
+  );
 
   await app.register(eventRoutes, {
     store,

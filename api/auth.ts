@@ -64,6 +64,18 @@ export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => 
     req.principal = principal;
   });
   app.decorate('forgetKeys', () => cache.clear());
+
+  // The scope a route documents is checked before its input is validated: a key that may
+  // not call a route is told so (403), not the shape of the route's input (400).
+  app.addHook('onRoute', (route) => {
+    const scope = route.config?.doc?.scope;
+    if (!scope) return;
+    const check = async (req: FastifyRequest) => {
+      if (scope === 'root') requireRoot(req);
+      else requireOrg(req, scope);
+    };
+    route.preValidation = [...[route.preValidation ?? []].flat(), check] as typeof route.preValidation;
+  });
 });
 
 declare module 'fastify' {

@@ -144,6 +144,7 @@ export function fromBinary(
       try {
         event.data = JSON.parse(body.toString('utf8'));
       } catch {
+        // Declared JSON but not parseable: kept as the text sent, so the event still says what arrived.
         event.data = body.toString('utf8');
       }
     } else if (type.startsWith('text/') || type === 'application/xml' || type.endsWith('+xml')) {
@@ -159,6 +160,7 @@ function percentDecode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {
+    // Not valid percent-encoding: the header value is kept exactly as sent.
     return value;
   }
 }
@@ -168,6 +170,7 @@ function isAbsoluteUri(v: unknown): boolean {
   try {
     return new URL(v).protocol.length > 0;
   } catch {
+    // URL throws on anything that is not an absolute URI: that is the answer, reported as a field error.
     return false;
   }
 }

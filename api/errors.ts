@@ -54,14 +54,6 @@ export function zodFieldErrors(error: z.ZodError, base = '', index?: number): Fi
   });
 }
 
-/** Validate `value` with `schema` or throw a 400 naming every failing field. */
-export function parseOr400<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const errors = zodFieldErrors(result.error);
-  throw badRequest(`invalid ${what}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`, errors);
-}
-
 /** HTTP status for a provider failure seen while serving a request. */
 const PROVIDER_STATUS: Record<ConnectorErrorCode, number> = {
   auth_failed: 502,

@@ -1,26 +1,39 @@
-// OpenAPI 3.1 from the routes themselves: each route carries a `doc` in its
-// config with the same zod schemas that validate its requests; an onRoute hook
-// collects them into one document served at /openapi.json.
-import type { FastifyInstance } from 'fastify';
+// OpenAPI 3.1 from the routes themselves: the zod schemas Fastify validates a
+// route's input with (its `schema`: body, querystring, params) and what the route
+// says about itself in `config.doc` (summary, scope, responses). An onRoute hook
+// collects both into one document served at /openapi.json; a route without a doc
+// is refused at start-up, so none goes missing.
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { z } from 'zod';
+import { REPORT_COMPONENTS } from './report-schema.js';
 
 type JsonSchema = Record<string, unknown>;
 
-/** What a route says about itself. */
+/** Who may call a route: a key scope, "root" for the operator key, null for public routes. */
+export type RouteScope = 'events:write' | 'read' | 'admin' | 'root' | null;
+
+/** What a route says about itself beyond its input schemas. */
 export interface RouteDoc {
   summary: string;
   description?: string;
   tag: string;
-  /** Scope needed ("root" for the operator key); null for public routes. */
-  scope: 'events:write' | 'read' | 'admin' | 'root' | null;
-  body?: z.ZodType | JsonSchema;
-  /** Media types the body may use (default application/json). */
-  bodyTypes?: string[];
-  query?: z.ZodObject<z.ZodRawShape>;
-  responses: Record<
-    number,
-    { description: string; schema?: z.ZodType | JsonSchema; type?: string; headers?: Record<string, string> }
-  >;
+  scope: RouteScope;
+  /**
+   * A body the route reads as bytes and validates itself (CloudEvents in three modes): its
+   * schema per media type. JSON bodies belong in the route's `schema.body` (validated there).
+   */
+  rawBody?: Record<string, JsonSchema>;
+  responses: Record<number, RouteResponse>;
+}
+
+/** One documented answer: its body in `type` (default application/json), other media types, headers. */
+export interface RouteResponse {
+  description: string;
+  schema?: z.ZodType | JsonSchema;
+  type?: string;
+  /** The same answer in other media types (e.g. a report as text/html). */
+  otherTypes?: Record<string, JsonSchema>;
+  headers?: Record<string, string>;
 }
 
 declare module 'fastify' {
@@ -29,13 +42,19 @@ declare module 'fastify' {
   }
 }
 
-const toSchema = (s: z.ZodType | JsonSchema): JsonSchema => {
+/** JSON Schema of a zod schema as a request carries it (defaults optional, transforms before). */
+export const toSchema = (s: z.ZodType | JsonSchema): JsonSchema => {
   if (s instanceof z.ZodType) {
     const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
     return rest;
   }
   return s;
 };
+
+/** A reference to one of the document's shared schemas (components.schemas). */
+export const schemaRef = (name: 'Problem' | 'CloudEvent' | 'ImpactReport') => ({
+  $ref: `#/components/schemas/${name}`,
+});
 
 /** RFC 9457 problem details as this API sends them. */
 export const PROBLEM_SCHEMA: JsonSchema = {
@@ -93,14 +112,29 @@ const STANDARD_ERRORS: Record<number, string> = {
   404: 'not found (also another org’s resource)',
 };
 
-/** Register the collector (before any route) and return the document builder. */
+interface CollectedRoute {
+  method: string;
+  url: string;
+  doc: RouteDoc;
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  params?: z.ZodObject;
+}
+
+/**
+ * Register the collector (before any route) and return the document builder. A route
+ * without `config.doc` throws here, at start-up: every route appears in the document.
+ */
 export function openApiCollector(app: FastifyInstance, info: { title: string; version: string }): () => JsonSchema {
-  const routes: { method: string; url: string; doc: RouteDoc }[] = [];
+  const routes: CollectedRoute[] = [];
   app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat().filter((m) => m !== 'HEAD');
+    if (methods.length === 0) return;
     const doc = route.config?.doc;
-    if (!doc) return;
-    for (const method of [route.method].flat())
-      if (method !== 'HEAD') routes.push({ method: method.toLowerCase(), url: route.url, doc });
+    if (!doc) throw new Error(`${methods.join(',')} ${route.url}: every route needs config.doc (api/openapi.ts)`);
+    const inputs = routeInputs(route);
+    if (inputs.body && doc.rawBody) throw new Error(`${route.url}: a schema.body and a doc.rawBody exclude each other`);
+    for (const method of methods) routes.push({ method: method.toLowerCase(), url: route.url, doc, ...inputs });
   });
   let built: JsonSchema | undefined;
   return () => {
@@ -109,26 +143,41 @@ export function openApiCollector(app: FastifyInstance, info: { title: string; ve
   };
 }
 
-function build(
-  routes: { method: string; url: string; doc: RouteDoc }[],
-  info: { title: string; version: string },
-): JsonSchema {
+/** The zod schemas Fastify validates the route's input with. */
+function routeInputs(route: RouteOptions): Pick<CollectedRoute, 'body' | 'query' | 'params'> {
+  const { body, querystring, params } = (route.schema ?? {}) as Record<string, unknown>;
+  const object = (part: string, s: unknown): z.ZodObject | undefined => {
+    if (s === undefined) return undefined;
+    if (!(s instanceof z.ZodObject)) throw new Error(`${route.url}: schema.${part} must be a zod object`);
+    return s;
+  };
+  if (body !== undefined && !(body instanceof z.ZodType)) throw new Error(`${route.url}: schema.body must be zod`);
+  return {
+    body: body as z.ZodType | undefined,
+    query: object('querystring', querystring),
+    params: object('params', params),
+  };
+}
+
+/** One OpenAPI parameter from a zod field (required when undefined does not parse). */
+function parameter(name: string, where: 'path' | 'query', s: z.ZodType) {
+  const { description, ...schema } = toSchema(s);
+  return {
+    name,
+    in: where,
+    required: where === 'path' || !s.safeParse(undefined).success,
+    ...(typeof description === 'string' ? { description } : {}),
+    schema,
+  };
+}
+
+function build(routes: CollectedRoute[], info: { title: string; version: string }): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const { method, url, doc } of routes) {
+  for (const { method, url, doc, body, query, params } of routes) {
     const path = url.replace(/:([A-Za-z_]+)/g, '{$1}');
     const parameters = [
-      ...[...url.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
-        name: m[1],
-        in: 'path',
-        required: true,
-        schema: { type: 'string' },
-      })),
-      ...Object.entries(doc.query?.shape ?? {}).map(([name, s]) => ({
-        name,
-        in: 'query',
-        required: !(s as z.ZodType).safeParse(undefined).success,
-        schema: toSchema(s as z.ZodType),
-      })),
+      ...[...url.matchAll(/:([A-Za-z_]+)/g)].map((m) => parameter(m[1], 'path', params?.shape[m[1]] ?? z.string())),
+      ...Object.entries(query?.shape ?? {}).map(([name, s]) => parameter(name, 'query', s as z.ZodType)),
     ];
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(doc.responses)) {
@@ -141,14 +190,21 @@ function build(
               ),
             }
           : {}),
-        ...(r.schema ? { content: { [r.type ?? 'application/json']: { schema: toSchema(r.schema) } } } : {}),
+        ...(r.schema || r.otherTypes
+          ? {
+              content: {
+                ...(r.schema ? { [r.type ?? 'application/json']: { schema: toSchema(r.schema) } } : {}),
+                ...Object.fromEntries(Object.entries(r.otherTypes ?? {}).map(([t, schema]) => [t, { schema }])),
+              },
+            }
+          : {}),
       };
     }
     const errors = doc.scope === null ? {} : STANDARD_ERRORS;
     for (const [status, description] of Object.entries(errors)) {
       responses[status] ??= {
         description,
-        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        content: { 'application/problem+json': { schema: schemaRef('Problem') } },
       };
     }
     paths[path] ??= {};
@@ -158,16 +214,16 @@ function build(
       tags: [doc.tag],
       ...(doc.scope === null ? { security: [] } : { 'x-required-scope': doc.scope }),
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(doc.body
-        ? {
-            requestBody: {
-              required: true,
-              content: Object.fromEntries(
-                (doc.bodyTypes ?? ['application/json']).map((t) => [t, { schema: toSchema(doc.body!) }]),
-              ),
-            },
-          }
-        : {}),
+      ...(body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(body) } } } }
+        : doc.rawBody
+          ? {
+              requestBody: {
+                required: true,
+                content: Object.fromEntries(Object.entries(doc.rawBody).map(([t, schema]) => [t, { schema }])),
+              },
+            }
+          : {}),
       responses,
     };
   }
@@ -185,7 +241,7 @@ function build(
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'an API key (otk_...) or the operator key' },
       },
-      schemas: { Problem: PROBLEM_SCHEMA, CloudEvent: CLOUDEVENT_SCHEMA },
+      schemas: { Problem: PROBLEM_SCHEMA, CloudEvent: CLOUDEVENT_SCHEMA, ...REPORT_COMPONENTS },
     },
   };
 }

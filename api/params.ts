@@ -10,7 +10,11 @@ export const instant = z
     'expected an RFC 3339 instant, e.g. 2026-11-26T10:00:00Z',
   )
   .transform((s) => Date.parse(s))
-  .refine((ms) => Number.isFinite(ms), 'not a valid date');
+  .refine((ms) => Number.isFinite(ms), 'not a valid date')
+  .describe('an RFC 3339 instant, e.g. 2026-11-26T10:00:00Z');
+
+/** The cursor query parameter of a listing. */
+export const cursor = z.string().optional().describe('next_cursor of the previous page');
 
 /** An opaque cursor for the next page. */
 export function encodeCursor(position: object): string {
@@ -19,13 +23,17 @@ export function encodeCursor(position: object): string {
 
 /** Decode a cursor made by encodeCursor, or answer 400 naming `cursor`. */
 export function decodeCursor<T>(cursor: string, check: (v: unknown) => v is T): T {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (check(value)) return value;
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the 400 below
+    // Not base64url JSON, so not a cursor we issued: value stays undefined and the 400 below says so.
   }
+  if (check(value)) return value;
   throw badRequest('the cursor is not valid; use next_cursor from the previous page', [
     { field: 'cursor', message: 'not a cursor this API issued' },
   ]);
 }
+
+/** Path parameters of a route on one resource. */
+export const idParams = z.object({ id: z.string().min(1) });

@@ -1,6 +1,7 @@
 // /v1/providers and /v1/connections: what can be connected (JSON Schema from the
 // connectors' zod schemas) and the org's connections. Secrets go in, never out.
 import type { FastifyInstance } from 'fastify';
+import { METRIC_KINDS } from '../../domain/metric.js';
 import { z } from 'zod';
 import { CONNECTORS, connectorFor } from '../../connectors/registry.js';
 import { ConnectorError, type ConnectorModule } from '../../connectors/types.js';
@@ -8,8 +9,10 @@ import type { ConnectorFactory } from '../../scheduler/connectors.js';
 import type { Connection } from '../../store/connections.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
-import { badRequest, notFound, parseOr400, ProblemError, zodFieldErrors, type FieldError } from '../errors.js';
+import { badRequest, notFound, ProblemError, zodFieldErrors, type FieldError } from '../errors.js';
 import type { RouteDoc } from '../openapi.js';
+import { idParams } from '../params.js';
+import { named, type ZodTypeProvider } from '../validation.js';
 
 export interface ConnectionRouteOptions {
   store: Store;
@@ -21,20 +24,26 @@ export interface ConnectionRouteOptions {
 }
 
 const objectBody = z.record(z.string(), z.unknown());
-const createBody = z.object({
-  provider: z.string().min(1, 'required'),
-  name: z.string().trim().min(1, 'required').max(200),
-  config: objectBody.default({}),
-  secrets: objectBody.default({}),
-});
-const patchBody = z
-  .object({
-    name: z.string().trim().min(1).max(200).optional(),
-    // Shallow merge into what is stored; a null value removes a field.
-    config: z.record(z.string(), z.unknown()).optional(),
-    secrets: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
+const createBody = named(
+  z.object({
+    provider: z.string().min(1, 'required'),
+    name: z.string().trim().min(1, 'required').max(200),
+    config: objectBody.default({}),
+    secrets: objectBody.default({}),
+  }),
+  'connection',
+);
+const patchBody = named(
+  z
+    .object({
+      name: z.string().trim().min(1).max(200).optional(),
+      // Shallow merge into what is stored; a null value removes a field.
+      config: z.record(z.string(), z.unknown()).optional(),
+      secrets: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict(),
+  'connection update',
+);
 
 /** JSON Schema of a zod schema as a form builder needs it (input side: defaults optional). */
 const jsonSchema = (schema: z.ZodType) =>
@@ -116,8 +125,9 @@ function moduleOr400(provider: string): ConnectorModule {
 const mergeShallow = (base: Record<string, unknown>, patch: Record<string, unknown>) =>
   Object.fromEntries(Object.entries({ ...base, ...patch }).filter(([, v]) => v !== null));
 
-export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRouteOptions) {
+export async function connectionRoutes(fastify: FastifyInstance, opts: ConnectionRouteOptions) {
   const { store, connectors } = opts;
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const view = async (c: Connection) => {
     const { org_id: _org, ...rest } = c;
     return opts.health ? { ...rest, health: await opts.health(c.org_id, c.id) } : rest;
@@ -159,7 +169,30 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
           tag: 'connections',
           scope: 'read',
           summary: 'Providers with config, secrets and query JSON Schemas',
-          responses: { 200: { description: 'providers' } },
+          responses: {
+            200: {
+              description: 'providers',
+              schema: {
+                type: 'object',
+                properties: {
+                  items: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      properties: {
+                        id: { type: 'string' },
+                        name: { type: 'string' },
+                        kinds: { type: 'array', items: { enum: METRIC_KINDS } },
+                        config_schema: { type: 'object', description: 'JSON Schema of the connection’s config' },
+                        secrets_schema: { type: 'object', description: 'JSON Schema of its secrets (write-only)' },
+                        query_schema: { type: 'object', description: 'JSON Schema of a metric’s query' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
         },
       },
     },
@@ -173,14 +206,14 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
     '/v1/connections',
     {
       onRequest: app.authenticate,
+      schema: { body: createBody },
       config: doc('Create a connection (secrets are write-only)', 'admin', {
-        body: createBody,
         responses: { 201: { description: 'created', schema: connection } },
       }),
     },
     async (req, reply) => {
       const orgId = requireOrg(req, 'admin');
-      const body = parseOr400(createBody, req.body, 'connection');
+      const body = req.body;
       const module = moduleOr400(body.provider);
       const valid = validateConnection(connectors, module, body.config, body.secrets);
       const created = await store.connections.create(orgId, { provider: module.id, name: body.name, ...valid });
@@ -207,24 +240,29 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/v1/connections/:id',
-    { onRequest: app.authenticate, config: doc('One connection, with its health', 'read') },
+    {
+      onRequest: app.authenticate,
+      schema: { params: idParams },
+      config: doc('One connection, with its health', 'read'),
+    },
     async (req) => {
       const orgId = requireOrg(req, 'read');
       return view(await found(orgId, req.params.id));
     },
   );
 
-  app.patch<{ Params: { id: string } }>(
+  app.patch(
     '/v1/connections/:id',
     {
       onRequest: app.authenticate,
-      config: doc('Update a connection (config and secrets merge; null removes a field)', 'admin', { body: patchBody }),
+      schema: { params: idParams, body: patchBody },
+      config: doc('Update a connection (config and secrets merge; null removes a field)', 'admin'),
     },
     async (req) => {
       const orgId = requireOrg(req, 'admin');
-      const body = parseOr400(patchBody, req.body, 'connection update');
+      const body = req.body;
       const current = await found(orgId, req.params.id);
       const module = moduleOr400(current.provider);
       const secrets = mergeShallow((await store.connections.secrets(orgId, current.id)) ?? {}, body.secrets ?? {});
@@ -242,10 +280,11 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/v1/connections/:id',
     {
       onRequest: app.authenticate,
+      schema: { params: idParams },
       config: doc('Delete a connection no metric uses', 'admin', {
         responses: { 204: { description: 'deleted' }, 409: { description: 'metrics use it' } },
       }),
@@ -255,10 +294,8 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
       await found(orgId, req.params.id);
       const metrics = await store.metrics.list(orgId, { connectionId: req.params.id });
       if (metrics.length > 0) {
-        throw new ProblemError(
-          409,
-          `the connection is used by ${metrics.length} metric(s): ${metrics.map((m) => m.id).join(', ')}; delete them first`,
-        );
+        const ids = metrics.map((m) => m.id).join(', ');
+        throw new ProblemError(409, `the connection is used by ${metrics.length} metric(s): ${ids}; delete them first`);
       }
       await store.connections.delete(orgId, req.params.id);
       connectors.forget(orgId, req.params.id);
@@ -266,12 +303,32 @@ export async function connectionRoutes(app: FastifyInstance, opts: ConnectionRou
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     '/v1/connections/:id/check',
     {
       onRequest: app.authenticate,
+      schema: { params: idParams },
       config: doc('Check credentials and reachability against the provider', 'admin', {
-        responses: { 200: { description: '{ok: true, details} or {ok: false, error: {code, message}}' } },
+        responses: {
+          200: {
+            description: 'the check’s result (a failing check is a 200 too: the provider answered)',
+            schema: {
+              oneOf: [
+                { type: 'object', properties: { ok: { const: true }, details: { type: 'object' } } },
+                {
+                  type: 'object',
+                  properties: {
+                    ok: { const: false },
+                    error: {
+                      type: 'object',
+                      properties: { code: { type: 'string' }, message: { type: 'string' } },
+                    },
+                  },
+                },
+              ],
+            },
+          },
+        },
       }),
     },
     async (req) => {

@@ -6,10 +6,11 @@ import { receive, type ReceivedEvent } from '../../domain/event.js';
 import type { EventCursor, EventFilter, IngestResult } from '../../store/events.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
-import { BATCH, fromBinary, STRUCTURED, validateBatch, validateEvent } from '../cloudevents.js';
-import { badRequest, notFound, parseOr400, ProblemError } from '../errors.js';
-import { CLOUDEVENT_SCHEMA } from '../openapi.js';
-import { decodeCursor, encodeCursor, instant } from '../params.js';
+import { BATCH, fromBinary, MAX_BATCH, STRUCTURED, validateBatch, validateEvent } from '../cloudevents.js';
+import { badRequest, notFound, ProblemError } from '../errors.js';
+import { schemaRef } from '../openapi.js';
+import { cursor, decodeCursor, encodeCursor, idParams, instant } from '../params.js';
+import type { ZodTypeProvider } from '../validation.js';
 
 /** Most events one export answers with; narrow the range for more. */
 const MAX_EXPORT = 100_000;
@@ -24,9 +25,10 @@ const filterSchema = {
 const listQuery = z.object({
   ...filterSchema,
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().optional(),
+  cursor,
 });
 const exportQuery = z.object(filterSchema);
+const oneQuery = z.object({ source: z.string().optional() });
 
 export interface EventRouteOptions {
   store: Store;
@@ -36,8 +38,9 @@ export interface EventRouteOptions {
   now: () => number;
 }
 
-export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions) {
+export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOptions) {
   const { store } = opts;
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   // Every body reaches the handler as bytes: the mode is decided by headers.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -51,7 +54,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
   };
   const page = {
     type: 'object',
-    properties: { items: { type: 'array', items: CLOUDEVENT_SCHEMA }, next_cursor: { type: ['string', 'null'] } },
+    properties: { items: { type: 'array', items: schemaRef('CloudEvent') }, next_cursor: { type: ['string', 'null'] } },
   };
 
   app.post(
@@ -63,9 +66,17 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
           tag: 'events',
           scope: 'events:write',
           summary: 'Send CloudEvents (structured, batch or binary mode)',
-          description: `Structured: ${STRUCTURED} or application/json, one event. Batch: ${BATCH}, up to 1,000 events, all or nothing. Binary: ce-* headers with the data as the body. (source, id) identifies an event; a retry is reported under duplicates. 202 means stored.`,
-          body: { oneOf: [CLOUDEVENT_SCHEMA, { type: 'array', items: CLOUDEVENT_SCHEMA, maxItems: 1000 }] },
-          bodyTypes: [STRUCTURED, 'application/json', BATCH],
+          description:
+            `Structured: ${STRUCTURED} or application/json, one event. ` +
+            `Batch: ${BATCH}, up to 1,000 events, all or nothing. ` +
+            'Binary: ce-* headers with the data as the body. ' +
+            '(source, id) identifies an event; a retry is reported under duplicates. 202 means stored.',
+          // Read as bytes: the content mode is decided by headers, and api/cloudevents.ts validates.
+          rawBody: {
+            [STRUCTURED]: schemaRef('CloudEvent'),
+            'application/json': schemaRef('CloudEvent'),
+            [BATCH]: { type: 'array', items: schemaRef('CloudEvent'), minItems: 1, maxItems: MAX_BATCH },
+          },
           responses: {
             202: { description: 'stored', schema: ingestResult },
             413: { description: 'body over 1 MiB' },
@@ -103,7 +114,8 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
       } else {
         throw new ProblemError(
           415,
-          `unsupported content type ${JSON.stringify(mediaType)}: use ${STRUCTURED}, application/json, ${BATCH}, or binary mode with ce-* headers`,
+          `unsupported content type ${JSON.stringify(mediaType)}: ` +
+            `use ${STRUCTURED}, application/json, ${BATCH}, or binary mode with ce-* headers`,
         );
       }
       const receivedAt = opts.now();
@@ -118,19 +130,19 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
     '/v1/events',
     {
       onRequest: app.authenticate,
+      schema: { querystring: listQuery },
       config: {
         doc: {
           tag: 'events',
           scope: 'read',
           summary: 'List events, newest first',
-          query: listQuery,
           responses: { 200: { description: 'one page', schema: page } },
         },
       },
     },
     async (req) => {
       const orgId = requireOrg(req, 'read');
-      const q = parseOr400(listQuery, req.query, 'query parameters');
+      const q = req.query;
       const after = q.cursor ? decodeCursor<EventCursor>(q.cursor, isEventCursor) : undefined;
       const rows = await store.events.list(orgId, toFilter(q), q.limit + 1, after);
       const page = rows.slice(0, q.limit);
@@ -147,17 +159,17 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
     '/v1/events/export',
     {
       onRequest: app.authenticate,
+      schema: { querystring: exportQuery },
       config: {
         doc: {
           tag: 'events',
           scope: 'read',
           summary: 'Export a time range as a CloudEvents batch, exactly as sent',
-          query: exportQuery,
           responses: {
             200: {
               description: 'events, oldest first (at most 100,000)',
               type: BATCH,
-              schema: { type: 'array', items: CLOUDEVENT_SCHEMA },
+              schema: { type: 'array', items: schemaRef('CloudEvent') },
             },
           },
         },
@@ -165,7 +177,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
     },
     async (req, reply) => {
       const orgId = requireOrg(req, 'read');
-      const q = parseOr400(exportQuery, req.query, 'query parameters');
+      const q = req.query;
       const rows = await store.events.range(orgId, toFilter(q), MAX_EXPORT + 1);
       if (rows.length > MAX_EXPORT) {
         throw badRequest(`the range holds more than ${MAX_EXPORT} events; narrow since/until`, [
@@ -176,20 +188,20 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { source?: string } }>(
+  app.get(
     '/v1/events/:id',
     {
       onRequest: app.authenticate,
+      schema: { params: idParams, querystring: oneQuery },
       config: {
         doc: {
           tag: 'events',
           scope: 'read',
           summary: 'One event as sent',
-          query: z.object({ source: z.string().optional() }),
           responses: {
             200: {
               description: 'the CloudEvent (the newest, if several sources share the id; ?source= picks one)',
-              schema: CLOUDEVENT_SCHEMA,
+              schema: schemaRef('CloudEvent'),
             },
           },
         },
@@ -197,8 +209,7 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRouteOptions)
     },
     async (req) => {
       const orgId = requireOrg(req, 'read');
-      const source = typeof req.query.source === 'string' ? req.query.source : undefined;
-      const [found] = await store.events.byId(orgId, req.params.id, source);
+      const [found] = await store.events.byId(orgId, req.params.id, req.query.source);
       if (!found) throw notFound('event');
       return found.event;
     },

@@ -1,16 +1,19 @@
 // Impact reports: one event's report (JSON for scripts and dashboards, HTML for
 // people), the timeline of summaries, and recomputation. Reports are read as
 // stored; ETag / If-None-Match keeps polling cheap; Retry-After while pending.
-import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseDuration, type WindowOverrides } from '../../engine/windows.js';
 import type { ComputedReport, ImpactService } from '../../scheduler/impact.js';
 import type { StoredEvent } from '../../store/events.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
-import { notFound, parseOr400 } from '../errors.js';
-import { decodeCursor, encodeCursor, instant } from '../params.js';
+import { notFound } from '../errors.js';
+import { etagOf, notModified } from '../etag.js';
+import { schemaRef } from '../openapi.js';
+import { cursor, decodeCursor, encodeCursor, idParams, instant } from '../params.js';
+import { IMPACT_SUMMARY_SCHEMA } from '../report-schema.js';
+import type { ZodTypeProvider } from '../validation.js';
 import { sendReportHtml } from './pages.js';
 
 export interface ImpactRouteOptions {
@@ -26,9 +29,11 @@ const duration = z
     try {
       return parseDuration(s) >= 0;
     } catch {
+      // parseDuration throws on text it cannot read: that is exactly "not a duration" (a 400 naming the field).
       return false;
     }
   }, 'a duration: ISO 8601 (PT90M) or short form (90m, 2h)')
+  .describe('a duration: ISO 8601 (PT90M) or short form (90m, 2h)')
   .optional();
 const reportQuery = z.object({ before: duration, after: duration, gap: duration, source: z.string().optional() });
 const VERDICTS = ['regression', 'improvement', 'no_change', 'inconclusive'] as const;
@@ -39,8 +44,9 @@ const listQuery = z.object({
   until: instant.optional(),
   verdict: z.enum(VERDICTS).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().optional(),
+  cursor,
 });
+const sourceQuery = z.object({ source: z.string().optional() });
 type Cursor = { time: number; source: string; id: string };
 const isCursor = (v: unknown): v is Cursor =>
   typeof v === 'object' &&
@@ -57,51 +63,43 @@ function wantsHtml(req: FastifyRequest): boolean {
   return html >= 0 && (json < 0 || html < json);
 }
 
-/** 304 when the caller already holds this version. */
-function notModified(req: FastifyRequest, reply: FastifyReply, etag: string): boolean {
-  reply.header('etag', etag).header('cache-control', 'private, no-cache').header('vary', 'Accept, Authorization');
-  const given = req.headers['if-none-match'];
-  if (given && given.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}`)) {
-    reply.code(304).send();
-    return true;
-  }
-  return false;
-}
-
-export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOptions) {
+export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOptions) {
   const { store, impact } = opts;
-  const reportDoc = {
-    type: 'object',
-    description:
-      'ImpactReport: event, status, verdict, computed_at, explanation, windows, metrics[] (each with verdict, before/after summaries, change, counterfactual, test, baseline, threshold, data_quality, minimum_detectable_effect, confounders, onset, reason, explanation; the fields are described in domain/report.ts and engine/README.md)',
-  };
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const unchanged = { description: 'unchanged since If-None-Match (weak comparison; * matches)' };
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/v1/events/:id/impact',
     {
       onRequest: app.authenticate,
+      schema: { params: idParams, querystring: reportQuery },
       config: {
         doc: {
           tag: 'impact',
           scope: 'read',
           summary: 'The impact report of an event (JSON; HTML with Accept: text/html)',
           description:
-            'Read as stored. With before/after/gap the report is computed on stored data for those windows (pending until their data is in). ETag and If-None-Match (304); Retry-After while pending.',
-          query: reportQuery,
+            'Read as stored. With before/after/gap the report is computed on stored data for those windows ' +
+            '(pending until their data is in). ETag and If-None-Match (304): the JSON and the page of one ' +
+            'report carry different tags; computed_at is not part of the version. Retry-After while pending.',
           responses: {
             200: {
               description: 'the report',
-              schema: reportDoc,
-              headers: { ETag: 'version of the report', 'Retry-After': 'seconds, while pending' },
+              schema: schemaRef('ImpactReport'),
+              otherTypes: { 'text/html': { type: 'string', description: 'the report page (no scripts)' } },
+              headers: {
+                ETag: 'version of the report in this representation',
+                'Retry-After': 'seconds, while pending',
+              },
             },
-            304: { description: 'unchanged since If-None-Match' },
+            304: unchanged,
           },
         },
       },
     },
     async (req, reply) => {
       const orgId = requireOrg(req, 'read');
-      const q = parseOr400(reportQuery, req.query, 'query parameters');
+      const q = req.query;
       const [event] = await store.events.byId(orgId, req.params.id, q.source);
       if (!event) throw notFound('event');
       const adHoc: WindowOverrides | undefined =
@@ -114,9 +112,12 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
       if (computed.report.status === 'pending' || computed.report.status === 'partial') {
         if (computed.retryAfterSeconds > 0) reply.header('retry-after', String(computed.retryAfterSeconds));
       }
-      // One representation, one tag: the page and the JSON of a report differ.
+      // The version ignores computed_at: recomputing unchanged data keeps callers' caches valid.
+      // The page also draws the charts, so its version includes them.
+      const version = { ...computed.report, computed_at: null };
       const html = wantsHtml(req);
-      if (notModified(req, reply, html ? computed.etag.replace(/"$/, '-html"') : computed.etag)) return reply;
+      const etag = html ? etagOf({ report: version, charts: computed.charts }, 'html') : etagOf(version);
+      if (notModified(req, reply, etag)) return reply;
       if (html) return sendReportHtml(reply, computed.report, computed.charts);
       return computed.report;
     },
@@ -126,47 +127,34 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
     '/v1/impact',
     {
       onRequest: app.authenticate,
+      schema: { querystring: listQuery },
       config: {
         doc: {
           tag: 'impact',
           scope: 'read',
           summary: 'The impact timeline: one summary line per event, newest first',
-          query: listQuery,
+          description: 'ETag and If-None-Match (304) over the page as answered.',
           responses: {
             200: {
               description: 'one page',
               schema: {
                 type: 'object',
+                required: ['items', 'next_cursor'],
                 properties: {
-                  items: {
-                    type: 'array',
-                    items: {
-                      type: 'object',
-                      properties: {
-                        id: { type: 'string' },
-                        source: { type: 'string' },
-                        type: { type: 'string' },
-                        subject: { type: ['string', 'null'] },
-                        version: { type: ['string', 'null'] },
-                        time: { type: 'string' },
-                        status: { enum: ['pending', 'ready', 'partial', 'failed'] },
-                        verdict: { enum: [...VERDICTS, null] },
-                        worst_metric: { type: ['object', 'null'] },
-                      },
-                    },
-                  },
-                  next_cursor: { type: ['string', 'null'] },
+                  items: { type: 'array', items: IMPACT_SUMMARY_SCHEMA },
+                  next_cursor: { type: ['string', 'null'], description: 'pass as cursor for the next page' },
                 },
               },
+              headers: { ETag: 'version of this page' },
             },
-            304: { description: 'unchanged since If-None-Match' },
+            304: unchanged,
           },
         },
       },
     },
     async (req, reply) => {
       const orgId = requireOrg(req, 'read');
-      const q = parseOr400(listQuery, req.query, 'query parameters');
+      const q = req.query;
       const after = q.cursor ? decodeCursor(q.cursor, isCursor) : undefined;
       const rows = await store.reports.timeline(orgId, q, q.limit + 1, after);
       const page = rows.slice(0, q.limit);
@@ -186,41 +174,52 @@ export async function impactRoutes(app: FastifyInstance, opts: ImpactRouteOption
         next_cursor:
           rows.length > q.limit && last ? encodeCursor({ time: last.time, source: last.source, id: last.id }) : null,
       };
-      const etag = `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`;
-      if (notModified(req, reply, etag)) return reply;
+      // The page holds no computed_at: what it shows is its version.
+      if (notModified(req, reply, etagOf(body))) return reply;
       return body;
     },
   );
 
-  app.post<{ Params: { id: string }; Querystring: { source?: string } }>(
+  app.post(
     '/v1/events/:id/impact/recompute',
     {
       onRequest: app.authenticate,
+      schema: { params: idParams, querystring: sourceQuery },
       config: {
         doc: {
           tag: 'impact',
           scope: 'admin',
           summary: 'Re-fetch the event’s windows from the providers and recompute its report',
-          query: z.object({ source: z.string().optional() }),
-          responses: { 202: { description: 'accepted; poll the report (its ETag changes when done)' } },
+          responses: {
+            202: {
+              description: 'accepted; poll the report (its ETag changes when the result does)',
+              schema: {
+                type: 'object',
+                properties: {
+                  status: { const: 'accepted' },
+                  event: { type: 'object', properties: { id: { type: 'string' }, source: { type: 'string' } } },
+                },
+              },
+            },
+          },
         },
       },
     },
     async (req, reply) => {
       const orgId = requireOrg(req, 'admin');
-      const [event] = await store.events.byId(
-        orgId,
-        req.params.id,
-        typeof req.query.source === 'string' ? req.query.source : undefined,
-      );
+      const [event] = await store.events.byId(orgId, req.params.id, req.query.source);
       if (!event) throw notFound('event');
       const work = (async () => {
         await opts.refetch?.(orgId, event);
         await impact.refresh(orgId, event.source, event.id);
       })();
-      impact.track(
-        work.catch((err) => req.log.warn({ err: (err as Error).message, event: event.id }, 'recompute failed')),
-      );
+      // Nobody awaits the work: a failure is logged here and the stored report stays as it was.
+      const logFailure = (err: unknown) =>
+        req.log.warn(
+          { err: (err as Error).message, event: { id: event.id, source: event.source } },
+          'recompute failed',
+        );
+      impact.track(work.catch(logFailure));
       return reply.code(202).send({ status: 'accepted', event: { id: event.id, source: event.source } });
     },
   );

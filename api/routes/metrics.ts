@@ -12,31 +12,40 @@ import { fetchMetricSeries } from '../../scheduler/pull.js';
 import type { Store } from '../../store/index.js';
 import type { Metric, MetricDefinition } from '../../domain/metric.js';
 import { requireOrg } from '../auth.js';
-import { badRequest, notFound, parseOr400, zodFieldErrors, type FieldError } from '../errors.js';
+import { badRequest, notFound, zodFieldErrors, type FieldError } from '../errors.js';
 import type { RouteDoc } from '../openapi.js';
-import { instant } from '../params.js';
+import { idParams, instant } from '../params.js';
+import { named, type ZodTypeProvider } from '../validation.js';
 
 /** Most buckets one preview or series read may span. */
 const MAX_BUCKETS = 10_000;
 const HOUR = 3_600_000;
 
-const duration = z.string().refine((s) => {
-  try {
-    return parseDuration(s) > 0;
-  } catch {
-    return false;
-  }
-}, 'a positive duration: ISO 8601 (PT1H) or short form (60m, 2h, 1d)');
+const duration = z
+  .string()
+  .refine((s) => {
+    try {
+      return parseDuration(s) > 0;
+    } catch {
+      // parseDuration throws on text it cannot read: that is "not a duration", a 400 naming the field.
+      return false;
+    }
+  }, 'a positive duration: ISO 8601 (PT1H) or short form (60m, 2h, 1d)')
+  .describe('a positive duration: ISO 8601 (PT1H) or short form (60m, 2h, 1d)');
 
 /** An IANA time zone the runtime knows (the clock of the reference days). */
-const timeZone = z.string().refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'an IANA time zone such as Europe/Berlin');
+const timeZone = z
+  .string()
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      // Intl throws a RangeError for a zone it does not know: that is the answer, a 400 naming the field.
+      return false;
+    }
+  }, 'an IANA time zone such as Europe/Berlin')
+  .describe('an IANA time zone such as Europe/Berlin');
 
 const definition = z.object({
   connection_id: z.string().min(1, 'required'),
@@ -63,8 +72,9 @@ const definition = z.object({
     .strict()
     .default({}),
 });
-const createBody = definition.strict();
-const patchBody = definition.partial().strict();
+const createBody = named(definition.strict(), 'metric');
+const patchBody = named(definition.partial().strict(), 'metric update');
+const listQuery = z.object({ connection_id: z.string().optional() });
 
 const windowQuery = z.object({
   from: instant.optional(),
@@ -74,8 +84,9 @@ const windowQuery = z.object({
   service: z.string().optional(),
 });
 
-export async function metricRoutes(app: FastifyInstance, opts: { store: Store; connectors: ConnectorFactory }) {
+export async function metricRoutes(fastify: FastifyInstance, opts: { store: Store; connectors: ConnectorFactory }) {
   const { store, connectors } = opts;
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const found = async (orgId: string, id: string) =>
     (await store.metrics.get(orgId, id)) ?? Promise.reject(notFound('metric'));
 
@@ -141,14 +152,14 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     '/v1/metrics',
     {
       onRequest: app.authenticate,
+      schema: { body: createBody },
       config: doc('Create a metric: a saved query on a connection', 'admin', {
-        body: createBody,
         responses: { 201: { description: 'created', schema: metric } },
       }),
     },
     async (req, reply) => {
       const orgId = requireOrg(req, 'admin');
-      const body = parseOr400(createBody, req.body, 'metric');
+      const body = req.body;
       const def = await validate(orgId, { ...body, threshold: body.threshold ?? DEFAULT_THRESHOLDS[body.kind] });
       return reply.code(201).send(view(await store.metrics.create(orgId, def)));
     },
@@ -158,8 +169,8 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     '/v1/metrics',
     {
       onRequest: app.authenticate,
+      schema: { querystring: listQuery },
       config: doc('List metrics', 'read', {
-        query: z.object({ connection_id: z.string().optional() }),
         responses: {
           200: {
             description: 'metrics',
@@ -170,25 +181,28 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     },
     async (req) => {
       const orgId = requireOrg(req, 'read');
-      const q = parseOr400(z.object({ connection_id: z.string().optional() }), req.query, 'query parameters');
-      return { items: (await store.metrics.list(orgId, { connectionId: q.connection_id })).map(view) };
+      return { items: (await store.metrics.list(orgId, { connectionId: req.query.connection_id })).map(view) };
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/v1/metrics/:id',
-    { onRequest: app.authenticate, config: doc('One metric', 'read') },
+    { onRequest: app.authenticate, schema: { params: idParams }, config: doc('One metric', 'read') },
     async (req) => {
       return view(await found(requireOrg(req, 'read'), req.params.id));
     },
   );
 
-  app.patch<{ Params: { id: string } }>(
+  app.patch(
     '/v1/metrics/:id',
-    { onRequest: app.authenticate, config: doc('Update a metric', 'admin', { body: patchBody }) },
+    {
+      onRequest: app.authenticate,
+      schema: { params: idParams, body: patchBody },
+      config: doc('Update a metric', 'admin'),
+    },
     async (req) => {
       const orgId = requireOrg(req, 'admin');
-      const patch = parseOr400(patchBody, req.body, 'metric update');
+      const patch = req.body;
       const { id: _id, org_id: _org, created_at: _c, updated_at: _u, ...current } = await found(orgId, req.params.id);
       // A new kind without a new threshold: a threshold that was the old kind's default becomes the new kind's.
       const threshold =
@@ -201,10 +215,11 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/v1/metrics/:id',
     {
       onRequest: app.authenticate,
+      schema: { params: idParams },
       config: doc('Delete a metric', 'admin', { responses: { 204: { description: 'deleted' } } }),
     },
     async (req, reply) => {
@@ -214,12 +229,12 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     },
   );
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     '/v1/metrics/:id/preview',
     {
       onRequest: app.authenticate,
+      schema: { params: idParams, querystring: windowQuery },
       config: doc('Fetch live from the provider (nothing stored); shows the exact request', 'read', {
-        query: windowQuery,
         responses: {
           200: {
             description: 'points and the request sent (secrets left out)',
@@ -241,7 +256,7 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     async (req) => {
       const orgId = requireOrg(req, 'read');
       const metric = await found(orgId, req.params.id);
-      const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
+      const { window, vars } = windowOf(metric, req.query);
       const live = await connectors.forConnection(orgId, metric.connection_id);
       if (!live) throw notFound('connection');
       const fetched = await fetchMetricSeries(live, metric, window, vars);
@@ -256,12 +271,12 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/v1/metrics/:id/series',
     {
       onRequest: app.authenticate,
+      schema: { params: idParams, querystring: windowQuery },
       config: doc('Stored points of a window', 'read', {
-        query: windowQuery,
         responses: {
           200: {
             description: 'points',
@@ -276,7 +291,7 @@ export async function metricRoutes(app: FastifyInstance, opts: { store: Store; c
     async (req) => {
       const orgId = requireOrg(req, 'read');
       const metric = await found(orgId, req.params.id);
-      const { window, vars } = windowOf(metric, parseOr400(windowQuery, req.query, 'query parameters'));
+      const { window, vars } = windowOf(metric, req.query);
       const series = seriesKey(metric.query, vars);
       return {
         series,

@@ -5,19 +5,28 @@ import { z } from 'zod';
 import type { Store } from '../../store/index.js';
 import { SCOPES } from '../../store/orgs.js';
 import { requireOrg, requireRoot } from '../auth.js';
-import { notFound, parseOr400 } from '../errors.js';
+import { notFound } from '../errors.js';
+import { idParams } from '../params.js';
+import { named, type ZodTypeProvider } from '../validation.js';
 
-const createOrg = z.object({
-  name: z.string().trim().min(1, 'required').max(200),
-  plan: z.enum(PLANS).default('free'),
-});
-const createKey = z.object({
-  name: z.string().trim().min(1, 'required').max(200),
-  scopes: z.array(z.enum(SCOPES)).min(1, 'at least one scope'),
-});
+const createOrg = named(
+  z.object({
+    name: z.string().trim().min(1, 'required').max(200),
+    plan: z.enum(PLANS).default('free'),
+  }),
+  'org',
+);
+const createKey = named(
+  z.object({
+    name: z.string().trim().min(1, 'required').max(200),
+    scopes: z.array(z.enum(SCOPES)).min(1, 'at least one scope'),
+  }),
+  'key',
+);
 
-export async function orgRoutes(app: FastifyInstance, opts: { store: Store }) {
+export async function orgRoutes(fastify: FastifyInstance, opts: { store: Store }) {
   const { store } = opts;
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   const keyItem = {
     type: 'object',
@@ -35,12 +44,12 @@ export async function orgRoutes(app: FastifyInstance, opts: { store: Store }) {
     '/v1/orgs',
     {
       onRequest: app.authenticate,
+      schema: { body: createOrg },
       config: {
         doc: {
           tag: 'orgs',
           scope: 'root',
           summary: 'Create an org (operator key); returns its first admin key, shown once',
-          body: createOrg,
           responses: {
             201: {
               description: 'created',
@@ -52,8 +61,7 @@ export async function orgRoutes(app: FastifyInstance, opts: { store: Store }) {
     },
     async (req, reply) => {
       requireRoot(req);
-      const body = parseOr400(createOrg, req.body, 'org');
-      const org = await store.orgs.create(body.name, body.plan);
+      const org = await store.orgs.create(req.body.name, req.body.plan);
       const key = await store.keys.create(org.id, 'admin (created with the org)', ['admin']);
       return reply.code(201).send({ org, admin_key: key.key });
     },
@@ -63,12 +71,12 @@ export async function orgRoutes(app: FastifyInstance, opts: { store: Store }) {
     '/v1/keys',
     {
       onRequest: app.authenticate,
+      schema: { body: createKey },
       config: {
         doc: {
           tag: 'keys',
           scope: 'admin',
           summary: 'Create an API key (the key is shown once)',
-          body: createKey,
           responses: {
             201: {
               description: 'created',
@@ -80,8 +88,7 @@ export async function orgRoutes(app: FastifyInstance, opts: { store: Store }) {
     },
     async (req, reply) => {
       const orgId = requireOrg(req, 'admin');
-      const body = parseOr400(createKey, req.body, 'key');
-      const key = await store.keys.create(orgId, body.name, [...new Set(body.scopes)]);
+      const key = await store.keys.create(orgId, req.body.name, [...new Set(req.body.scopes)]);
       return reply
         .code(201)
         .send({ id: key.id, name: key.name, scopes: key.scopes, key: key.key, created_at: key.created_at });
@@ -122,10 +129,11 @@ export async function orgRoutes(app: FastifyInstance, opts: { store: Store }) {
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/v1/keys/:id',
     {
       onRequest: app.authenticate,
+      schema: { params: idParams },
       config: {
         doc: { tag: 'keys', scope: 'admin', summary: 'Revoke a key', responses: { 204: { description: 'revoked' } } },
       },

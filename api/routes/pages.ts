@@ -6,6 +6,7 @@ import { CONSOLE_CSP, renderConsolePage } from '../pages/console.js';
 import { DOCS_STYLE_HASH, renderApiReference } from '../pages/docs.js';
 import { REPORT_STYLE_HASH, renderReportPage } from '../pages/report.js';
 import type { ImpactReport, ReportCharts } from '../../domain/report.js';
+import type { RouteDoc } from '../openapi.js';
 
 /** A report page runs no script and loads nothing: only its own style block. */
 export const REPORT_CSP = [
@@ -48,9 +49,21 @@ export async function pageRoutes(app: FastifyInstance, opts: PageRoutesOptions) 
   const consoleHtml = renderConsolePage();
   const sendConsole = async (_req: unknown, reply: FastifyReply) =>
     htmlHeaders(reply, CONSOLE_CSP).header('cache-control', 'no-cache').send(consoleHtml);
-  app.get('/', sendConsole);
-  app.get('/reports/:id', sendConsole);
-  app.get('/docs', async (_req, reply) =>
+  const page = (summary: string): { doc: RouteDoc } => ({
+    doc: {
+      tag: 'pages',
+      scope: null,
+      summary,
+      responses: { 200: { description: 'an HTML page', type: 'text/html', schema: { type: 'string' } } },
+    },
+  });
+  app.get(
+    '/',
+    { config: page('The console: the event timeline and reports (asks the API with your key)') },
+    sendConsole,
+  );
+  app.get('/reports/:id', { config: page('The console opened on one event’s report') }, sendConsole);
+  app.get('/docs', { config: page('This API reference, as a page') }, async (_req, reply) =>
     htmlHeaders(reply, DOCS_CSP).header('cache-control', 'no-cache').send(renderApiReference(opts.openapi())),
   );
 }

@@ -1,6 +1,7 @@
 // Impact reports through the real pipeline: testdata connector → scheduler (on a
 // clock the test drives) → ClickHouse (chDB) → engine → stored report → API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { impactReportSchema } from '../../api/report-schema.js';
 import type { ImpactReport, MetricReport } from '../../domain/report.js';
 import { pipeline, type Pipeline } from '../support/pipeline.js';
 
@@ -110,6 +111,7 @@ describe('GET /v1/events/{id}/impact', () => {
     expect(retry).toBeGreaterThan(60 * 60 - 10 * 60); // the after window ends at T + 65 min
     expect(retry).toBeLessThan(70 * 60);
     expect(report.metrics.map((m) => m.status)).toEqual(['pending', 'pending', 'pending', 'pending']);
+    expect(impactReportSchema.parse(report)).toEqual(report);
   });
 
   it('is ready once the data is in, with a verdict per metric that matches what was injected', async () => {
@@ -231,18 +233,43 @@ describe('GET /v1/events/{id}/impact', () => {
     expect(sparse.counterfactual).toBeNull();
   });
 
+  it('documents every field it answers with (the OpenAPI ImpactReport schema is the report)', async () => {
+    const report = (await call('GET', '/v1/events/deploy-1/impact')).json();
+    // zod drops keys it does not know: equal means no field is left out of the documentation.
+    expect(impactReportSchema.parse(report)).toEqual(report);
+  });
+
   it('answers ETag and 304 for If-None-Match, and the HTML page for people', async () => {
-    const first = await call('GET', '/v1/events/deploy-1/impact');
+    const url = '/v1/events/deploy-1/impact';
+    const first = await call('GET', url);
     const etag = first.headers.etag as string;
-    expect(etag).toMatch(/^".+"$/);
-    const again = await call('GET', '/v1/events/deploy-1/impact', undefined, { 'if-none-match': etag });
+    expect(etag).toMatch(/^"[\w-]+"$/);
+    expect(first.headers['cache-control']).toBe('private, no-cache');
+    expect(first.headers.vary).toBe('Accept, Authorization');
+    const again = await call('GET', url, undefined, { 'if-none-match': etag });
     expect(again.statusCode).toBe(304);
     expect(again.body).toBe('');
-    const html = await call('GET', '/v1/events/deploy-1/impact', undefined, { accept: 'text/html' });
+    expect(again.headers.etag).toBe(etag);
+    // Weak comparison (RFC 9110 13.1.2): a W/ form of the tag, a list, or * also match.
+    expect((await call('GET', url, undefined, { 'if-none-match': `W/${etag}` })).statusCode).toBe(304);
+    expect((await call('GET', url, undefined, { 'if-none-match': `"other", ${etag}` })).statusCode).toBe(304);
+    expect((await call('GET', url, undefined, { 'if-none-match': '*' })).statusCode).toBe(304);
+    expect((await call('GET', url, undefined, { 'if-none-match': '"other"' })).statusCode).toBe(200);
+
+    const html = await call('GET', url, undefined, { accept: 'text/html' });
     expect(html.headers['content-type']).toContain('text/html');
     expect(html.body).toContain('<svg');
     expect(html.body).toContain('Checkout errors');
     expect((html.body.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(4);
+    // The page and the JSON are two representations: two tags, and neither revalidates the other.
+    const pageTag = html.headers.etag as string;
+    expect(pageTag).toMatch(/^"[\w-]+-html"$/);
+    expect(pageTag).not.toBe(etag);
+    const pageAgain = await call('GET', url, undefined, { accept: 'text/html', 'if-none-match': pageTag });
+    expect(pageAgain.statusCode).toBe(304);
+    expect(pageAgain.headers.etag).toBe(pageTag);
+    expect((await call('GET', url, undefined, { accept: 'text/html', 'if-none-match': etag })).statusCode).toBe(200);
+    expect((await call('GET', url, undefined, { 'if-none-match': pageTag })).statusCode).toBe(200);
   });
 
   it('computes ad-hoc windows on stored data without changing the stored report', async () => {
@@ -255,6 +282,12 @@ describe('GET /v1/events/{id}/impact', () => {
     expect(report.metrics.find((m) => m.metric_id === metricIds.errors)!.after!.n).toBe(30);
     expect(res.headers.etag).not.toBe(stored.headers.etag);
     expect((await call('GET', '/v1/events/deploy-1/impact')).headers.etag).toBe(stored.headers.etag);
+    // A computation on the same data answers the same tag: computed_at is not part of the version.
+    p.clock.now += 1000;
+    const again = await call('GET', '/v1/events/deploy-1/impact?before=50m&after=30m&gap=10m');
+    p.clock.now -= 1000;
+    expect(again.json().computed_at).not.toBe(res.json().computed_at);
+    expect(again.headers.etag).toBe(res.headers.etag);
     const bad = await call('GET', '/v1/events/deploy-1/impact?before=soon');
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors[0].field).toBe('before');
@@ -319,6 +352,11 @@ describe('GET /v1/impact', () => {
     expect(next.items[0].id).toBe('deploy-1');
     const cached = await call('GET', '/v1/impact', undefined, { 'if-none-match': res.headers.etag as string });
     expect(cached.statusCode).toBe(304);
+    expect((await call('GET', '/v1/impact', undefined, { 'if-none-match': `W/${res.headers.etag}` })).statusCode).toBe(
+      304,
+    );
+    // Another page is another version.
+    expect((await call('GET', '/v1/impact?limit=1')).headers.etag).not.toBe(res.headers.etag);
     expect((await call('GET', '/v1/impact?verdict=bad')).json().errors[0].field).toBe('verdict');
   });
 });
