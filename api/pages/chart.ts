@@ -197,7 +197,9 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
   if (expected && ex && expected.lo !== null && expected.hi !== null) {
     const top = sy(expected.hi);
     parts.push(
-      `<rect class="expected-band" x="${f1(ex.x0)}" y="${f1(top)}" width="${f1(Math.max(0, ex.x1 - ex.x0))}" height="${f1(Math.max(0.5, sy(expected.lo) - top))}" fill="${COLORS.expected}" fill-opacity="${EXPECTED_FILL_OPACITY}"/>`,
+      `<rect class="expected-band" x="${f1(ex.x0)}" y="${f1(top)}" ` +
+        `width="${f1(Math.max(0, ex.x1 - ex.x0))}" height="${f1(Math.max(0.5, sy(expected.lo) - top))}" ` +
+        `fill="${COLORS.expected}" fill-opacity="${EXPECTED_FILL_OPACITY}"/>`,
     );
   }
   parts.push(...labels);
@@ -211,7 +213,8 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
     );
   }
   parts.push(
-    `<text transform="translate(14 ${f1((PLOT.y0 + PLOT.y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="11" fill="${COLORS.text}">${esc(axisLabel(metric))}</text>`,
+    `<text transform="translate(14 ${f1((PLOT.y0 + PLOT.y1) / 2)}) rotate(-90)" ` +
+      `text-anchor="middle" font-size="11" fill="${COLORS.text}">${esc(axisLabel(metric))}</text>`,
   );
 
   // Time axis (UTC).
@@ -236,7 +239,8 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
     if (v === null || !Number.isFinite(v)) return;
     const y = f1(sy(v));
     parts.push(
-      `<line class="level level-${side}" x1="${f1(sx(w.from))}" x2="${f1(sx(w.to))}" y1="${y}" y2="${y}" stroke="${COLORS.event}" stroke-width="2.5" stroke-opacity="0.75"/>`,
+      `<line class="level level-${side}" x1="${f1(sx(w.from))}" x2="${f1(sx(w.to))}" y1="${y}" y2="${y}" ` +
+        `stroke="${COLORS.event}" stroke-width="2.5" stroke-opacity="0.75"/>`,
     );
   };
 
@@ -263,13 +267,15 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
     );
   } else {
     parts.push(
-      `<text class="no-data" x="${f1((PLOT.x0 + PLOT.x1) / 2)}" y="${f1((PLOT.y0 + PLOT.y1) / 2)}" text-anchor="middle" font-size="13" fill="${COLORS.text}">No data points yet</text>`,
+      `<text class="no-data" x="${f1((PLOT.x0 + PLOT.x1) / 2)}" y="${f1((PLOT.y0 + PLOT.y1) / 2)}" ` +
+        `text-anchor="middle" font-size="13" fill="${COLORS.text}">No data points yet</text>`,
     );
   }
   if (expected && ex) {
     const y = f1(sy(expected.value));
     parts.push(
-      `<line class="expected-line" x1="${f1(ex.x0)}" x2="${f1(ex.x1)}" y1="${y}" y2="${y}" stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"/>`,
+      `<line class="expected-line" x1="${f1(ex.x0)}" x2="${f1(ex.x1)}" y1="${y}" y2="${y}" ` +
+        `stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"/>`,
     );
   }
   level(before, headline(kind, metric.before), 'before');
@@ -299,7 +305,8 @@ export function renderChart(metric: MetricReport, chart: MetricChart | undefined
     const x = f1(sx(t));
     const l = placeLabel(sx(t), label);
     parts.push(
-      `<g class="${cls}"><line x1="${x}" x2="${x}" y1="${l.y + 4}" y2="${PLOT.y1}" stroke="${color}" stroke-width="${width}"${dash ? ` stroke-dasharray="${dash}"` : ''}/>` +
+      `<g class="${cls}"><line x1="${x}" x2="${x}" y1="${l.y + 4}" y2="${PLOT.y1}" ` +
+        `stroke="${color}" stroke-width="${width}"${dash ? ` stroke-dasharray="${dash}"` : ''}/>` +
         `<text x="${f1(l.x)}" y="${l.y}" text-anchor="${l.anchor}" font-size="11" font-weight="600" fill="${color}">${esc(label)}</text></g>`,
     );
   };
@@ -372,13 +379,26 @@ export function describe(
 
 function legend(metric: MetricReport, hasBaseline: boolean, expected: Expected | null): string {
   const swatch = (inner: string) => `<svg aria-hidden="true" viewBox="0 0 28 12">${inner}</svg>`;
+  /** A horizontal legend line across the swatch. */
+  const across = (attrs: string) => `<line x1="1" x2="27" y1="6" y2="6" ${attrs}/>`;
+  const levelOf =
+    metric.kind === 'ratio'
+      ? 'ratio of sums'
+      : metric.kind === 'count'
+        ? 'mean per minute'
+        : metric.kind === 'quantile'
+          ? 'median'
+          : 'mean';
   const items = [
-    `<li>${swatch(`<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.series}" stroke-width="2"/><circle cx="14" cy="6" r="2" fill="${COLORS.series}"/>`)}observed, per minute</li>`,
-    `<li>${swatch(`<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.event}" stroke-width="2.5" stroke-opacity="0.75"/>`)}window level (${metric.kind === 'ratio' ? 'ratio of sums' : metric.kind === 'count' ? 'mean per minute' : metric.kind === 'quantile' ? 'median' : 'mean'})</li>`,
+    `<li>${swatch(`${across(`stroke="${COLORS.series}" stroke-width="2"`)}<circle cx="14" cy="6" r="2" fill="${COLORS.series}"/>`)}` +
+      'observed, per minute</li>',
+    `<li>${swatch(across(`stroke="${COLORS.event}" stroke-width="2.5" stroke-opacity="0.75"`))}window level (${levelOf})</li>`,
   ];
   if (hasBaseline) {
+    const reference = metric.baseline?.kind === 'seasonal_day' ? 'day' : 'week';
     items.push(
-      `<li>${swatch(`<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.baseline}" stroke-width="1.6" stroke-dasharray="5 4"/>`)}same hours a ${metric.baseline?.kind === 'seasonal_day' ? 'day' : 'week'} earlier</li>`,
+      `<li>${swatch(across(`stroke="${COLORS.baseline}" stroke-width="1.6" stroke-dasharray="5 4"`))}` +
+        `same hours a ${reference} earlier</li>`,
     );
   }
   if (expected) {
@@ -387,7 +407,9 @@ function legend(metric: MetricReport, hasBaseline: boolean, expected: Expected |
         ? `<rect y="1" width="28" height="10" fill="${COLORS.expected}" fill-opacity="${EXPECTED_FILL_OPACITY}"/>`
         : '';
     items.push(
-      `<li class="legend-expected">${swatch(`${fill}<line x1="1" x2="27" y1="6" y2="6" stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"/>`)}expected (${expectedSource(metric)})</li>`,
+      `<li class="legend-expected">` +
+        `${swatch(`${fill}${across(`stroke="${COLORS.expected}" stroke-width="2" stroke-dasharray="8 3"`)}`)}` +
+        `expected (${expectedSource(metric)})</li>`,
     );
   }
   items.push(
@@ -399,7 +421,8 @@ function legend(metric: MetricReport, hasBaseline: boolean, expected: Expected |
     );
   }
   items.push(
-    `<li>${swatch(`<rect width="13" height="12" fill="${COLORS.before}"/><rect x="15" width="13" height="12" fill="${COLORS.after}"/>`)}before / after windows (grey: gap)</li>`,
+    `<li>${swatch(`<rect width="13" height="12" fill="${COLORS.before}"/><rect x="15" width="13" height="12" fill="${COLORS.after}"/>`)}` +
+      'before / after windows (grey: gap)</li>',
   );
   return `<ul class="legend">${items.join('')}</ul>`;
 }

@@ -24,6 +24,7 @@
     try {
       return sessionStorage.getItem(STORAGE);
     } catch {
+      // Storage blocked (a sandbox, strict privacy settings): no saved key, so the console asks for one.
       return null;
     }
   }
@@ -71,7 +72,7 @@
         const body = await res.json();
         if (body && typeof body.detail === 'string') detail = body.detail;
       } catch {
-        // Not a problem+json body: keep the status text.
+        // Not a problem+json body (a proxy's error page): the status text still says what failed.
       }
       throw new ApiError(res.status, detail);
     }
@@ -200,7 +201,8 @@
       const doc = frame.contentDocument;
       if (doc && doc.documentElement) frame.style.height = doc.documentElement.scrollHeight + 'px';
     } catch {
-      // A frame we cannot measure keeps its default height.
+      // A frame we cannot measure (not yet loaded, or not same-origin) keeps its default height; its
+      // content is unaffected and scrolls inside the frame.
     }
   }
 
@@ -260,6 +262,7 @@
       try {
         id = decodeURIComponent(m[1]);
       } catch {
+        // A malformed %-escape: use the path segment as typed; an unknown id gets the API's 404 shown.
         id = m[1];
       }
       openReport(id);

@@ -2,7 +2,7 @@
 // their verdicts from /v1/impact and shows a report from /v1/events/{id}/impact in a sandboxed
 // frame. Its inline script and styles are constants, so the CSP allows them by hash.
 import { readFileSync } from 'node:fs';
-import { BADGE_CSS, cspHash } from './html.js';
+import { BADGE_CSS, cspHash, headerRow } from './html.js';
 import { REPORT_STYLE_HASH } from './report.js';
 
 /** The browser script (kept as its own file so it reads and lints as JavaScript). */
@@ -111,7 +111,7 @@ The key stays in this browser tab only (session storage, cleared when the tab cl
 </form>
 <table id="timeline">
 <caption class="sr-only">Events, newest first; open one to see its impact report</caption>
-<thead><tr><th scope="col">Time (UTC)</th><th scope="col">Event</th><th scope="col">Subject</th><th scope="col">Version</th><th scope="col">Verdict</th><th scope="col">Worst metric</th></tr></thead>
+${headerRow(['Time (UTC)', 'Event', 'Subject', 'Version', 'Verdict', 'Worst metric'])}
 <tbody id="events-body"></tbody>
 </table>
 <p id="empty" hidden>No events match these filters.</p>

@@ -31,9 +31,15 @@ export function badge(verdict: MetricVerdict | null): string {
   return `<span class="badge badge-${v}">${VERDICT_WORDS[v]}</span>`;
 }
 
+/** A table's header row: one column header per title (titles are trusted markup). */
+export function headerRow(titles: string[]): string {
+  return `<thead><tr>${titles.map((t) => `<th scope="col">${t}</th>`).join('')}</tr></thead>`;
+}
+
 /** Badge colours: white text on each fill has a contrast ratio of at least 4.5:1 (WCAG AA). */
 export const BADGE_CSS = `
-.badge{display:inline-block;padding:.1em .55em;border-radius:.8em;font-size:.85em;font-weight:600;line-height:1.5;white-space:nowrap;border:1.5px solid transparent;color:#fff}
+.badge{display:inline-block;padding:.1em .55em;border-radius:.8em;font-size:.85em;font-weight:600;line-height:1.5;
+white-space:nowrap;border:1.5px solid transparent;color:#fff}
 .badge-regression{background:#b42318}
 .badge-improvement{background:#1a6b35}
 .badge-no_change{background:#4b5563}

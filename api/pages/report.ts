@@ -13,6 +13,7 @@ import {
   fmtValue,
   headline,
   headlineWord,
+  headerRow,
   VERDICT_WORDS,
 } from './html.js';
 import type { ImpactReport, MetricReport, ReportCharts } from '../../domain/report.js';
@@ -172,7 +173,7 @@ function metricsTable(report: ImpactReport): string {
   );
   return `<table>
 <caption class="sr-only">Verdict and change of each metric, regressions first</caption>
-<thead><tr><th scope="col">Metric</th><th scope="col">Critical</th><th scope="col">Verdict</th><th scope="col">Before → after</th><th scope="col">Expected after</th><th scope="col">Relative change</th><th scope="col">q-value</th></tr></thead>
+${headerRow(['Metric', 'Critical', 'Verdict', 'Before → after', 'Expected after', 'Relative change', 'q-value'])}
 <tbody>
 ${rows.join('\n')}
 </tbody>
@@ -187,7 +188,8 @@ function metricDetails(m: MetricReport): string {
   ]);
   facts.push([
     'Windows',
-    `before ${esc(fmtTime(m.windows.before.from))} – ${esc(fmtTime(m.windows.before.to))}; after ${esc(fmtTime(m.windows.after.from))} – ${esc(fmtTime(m.windows.after.to))}`,
+    `before ${esc(fmtTime(m.windows.before.from))} – ${esc(fmtTime(m.windows.before.to))}; ` +
+      `after ${esc(fmtTime(m.windows.after.from))} – ${esc(fmtTime(m.windows.after.to))}`,
   ]);
   if (m.test) {
     const stat =
@@ -242,7 +244,8 @@ function metricDetails(m: MetricReport): string {
     ? `<ul class="confounders">${m.confounders
         .map(
           (c) =>
-            `<li>${esc(c.type)} <code>${esc(c.id)}</code> at ${esc(fmtTime(c.time))}, in the ${esc(c.window)} window (touches ${Math.round(c.coverage * 100)}% of it)</li>`,
+            `<li>${esc(c.type)} <code>${esc(c.id)}</code> at ${esc(fmtTime(c.time))}, ` +
+            `in the ${esc(c.window)} window (touches ${Math.round(c.coverage * 100)}% of it)</li>`,
         )
         .join('')}</ul>`
     : 'none';
@@ -296,7 +299,11 @@ function relativeChangeNote(report: ImpactReport): string {
   const seasonal = kinds.has('seasonal_week') || kinds.has('seasonal_day');
   const seasonalNote = ' (or, with a seasonal baseline, the change beyond the same hours a week or day earlier)';
   if (!kinds.has('reference_days')) return `Relative changes are after versus before${seasonal ? seasonalNote : ''}`;
-  return `Relative changes are the observed after level versus the level expected without the event: predicted from reference days (the same hours on earlier days) where they were used, else the before level${seasonal ? seasonalNote : ''}`;
+  return (
+    'Relative changes are the observed after level versus the level expected without the event: ' +
+    'predicted from reference days (the same hours on earlier days) where they were used, ' +
+    `else the before level${seasonal ? seasonalNote : ''}`
+  );
 }
 
 function statusSection(report: ImpactReport): string {
@@ -332,7 +339,9 @@ export function renderReportPage(report: ImpactReport, charts: ReportCharts): st
     ['Event id', `<code>${esc(ev.id)}</code>`],
     [
       'Windows',
-      `before ${esc(fmtTime(report.windows.before.from))} – ${esc(fmtTime(report.windows.before.to))}, gap ${esc(report.windows.gap)}, after ${esc(fmtTime(report.windows.after.from))} – ${esc(fmtTime(report.windows.after.to))}`,
+      `before ${esc(fmtTime(report.windows.before.from))} – ${esc(fmtTime(report.windows.before.to))}, ` +
+        `gap ${esc(report.windows.gap)}, ` +
+        `after ${esc(fmtTime(report.windows.after.from))} – ${esc(fmtTime(report.windows.after.to))}`,
     ],
     ['Computed', report.computed_at ? esc(fmtTime(report.computed_at)) : '<span class="muted">not yet</span>'],
   ];
