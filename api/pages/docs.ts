@@ -1,7 +1,7 @@
 // The API reference page: an OpenAPI 3.1 document rendered as one self-contained HTML page
 // (an index, each operation with its parameters, request body and responses, JSON Schemas as
 // nested lists, and the shared component schemas). No scripts; everything is escaped.
-import { cspHash, esc } from './html.js';
+import { cspHash, esc, headerRow } from './html.js';
 
 type Json = Record<string, unknown>;
 
@@ -20,7 +20,8 @@ h1{font-size:1.6rem;margin:.3rem 0}
 h2{font-size:1.25rem;margin:2rem 0 .5rem;border-bottom:1px solid #e5e7eb;padding-bottom:.2rem}
 h3{font-size:1.05rem;margin:1.6rem 0 .3rem;overflow-wrap:anywhere}
 h4{font-size:.95rem;margin:1rem 0 .3rem;color:#374151}
-.method{display:inline-block;min-width:4.2em;text-align:center;font-size:.8rem;font-weight:700;padding:.05em .4em;border-radius:4px;color:#fff;background:#374151;margin-right:.4rem}
+.method{display:inline-block;min-width:4.2em;text-align:center;font-size:.8rem;font-weight:700;padding:.05em .4em;
+border-radius:4px;color:#fff;background:#374151;margin-right:.4rem}
 .method.get{background:#1d4ed8}.method.post{background:#1a6b35}.method.delete{background:#b42318}.method.patch,.method.put{background:#8a4b00}
 code,.path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
 table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.3rem 0}
@@ -138,10 +139,11 @@ export function renderSchema(schema: unknown, depth = 0): string {
 function parameters(params: unknown[]): string {
   const rows = params.filter(isObj).map((p) => {
     const schema = isObj(p.schema) ? typeLine(p.schema) : '';
-    return `<tr><th scope="row"><code>${esc(p.name)}</code>${p.required ? ' <span class="req">required</span>' : ''}</th><td>${esc(p.in)}</td><td>${schema}</td><td>${esc(p.description ?? '')}</td></tr>`;
+    const name = `<code>${esc(p.name)}</code>${p.required ? ' <span class="req">required</span>' : ''}`;
+    return `<tr><th scope="row">${name}</th><td>${esc(p.in)}</td><td>${schema}</td><td>${esc(p.description ?? '')}</td></tr>`;
   });
   if (!rows.length) return '';
-  return `<h4>Parameters</h4><table><thead><tr><th scope="col">Name</th><th scope="col">In</th><th scope="col">Schema</th><th scope="col">Description</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<h4>Parameters</h4><table>${headerRow(['Name', 'In', 'Schema', 'Description'])}<tbody>${rows.join('')}</tbody></table>`;
 }
 
 function content(c: unknown): string {
@@ -158,7 +160,9 @@ function operation(path: string, method: string, op: Json, shared: unknown[]): s
   const id = anchor('op', `${method}-${path}`);
   const params = [...shared, ...(Array.isArray(op.parameters) ? op.parameters : [])];
   const body = isObj(op.requestBody)
-    ? `<h4>Request body${op.requestBody.required ? ' <span class="req">required</span>' : ''}</h4>${typeof op.requestBody.description === 'string' ? `<p>${esc(op.requestBody.description)}</p>` : ''}${content(op.requestBody.content)}`
+    ? `<h4>Request body${op.requestBody.required ? ' <span class="req">required</span>' : ''}</h4>` +
+      (typeof op.requestBody.description === 'string' ? `<p>${esc(op.requestBody.description)}</p>` : '') +
+      content(op.requestBody.content)
     : '';
   const responses = isObj(op.responses)
     ? `<h4>Responses</h4><dl>${Object.entries(op.responses)
@@ -168,8 +172,15 @@ function operation(path: string, method: string, op: Json, shared: unknown[]): s
         )
         .join('')}</dl>`
     : '';
+  const scope = op['x-required-scope'];
   const security =
-    Array.isArray(op.security) && op.security.length === 0 ? '<p class="muted">No authentication.</p>' : '';
+    Array.isArray(op.security) && op.security.length === 0
+      ? '<p class="muted">No authentication.</p>'
+      : scope === 'root'
+        ? '<p class="muted">Operator key only.</p>'
+        : typeof scope === 'string'
+          ? `<p class="muted">Scope: <code>${esc(scope)}</code> (admin holds every scope).</p>`
+          : '';
   return `<section class="op" id="${id}" aria-labelledby="${id}-h">
 <h3 id="${id}-h"><span class="method ${esc(method)}">${esc(method.toUpperCase())}</span><span class="path">${esc(path)}</span></h3>
 ${typeof op.summary === 'string' ? `<p><strong>${esc(op.summary)}</strong></p>` : ''}

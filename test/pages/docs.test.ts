@@ -50,6 +50,17 @@ describe('renderApiReference', () => {
     expect(html.match(/<h1>/g)).toHaveLength(1);
   });
 
+  it('names the scope an operation needs', () => {
+    const doc = {
+      openapi: '3.1.0',
+      info: { title: 't', version: '1' },
+      paths: { '/x': { get: { 'x-required-scope': 'read', responses: {} }, post: { 'x-required-scope': 'root' } } },
+    };
+    const out = renderApiReference(doc);
+    expect(out).toContain('<p class="muted">Scope: <code>read</code> (admin holds every scope).</p>');
+    expect(out).toContain('<p class="muted">Operator key only.</p>');
+  });
+
   it('stops at a bounded depth on deeply nested schemas', () => {
     let deep: Record<string, unknown> = { type: 'string' };
     for (let i = 0; i < 50; i++) deep = { type: 'object', properties: { next: deep } };
