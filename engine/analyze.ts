@@ -1,170 +1,31 @@
-// Impact of one event on its metrics: the public types, data sufficiency, the choice of baseline
-// (reference days, one reference, or none), Benjamini–Hochberg across the metrics and the
-// verdicts. Cutting windows (cut.ts), other events (others.ts), baselines (baselines.ts) and the
-// sentences (explain.ts) have files of their own.
-import { historyStretches, referenceDays, singleReference } from './baselines.js';
+// Analysing one event: each metric's windows cut and checked for sufficiency, its baseline chosen
+// (reference days, one reference, or none) and compared, Benjamini–Hochberg across the metrics,
+// then judged (judge.ts) and explained (explain.ts). The types are in types.ts.
 import { knownEventType } from '../domain/event.js';
-import type { Direction, MetricKind } from '../domain/metric.js';
-import type { Baseline, Confounder, CounterfactualLevels, EventVerdict, MetricVerdict } from '../domain/report.js';
-import { compareWindows, summarize, type Comparison, type WindowSummary } from './compare.js';
-import { cut, cutColumns, insufficiency, MINIMUMS, sumOf, type Cut, type Point, type SeriesColumns } from './cut.js';
-import { normQuantile } from './distributions.js';
+import type { MetricKind } from '../domain/metric.js';
+import { compareWindows, type Comparison } from './compare.js';
+import { cut, cutColumns, insufficiency, MINIMUMS, sumOf, type Cut } from './cut.js';
 import { benjaminiHochberg } from './exact.js';
-import { eventExplanation, explain, fmtPct, headline, onsetSentence, pct0, rawChange } from './explain.js';
-import { cusumOnset, type Onset } from './onset.js';
+import {
+  eventExplanation,
+  explain,
+  fewEffectiveSamples,
+  headline,
+  insufficientExplanation,
+  onsetSentence,
+} from './explain.js';
+import { DEFAULT_THRESHOLDS, eventVerdict, judgeMetric, minimumDetectableEffect } from './judge.js';
+import { historyStretches } from './noise-history.js';
+import { cusumOnset } from './onset.js';
 import { confoundersFor, othersOf, type Others } from './others.js';
+import { referenceDays } from './reference-days.js';
 import { mark, release } from './scratch.js';
-import { computeWindows, toEpochMs, type EventWindows, type TimeWindow, type WindowOverrides } from './windows.js';
-
-export type { Point, SeriesColumns } from './cut.js';
-export { MINIMUMS } from './cut.js';
-
-/** An event as the engine needs it. */
-export interface EngineEvent {
-  id: string;
-  type: string;
-  time: string | number;
-  subject?: string | null;
-}
-
-/** One metric to analyse; point arrays may cover more than the windows (they are cut here). */
-export interface MetricInput {
-  id: string;
-  name?: string;
-  kind: MetricKind;
-  direction: Direction;
-  /** Practical threshold, relative (default DEFAULT_THRESHOLDS by kind). */
-  threshold?: number;
-  critical?: boolean;
-  step_seconds: number;
-  unit?: string | null;
-  before: Point[];
-  after: Point[];
-  /**
-   * The same points as columns (optional, faster: no point objects). When set, the before and
-   * after windows are cut from it and `before` / `after` are ignored. `ts` should be ascending
-   * with one point per bucket (as `ORDER BY ts` returns); other orders are handled, more slowly.
-   */
-  series?: SeriesColumns;
-  /**
-   * Points of earlier days (any range; the engine reads the same clock windows on each of up to
-   * `reference_days` previous days). Ignored when `series` is given: it should cover them.
-   */
-  references?: Point[];
-  /** How many previous days to look for reference windows in (default and at most MAX_REFERENCE_DAYS). */
-  reference_days?: number;
-  /** IANA time zone in which "the same clock time" is meant (the provider's; default UTC). */
-  time_zone?: string | null;
-  /** Points around the same clock windows one week / one day earlier (single-reference fallback). */
-  seasonal?: { week?: Point[]; day?: Point[] };
-  /** Per-metric window overrides. */
-  windows?: WindowOverrides;
-}
-
-export interface AnalyzeInput {
-  event: EngineEvent;
-  metrics: MetricInput[];
-  /** Other events of the org; those near the windows are reported as confounders. */
-  otherEvents?: EngineEvent[];
-  /** Significance level for q-values and the interval level (default 0.05 → 95%). */
-  alpha?: number;
-  /** Per-request window overrides (win over per-metric ones). */
-  windows?: WindowOverrides;
-}
-
-export interface MetricResult {
-  metric_id: string;
-  name: string;
-  kind: MetricKind;
-  unit: string | null;
-  direction: Direction;
-  critical: boolean;
-  verdict: MetricVerdict;
-  /** Set for insufficient_data (and for confounded verdicts). */
-  reason: string | null;
-  windows: { before: TimeWindow; after: TimeWindow };
-  before: WindowSummary;
-  after: WindowSummary;
-  change: {
-    absolute: number | null;
-    relative: number | null;
-    ci: [number, number] | null;
-    ci_absolute: [number, number] | null;
-    confidence: number;
-  };
-  test: { method: string; statistic: number | null; p_value: number | null; q_value: number | null; df: number | null };
-  baseline: Baseline & {
-    reference?: { before: TimeWindow; after: TimeWindow; before_summary: WindowSummary; after_summary: WindowSummary };
-  };
-  threshold: number;
-  data_quality: {
-    expected: { before: number; after: number };
-    present: { before: number; after: number };
-    missing: { before: number; after: number };
-    coverage: { before: number; after: number };
-    low_counts: boolean;
-    autocorrelation: number | null;
-    effective_n: { before: number; after: number } | null;
-    /** Buckets ahead of the before window that were read: with reference days they set today's level (and its noise model); otherwise they fed the noise model (autocorrelation) only. */
-    history_buckets: number;
-  };
-  /** Smallest relative change these windows could detect (80% power at α), when computable. */
-  minimum_detectable_effect: number | null;
-  counterfactual: CounterfactualLevels | null;
-  confounders: Confounder[];
-  onset: Onset | null;
-  explanation: string;
-}
-
-export interface EventResult {
-  event_id: string;
-  verdict: EventVerdict;
-  alpha: number;
-  explanation: string;
-  metrics: MetricResult[];
-}
-
-/**
- * Practical thresholds (relative) per kind when a metric sets none: a change smaller than this is
- * not a regression, and no_change needs the whole interval inside ±threshold. Error counts and
- * rates wander more than latency and gauges: with 5% they could never be called unchanged.
- */
-export const DEFAULT_THRESHOLDS: Readonly<Record<MetricKind, number>> = {
-  count: 0.1,
-  ratio: 0.2,
-  gauge: 0.05,
-  quantile: 0.05,
-};
-
-/** Share of a window another event may cover before a verdict drops to inconclusive. */
-export const HEAVY_COVERAGE = 0.5;
-
-/** Verdict from a comparison and its q-value. */
-function judge(cmp: Comparison, q: number, alpha: number, threshold: number, direction: Direction): MetricVerdict {
-  const rel = cmp.relative;
-  const ci = cmp.ci;
-  if (rel === null || ci === null) {
-    // No relative scale (zero baseline): significance alone decides, the sign gives the direction.
-    const abs = cmp.absolute ?? 0;
-    const cia = cmp.ci_absolute;
-    if (q < alpha && cia && (cia[0] > 0 || cia[1] < 0)) return directionVerdict(abs, direction);
-    return 'inconclusive';
-  }
-  const excludesZero = ci[0] > 0 || ci[1] < 0;
-  if (q < alpha && excludesZero && Math.abs(rel) >= threshold) return directionVerdict(rel, direction);
-  if (ci[0] > -threshold && ci[1] < threshold) return 'no_change';
-  return 'inconclusive';
-}
-
-function directionVerdict(change: number, direction: Direction): MetricVerdict {
-  if (direction === 'either') return 'regression';
-  const bad = direction === 'increase_is_bad' ? change > 0 : change < 0;
-  return bad ? 'regression' : 'improvement';
-}
+import { singleReference } from './single-reference.js';
+import { summarize, type WindowSummary } from './summary.js';
+import type { AnalyzeInput, EventResult, MetricInput, MetricResult } from './types.js';
 
 interface Pending {
   input: MetricInput;
-  windows: EventWindows;
   before: Cut;
   after: Cut;
   result: MetricResult;
@@ -186,22 +47,9 @@ export function analyzeEvent(input: AnalyzeInput): EventResult {
 function analyzeEventIn(input: AnalyzeInput): EventResult {
   const alpha = input.alpha ?? 0.05;
   const conf = 1 - alpha;
-  const t = toEpochMs(input.event.time);
+  const t = input.event.time;
   const others = othersOf(input.event, input.otherEvents ?? []);
-  // Metrics without their own window overrides share the windows of their step.
-  const byStep = new Map<number, EventWindows>();
-  const windowsFor = (stepSeconds: number) => {
-    let w = byStep.get(stepSeconds);
-    if (!w)
-      byStep.set(
-        stepSeconds,
-        (w = computeWindows({ time: t, type: input.event.type, stepSeconds, request: input.windows })),
-      );
-    return w;
-  };
-  const pending: Pending[] = input.metrics.map((m) =>
-    analyzeMetricRaw(input.event, t, m, others, conf, input.windows, windowsFor),
-  );
+  const pending: Pending[] = input.metrics.map((m) => analyzeMetric(t, m, others, conf));
 
   // Benjamini–Hochberg across the metrics of this event that have a p-value.
   const ps = pending.map((p) => (p.cmp ? p.cmp.p_value : NaN));
@@ -220,31 +68,13 @@ function analyzeEventIn(input: AnalyzeInput): EventResult {
   };
 }
 
-function eventVerdict(results: MetricResult[]): EventVerdict {
-  if (results.some((r) => r.verdict === 'regression')) return 'regression';
-  if (results.some((r) => r.verdict === 'improvement')) return 'improvement';
-  if (results.length > 0 && results.every((r) => r.verdict === 'no_change')) return 'no_change';
-  return 'inconclusive';
-}
-
-function analyzeMetricRaw(
-  event: EngineEvent,
-  t: number,
-  m: MetricInput,
-  others: Others,
-  conf: number,
-  requestWindows: WindowOverrides | undefined,
-  windowsFor: (stepSeconds: number) => EventWindows,
-): Pending {
-  const windows = m.windows
-    ? computeWindows({
-        time: t,
-        type: event.type,
-        stepSeconds: m.step_seconds,
-        metric: m.windows,
-        request: requestWindows,
-      })
-    : windowsFor(m.step_seconds);
+/** One metric up to its comparison: windows cut, sufficiency, baseline and p-value (q and verdict come in finish()). */
+function analyzeMetric(t: number, m: MetricInput, others: Others, conf: number): Pending {
+  const windows = m.windows;
+  if (windows.step_seconds !== m.step_seconds)
+    throw new RangeError(
+      `metric ${m.id}: windows computed for a ${windows.step_seconds}s step, not ${m.step_seconds}s`,
+    );
   const step = m.step_seconds * 1000;
   const expected = { before: Math.round(windows.before_ms / step), after: Math.round(windows.after_ms / step) };
   const before = m.series ? cutColumns(m.series, windows.before, m.kind) : cut(m.before, windows.before, m.kind);
@@ -286,7 +116,7 @@ function analyzeMetricRaw(
     onset: null,
     explanation: '',
   };
-  const pending: Pending = { input: m, windows, before, after, result, cmp: null, plain: null };
+  const pending: Pending = { input: m, before, after, result, cmp: null, plain: null };
   const why = insufficiency(m.kind, before, after, expected);
   if (why) {
     result.verdict = 'insufficient_data';
@@ -295,9 +125,10 @@ function analyzeMetricRaw(
     if (nb >= 2 && na >= 2) {
       try {
         const c = compareWindows(m.kind, before.data, after.data, { confLevel: conf });
-        result.minimum_detectable_effect = mde(c, conf);
+        result.minimum_detectable_effect = minimumDetectableEffect(c, conf);
       } catch {
-        /* the figure is optional */
+        // Nothing is lost: the verdict is already insufficient_data with its reason, and the
+        // figure is optional (it stays null when windows this thin cannot even be compared).
       }
     }
     return pending;
@@ -320,10 +151,10 @@ function analyzeMetricRaw(
   result.counterfactual = counterfactualOf(m.kind, result.after, cmp);
   result.data_quality.autocorrelation = cmp.autocorrelation;
   result.data_quality.effective_n = cmp.n_eff;
-  result.minimum_detectable_effect = mde(cmp, conf);
+  result.minimum_detectable_effect = minimumDetectableEffect(cmp, conf);
   if (!cmp.exact && Math.min(cmp.n_eff.before, cmp.n_eff.after) < MINIMUMS.effectiveSamples) {
     result.verdict = 'insufficient_data';
-    result.reason = `too few effective samples after autocorrelation (${cmp.n_eff.before.toFixed(1)} before, ${cmp.n_eff.after.toFixed(1)} after; minimum ${MINIMUMS.effectiveSamples})`;
+    result.reason = fewEffectiveSamples(cmp.n_eff, MINIMUMS.effectiveSamples);
   }
   result.change = {
     absolute: cmp.absolute,
@@ -349,58 +180,21 @@ function counterfactualOf(kind: MetricKind, after: WindowSummary, cmp: Compariso
   return { observed, expected, expected_ci: ci, relative: rel };
 }
 
-function mde(c: Comparison, conf: number): number | null {
-  if (c.se_relative === null || !Number.isFinite(c.se_relative)) return null;
-  const z = normQuantile(1 - (1 - conf) / 2) + normQuantile(0.8);
-  const logScaleMethod =
-    c.method.includes('rate') ||
-    c.method.includes('ratio') ||
-    c.method.includes('binomial') ||
-    c.method.includes('log');
-  return logScaleMethod ? Math.exp(z * c.se_relative) - 1 : z * c.se_relative;
-}
-
+/** A metric after BH: its q-value, verdict, onset and explanation. */
 function finish(p: Pending, q: number, alpha: number, t: number, typeWord: string): void {
   const r = p.result;
   const m = p.input;
   if (!p.cmp) {
-    r.explanation =
-      `Not enough data to judge ${r.name}: ${r.reason}` +
-      (r.minimum_detectable_effect !== null
-        ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.`
-        : '.');
+    r.explanation = insufficientExplanation(r);
     return;
   }
   r.test.q_value = Number.isFinite(q) ? q : null;
   if (r.verdict === 'insufficient_data') {
     r.onset = cusumOnset(m.kind, p.before, p.after, t, m.step_seconds);
-    r.explanation =
-      `Not enough data to judge ${r.name}: ${r.reason}` +
-      (r.minimum_detectable_effect !== null
-        ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.`
-        : '.') +
-      onsetSentence(r, typeWord);
+    r.explanation = insufficientExplanation(r) + onsetSentence(r, typeWord);
     return;
   }
-  const cmp = p.cmp;
-  let verdict = judge(cmp, q, alpha, r.threshold, m.direction);
-  if (r.baseline.kind !== 'before_window' && p.plain) {
-    const plainVerdict = judge(p.plain, p.plain.p_value, alpha, r.threshold, m.direction);
-    r.baseline.explains_change =
-      (plainVerdict === 'regression' || plainVerdict === 'improvement') && verdict !== plainVerdict;
-  } else if (r.baseline.kind === 'reference_days') {
-    // The raw before → after change past the threshold that the reference days account for.
-    const raw = rawChange(r);
-    r.baseline.reference_change = raw;
-    r.baseline.explains_change =
-      raw !== null && Math.abs(raw) >= r.threshold && verdict !== 'regression' && verdict !== 'improvement';
-  }
-  const heavy = r.confounders.find((c) => c.coverage >= HEAVY_COVERAGE);
-  if (heavy && (verdict === 'regression' || verdict === 'improvement')) {
-    r.reason = `another event (${heavy.type} ${heavy.id} at ${heavy.time}) covers ${pct0(heavy.coverage)} of the ${heavy.window === 'before' ? 'before' : 'after'} window, so the change cannot be attributed to this ${typeWord}`;
-    verdict = 'inconclusive';
-  }
-  r.verdict = verdict;
+  judgeMetric(r, p.cmp, p.plain, q, alpha, m.direction, typeWord);
   r.onset = cusumOnset(m.kind, p.before, p.after, t, m.step_seconds);
-  r.explanation = explain(r, cmp, typeWord);
+  r.explanation = explain(r, p.cmp, typeWord);
 }

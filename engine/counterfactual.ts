@@ -3,7 +3,7 @@
 // seasonally adjusted hours before the event, and calibrated against placebo events.
 import { tQuantile, tTwoSided } from './distributions.js';
 import type { MetricKind } from '../domain/metric.js';
-import { statDifference, type WindowStat } from './compare.js';
+import { statDifference, type WindowStat } from './robust-t.js';
 import { afterLevel, levelIn, profileOf, sumsOf, type Grid, type Profile, type Sums } from './grid.js';
 import type { SerialStretch } from './hac.js';
 import { take } from './scratch.js';

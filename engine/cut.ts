@@ -2,26 +2,14 @@
 // binary search in ascending columns, as views where nothing is filtered out), and whether two
 // cut windows hold enough to be judged.
 import type { MetricKind } from '../domain/metric.js';
-import { RANKS, SORTED, type WindowData } from './compare.js';
+import { pct0 } from './explain.js';
 import { lowerBound, sortWithRanks } from './order.js';
 import { take } from './scratch.js';
-import { pct0 } from './explain.js';
+import type { Point, SeriesColumns } from './types.js';
+import { RANKS, SORTED, type WindowData } from './window-data.js';
 import type { TimeWindow } from './windows.js';
 
-/** One bucket: `ts` epoch ms at the bucket start; `weight` = denominator for ratios. */
-export interface Point {
-  ts: number;
-  value: number;
-  weight?: number;
-}
-
-/** A series as parallel columns: bucket starts (epoch ms), values and, for ratios, weights. */
-export interface SeriesColumns {
-  ts: ArrayLike<number>;
-  value: ArrayLike<number>;
-  weight?: ArrayLike<number>;
-}
-
+/** A window cut out of a series: its buckets' data and their start times. */
 export interface Cut {
   data: WindowData;
   ts: ArrayLike<number>;

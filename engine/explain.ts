@@ -1,9 +1,10 @@
 // The sentences of a report: numbers formatted for people, one sentence per metric and one per
 // event, with the counterfactual's observed and expected levels when reference days were used.
 import type { MetricKind } from '../domain/metric.js';
-import type { EventVerdict, MetricVerdict } from '../domain/report.js';
-import type { MetricResult } from './analyze.js';
-import type { Comparison, WindowSummary } from './compare.js';
+import type { Confounder, EventVerdict, MetricVerdict } from '../domain/report.js';
+import type { Comparison } from './compare.js';
+import type { WindowSummary } from './summary.js';
+import type { MetricResult } from './types.js';
 
 export const pct0 = (x: number) => `${Math.round(x * 100)}%`;
 
@@ -58,7 +59,8 @@ export function eventExplanation(verdict: EventVerdict, results: MetricResult[])
       return `All ${results.length} metrics held within their thresholds.`;
     default: {
       const insufficient = names('insufficient_data');
-      return `Inconclusive: no metric regressed${insufficient.length ? `; not enough data for ${insufficient.join(', ')}` : ''}.`;
+      const missing = insufficient.length ? `; not enough data for ${insufficient.join(', ')}` : '';
+      return `Inconclusive: no metric regressed${missing}.`;
     }
   }
 }
@@ -110,13 +112,17 @@ export function explain(r: MetricResult, cmp: Comparison, typeWord: string): str
       s = `${cap(what)} ${moved} from ${b} to ${a} (${relTxt}, ${ciTxt}) after the ${typeWord}${base}; ${q}.`;
       break;
     case 'no_change':
-      s = `${cap(what)} held: ${b} before, ${a} after (${relTxt}, ${ciTxt}, inside the ±${fmtPct(r.threshold, false)} threshold)${base}; ${q}.`;
+      s =
+        `${cap(what)} held: ${b} before, ${a} after ` +
+        `(${relTxt}, ${ciTxt}, inside the ±${fmtPct(r.threshold, false)} threshold)${base}; ${q}.`;
       break;
     default:
-      s = `${cap(what)} went from ${b} to ${a} (${relTxt}, ${ciTxt})${base}; ${q}: ${couldNotRuleOut(cmp.ci) !== null ? `could not rule out a change of up to ±${fmtPct(couldNotRuleOut(cmp.ci) as number, false)}` : 'not enough evidence to call it a change or no change'}${r.reason ? ` — ${r.reason}` : ''}.`;
+      s = `${cap(what)} went from ${b} to ${a} (${relTxt}, ${ciTxt})${base}; ${q}: ${openChange(cmp.ci, r.reason)}.`;
   }
   if (r.baseline.explains_change)
-    s += ` The same hours a ${r.baseline.kind === 'seasonal_week' ? 'week' : 'day'} earlier moved by ${fmtPct(r.baseline.reference_change ?? 0)}, which explains the raw before/after difference.`;
+    s +=
+      ` The same hours a ${r.baseline.kind === 'seasonal_week' ? 'week' : 'day'} earlier moved by ` +
+      `${fmtPct(r.baseline.reference_change ?? 0)}, which explains the raw before/after difference.`;
   if (r.verdict !== 'no_change') s += onsetSentence(r, typeWord);
   return s;
 }
@@ -133,7 +139,8 @@ function explainCounterfactual(
   const cf = r.counterfactual!;
   const obs = fmtNum(cf.observed, r.kind, r.unit);
   const exp = fmtNum(cf.expected, r.kind, r.unit);
-  const days = `${r.baseline.reference_days} reference days${r.baseline.calibration === 'placebo' ? ', interval widened to their placebo spread' : ''}`;
+  const widened = r.baseline.calibration === 'placebo' ? ', interval widened to their placebo spread' : '';
+  const days = `${r.baseline.reference_days} reference days${widened}`;
   const vs = `${obs} after the ${typeWord} against ${exp} expected from ${days}`;
   let s: string;
   switch (r.verdict) {
@@ -144,15 +151,48 @@ function explainCounterfactual(
     case 'no_change':
       s = `${cap(what)} held: ${vs} (${relTxt}, ${ciTxt}, inside the ±${fmtPct(r.threshold, false)} threshold); ${q}.`;
       break;
-    default: {
-      const open = couldNotRuleOut(r.change.ci);
-      s = `${cap(what)}: ${vs} (${relTxt}, ${ciTxt}); ${q}: ${open !== null ? `could not rule out a change of up to ±${fmtPct(open, false)}` : 'not enough evidence to call it a change or no change'}${r.reason ? ` — ${r.reason}` : ''}.`;
-    }
+    default:
+      s = `${cap(what)}: ${vs} (${relTxt}, ${ciTxt}); ${q}: ${openChange(r.change.ci, r.reason)}.`;
   }
   if (r.baseline.explains_change)
     s += ` The raw before/after change (${fmtPct(r.baseline.reference_change ?? 0)}) is the usual pattern of these hours.`;
   if (r.verdict !== 'no_change') s += onsetSentence(r, typeWord);
   return s;
+}
+
+/** What an inconclusive interval leaves open (the largest change it allows), then the reason if there is one. */
+function openChange(ci: [number, number] | null, reason: string | null): string {
+  const open = couldNotRuleOut(ci);
+  const allows =
+    open !== null
+      ? `could not rule out a change of up to ±${fmtPct(open, false)}`
+      : 'not enough evidence to call it a change or no change';
+  return `${allows}${reason ? ` — ${reason}` : ''}`;
+}
+
+/** The explanation of an insufficient_data metric, with the change its windows could have detected when known. */
+export function insufficientExplanation(r: MetricResult): string {
+  const detectable =
+    r.minimum_detectable_effect !== null
+      ? `; these windows could only detect a change of about ±${fmtPct(r.minimum_detectable_effect, false)}.`
+      : '.';
+  return `Not enough data to judge ${r.name}: ${r.reason}${detectable}`;
+}
+
+/** Why a change is not put down to this event when another event covers much of a window. */
+export function confoundedReason(heavy: Confounder, typeWord: string): string {
+  return (
+    `another event (${heavy.type} ${heavy.id} at ${heavy.time}) covers ${pct0(heavy.coverage)} of the ` +
+    `${heavy.window === 'before' ? 'before' : 'after'} window, so the change cannot be attributed to this ${typeWord}`
+  );
+}
+
+/** Why a comparison cannot be judged when autocorrelation leaves too few effective samples. */
+export function fewEffectiveSamples(nEff: { before: number; after: number }, minimum: number): string {
+  return (
+    `too few effective samples after autocorrelation ` +
+    `(${nEff.before.toFixed(1)} before, ${nEff.after.toFixed(1)} after; minimum ${minimum})`
+  );
 }
 
 /** Says out loud that a level shift began before the event, when the change point is clear. */

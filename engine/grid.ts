@@ -2,7 +2,7 @@
 // written straight from the stored columns; the reference profile per bucket; prefix sums that
 // give any window's level in O(1).
 import type { MetricKind } from '../domain/metric.js';
-import type { WindowData } from './compare.js';
+import type { WindowData } from './window-data.js';
 import { lowerBound } from './order.js';
 import { take } from './scratch.js';
 
@@ -30,7 +30,10 @@ export interface Grid {
   log: boolean;
 }
 
-/** An empty grid: `afterStart` = positions from the pre-event stretch's start to the after window's, `preEnd` = the pre-event stretch's length, `afterBuckets` = the after window's. */
+/**
+ * An empty grid: `afterStart` = positions from the pre-event stretch's start to the after
+ * window's, `preEnd` = the pre-event stretch's length, `afterBuckets` = the after window's.
+ */
 export function createGrid(kind: MetricKind, preEnd: number, afterStart: number, afterBuckets: number): Grid {
   return {
     n: afterStart + afterBuckets,

@@ -1,7 +1,7 @@
 // When did the change begin? A CUSUM change-point over the before and after buckets, so a
 // shift that started before the event ("it was already rising") is said out loud.
 import type { MetricKind } from '../domain/metric.js';
-import type { WindowData } from './compare.js';
+import type { WindowData } from './window-data.js';
 import { take } from './scratch.js';
 
 export interface Onset {

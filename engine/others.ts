@@ -1,9 +1,9 @@
 // The other events of an analysis: sorted once, asked "any event in this window?" by binary
 // search, and listed as confounders of today's windows.
 import type { Confounder } from '../domain/report.js';
-import type { EngineEvent } from './analyze.js';
 import { lowerBound } from './order.js';
-import { toEpochMs, type EventWindows, type TimeWindow } from './windows.js';
+import type { EngineEvent } from './types.js';
+import type { EventWindows, TimeWindow } from './windows.js';
 
 /**
  * The other events that can touch this event's windows (the same subject, or none on either
@@ -15,18 +15,15 @@ export interface Others {
   times: Float64Array;
 }
 
+/** The other events that may touch `event`'s windows, sorted by time. */
 export function othersOf(event: EngineEvent, list: readonly EngineEvent[]): Others {
   const kept: { e: EngineEvent; t: number }[] = [];
   for (const o of list) {
     if (o.id === event.id) continue;
     if (event.subject && o.subject && event.subject !== o.subject) continue;
-    let t: number;
-    try {
-      t = toEpochMs(o.time);
-    } catch {
-      continue;
-    }
-    kept.push({ e: o, t });
+    // A non-finite time cannot be placed on the sorted time line: such an event is left out.
+    if (!Number.isFinite(o.time)) continue;
+    kept.push({ e: o, t: o.time });
   }
   kept.sort((a, b) => a.t - b.t);
   return { events: kept.map((k) => k.e), times: Float64Array.from(kept, (k) => k.t) };
@@ -44,6 +41,7 @@ export function lastIn(o: Others, w: TimeWindow): number | null {
   return i >= 0 && o.times[i] >= w.from ? o.times[i] : null;
 }
 
+/** The other events inside today's windows (or the gap) as confounders, the most covering first. */
 export function confoundersFor(t: number, w: EventWindows, others: Others): Confounder[] {
   const out: Confounder[] = [];
   for (let i = lowerBound(others.times, w.before.from); i < others.times.length && others.times[i] < w.after.to; i++) {

@@ -92,26 +92,20 @@ export function parseDuration(input: string | number): number {
   return Math.round(ms);
 }
 
-/** Epoch ms from an ISO string or a number. */
-export function toEpochMs(t: string | number | Date): number {
-  const ms = typeof t === 'number' ? t : t instanceof Date ? t.getTime() : Date.parse(t);
-  if (!Number.isFinite(ms)) throw new RangeError(`invalid time: ${String(t)}`);
-  return ms;
-}
-
 /**
- * Windows for an event at `time` of `type`, for a metric at `stepSeconds`. Later overrides win:
+ * Windows for an event at `time` (epoch ms) of `type`, for a metric at `stepSeconds`. Later overrides win:
  * type defaults < metric windows < request windows. Lengths round up to whole steps; only buckets
  * entirely before t − gap (entirely after t + gap) belong to the before (after) window.
  */
 export function computeWindows(input: {
-  time: string | number | Date;
+  time: number;
   type: string;
   stepSeconds: number;
   metric?: WindowOverrides;
   request?: WindowOverrides;
 }): EventWindows {
-  const t = toEpochMs(input.time);
+  const t = input.time;
+  if (!Number.isFinite(t)) throw new RangeError(`invalid time: ${t}`);
   const step = input.stepSeconds * 1000;
   if (!(step > 0)) throw new RangeError(`invalid step: ${input.stepSeconds}`);
   const d = WINDOW_DEFAULTS[knownEventType(input.type) ?? 'deployment'];

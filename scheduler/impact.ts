@@ -5,14 +5,16 @@
 import { createHash } from 'node:crypto';
 import type { ImpactReport, IsoWindow, MetricReport, ReportCharts, ReportStatus } from '../domain/report.js';
 import { eventVars, seriesKey, type TemplateVars } from '../connectors/template.js';
+import type { Logger } from '../connectors/types.js';
 import {
   analyzeEvent,
   computeWindows,
+  type EventWindows,
   type MetricInput,
   type MetricResult,
+  MAX_REFERENCE_DAYS,
   type WindowOverrides,
 } from '../engine/index.js';
-import { MAX_REFERENCE_DAYS } from '../engine/windows.js';
 import type { StoredEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
 import type { ImpactPair, PairState, PairWindows } from '../store/jobs.js';
@@ -69,6 +71,8 @@ export interface ImpactServiceOptions {
   fetchWindows?: (orgId: string, metric: Metric, vars: TemplateVars, windows: PairWindows) => Promise<boolean>;
   now?: () => number;
   alpha?: number;
+  /** Where a background recompute that failed is reported (the stored report stays as it was). */
+  logger?: Logger;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -127,8 +131,12 @@ export class ImpactService {
         this.queued.delete(key);
         try {
           await this.refresh(job.orgId, job.source, job.id);
-        } catch {
+        } catch (err) {
           // The next readiness (or a recompute) retries; the stored report stays as it was.
+          this.opts.logger?.error(
+            { org_id: job.orgId, event_source: job.source, event_id: job.id, err: String(err) },
+            'impact report recompute failed; the stored report is kept',
+          );
         }
       }
     } finally {
@@ -181,6 +189,8 @@ export class ImpactService {
     const inputs: MetricInput[] = [];
     const charts: ReportCharts = {};
     const states = new Map<string, { state: PairState; latePending: boolean; awaiting?: string }>();
+    // Each metric's windows, computed once here: the engine and the pending entries take them as they are.
+    const windowsOf = new Map<string, EventWindows>();
     let retryAt = Infinity;
     for (const metric of metrics) {
       const w = computeWindows({
@@ -190,6 +200,7 @@ export class ImpactService {
         metric: metric.windows,
         request,
       });
+      windowsOf.set(metric.id, w);
       const limits = await this.limits(orgId, metric);
       const closedAt = w.after.to + limits.dataDelaySeconds * 1000;
       const pair = pairs.get(metric.id);
@@ -244,7 +255,7 @@ export class ImpactService {
         after: [],
         series: columns,
         time_zone: metric.windows.time_zone ?? null,
-        windows: metric.windows,
+        windows: w,
       });
       const week = pointsIn(columns, metric.kind, w.seasonal.week.before.from, w.seasonal.week.after.to);
       const day = pointsIn(columns, metric.kind, w.seasonal.day.before.from, w.seasonal.day.after.to);
@@ -276,7 +287,6 @@ export class ImpactService {
       metrics: inputs,
       otherEvents: others,
       alpha: this.opts.alpha,
-      windows: request,
     });
     const byId = new Map(result.metrics.map((r) => [r.metric_id, r]));
     for (const r of result.metrics) {
@@ -294,7 +304,7 @@ export class ImpactService {
     const metricReports = metrics.map((m) => {
       const s = states.get(m.id)!;
       const r = byId.get(m.id);
-      return r ? toMetricReport(m, r, s.latePending) : pendingMetric(m, event, request, s.state);
+      return r ? toMetricReport(m, r, s.latePending) : pendingMetric(m, windowsOf.get(m.id)!, s.state);
     });
     const ready = metricReports.filter((m) => m.status === 'ready').length;
     const failed = metricReports.filter((m) => m.status === 'failed').length;
@@ -382,20 +392,8 @@ function metricIdentity(
   return { metric_id: m.id, name: m.name, kind: m.kind, unit: m.unit, direction: m.direction, critical: m.critical };
 }
 
-/** A metric with no result yet (pending or failed data). */
-function pendingMetric(
-  m: Metric,
-  event: StoredEvent,
-  request: WindowOverrides | undefined,
-  state: PairState,
-): MetricReport {
-  const w = computeWindows({
-    time: event.time,
-    type: event.type,
-    stepSeconds: m.step_seconds,
-    metric: m.windows,
-    request,
-  });
+/** A metric with no result yet (pending or failed data), with the windows computed for it. */
+function pendingMetric(m: Metric, w: EventWindows, state: PairState): MetricReport {
   return {
     ...metricIdentity(m),
     status: state === 'failed' ? 'failed' : 'pending',

@@ -1,6 +1,6 @@
 // Planning, pure: which windows an event × metric needs, when each minute may be
 // fetched, and how new needs fold into the jobs already planned (coalescing).
-import { computeWindows, REFERENCE_DAYS, referenceShifts, type EventWindows } from '../engine/windows.js';
+import { computeWindows, REFERENCE_DAYS, referenceShifts, type EventWindows } from '../engine/index.js';
 import type { PairWindows, TimeRange } from '../store/jobs.js';
 import type { WindowSpec } from '../domain/metric.js';
 

@@ -184,6 +184,7 @@ function runScenario(s: Scenario, reps: number): Tally {
       direction: 'increase_is_bad',
       threshold: THRESHOLD,
       step_seconds: STEP,
+      windows: w,
       before: [...history, ...before],
       after,
       ...(seasonal ? { seasonal: { week } } : {}),
@@ -252,7 +253,14 @@ function runRealistic(kind: RealisticKind, days: number, effect: number, reps: n
       weight: Float64Array.from(r.weight),
     };
     const event = { id: 'e', type: 'deployment', time: r.time };
-    const base = { id: 'm', kind: ek, direction: 'increase_is_bad' as const, step_seconds: STEP, threshold: THRESHOLD };
+    const base = {
+      id: 'm',
+      kind: ek,
+      direction: 'increase_is_bad' as const,
+      step_seconds: STEP,
+      threshold: THRESHOLD,
+      windows: w,
+    };
     const now = analyzeEvent({ event, metrics: [{ ...base, before: [], after: [], series }], alpha: ALPHA }).metrics[0];
     const pts = (from: number, to: number): Point[] => {
       const out: Point[] = [];
@@ -291,10 +299,15 @@ function runRealistic(kind: RealisticKind, days: number, effect: number, reps: n
 /** The realistic cells' table: FPR, detection per change size, and the share of null events called no_change. */
 function realisticTable(nullReps: number, effectReps: number) {
   console.log(
-    `\nRealistic cells: daily rhythm ±40–60% with deploys on its morning or evening ramp, a latent level (AR 0.8 and a persistent AR 0.995), negative binomial counts, 5% missing buckets, persistent effects; 7 or 14 earlier days stored. ${nullReps} null events and ${effectReps} per change size a cell; threshold ${THRESHOLD * 100}%.`,
+    '\nRealistic cells: daily rhythm ±40–60% with deploys on its morning or evening ramp, a latent level ' +
+      '(AR 0.8 and a persistent AR 0.995), negative binomial counts, 5% missing buckets, persistent effects; ' +
+      `7 or 14 earlier days stored. ${nullReps} null events and ${effectReps} per change size a cell; ` +
+      `threshold ${THRESHOLD * 100}%.`,
   );
   console.log(
-    'engine = this release (reference days; "refs" = share of events that got the counterfactual, "placebo" = share whose interval the placebo spread decided); previous = the single-week difference-in-differences of the previous release; no_change = share of null events called no_change.\n',
+    'engine = this release (reference days; "refs" = share of events that got the counterfactual, ' +
+      '"placebo" = share whose interval the placebo spread decided); previous = the single-week ' +
+      'difference-in-differences of the previous release; no_change = share of null events called no_change.\n',
   );
   console.log(
     `| kind | days | method | FPR | ${REALISTIC_EFFECTS.map((e) => `+${e * 100}%`).join(' | ')} | no_change |`,
@@ -310,12 +323,14 @@ function realisticTable(nullReps: number, effectReps: number) {
       const hi = sorted[Math.ceil(0.975 * sorted.length) - 1];
       nul.oracle = nul.rels.filter((r) => (r < lo && r <= -THRESHOLD) || (r > hi && r >= THRESHOLD)).length;
       for (const e of eff) e.oracle = e.rels.filter((r) => r > hi && r >= THRESHOLD).length;
-      const row = (name: string, key: 'engine' | 'previous' | 'kayenta' | 'naive' | 'oracle', nc: string) =>
-        console.log(
-          `| ${kind} | ${days} | ${name} | ${pct(nul[key], nul.n)} | ${eff.map((e) => pct(e[key], e.n)).join(' | ')} | ${nc} |`,
-        );
+      const row = (name: string, key: 'engine' | 'previous' | 'kayenta' | 'naive' | 'oracle', nc: string) => {
+        const detections = eff.map((e) => pct(e[key], e.n)).join(' | ');
+        console.log(`| ${kind} | ${days} | ${name} | ${pct(nul[key], nul.n)} | ${detections} | ${nc} |`);
+      };
+      const spreadToModel = nul.ratio.reduce((a, b) => a + b, 0) / Math.max(1, nul.ratio.length);
       row(
-        `engine (refs ${pct(nul.references, nul.n).trim()}, placebo ${pct(nul.placebo, nul.n).trim()}, spread/model ${(nul.ratio.reduce((a, b) => a + b, 0) / Math.max(1, nul.ratio.length)).toFixed(2)})`,
+        `engine (refs ${pct(nul.references, nul.n).trim()}, placebo ${pct(nul.placebo, nul.n).trim()}, ` +
+          `spread/model ${spreadToModel.toFixed(2)})`,
         'engine',
         pct(nul.noChange, nul.n),
       );
@@ -335,11 +350,17 @@ function main() {
     return;
   }
   console.log(
-    `Accuracy benchmark — ${NULL_REPS} null events and ${EFFECT_REPS} events per injected change, per cell; α = ${ALPHA}; 60-minute windows at 1-minute step (60 buckets a side), 5-minute gap.`,
+    `Accuracy benchmark — ${NULL_REPS} null events and ${EFFECT_REPS} events per injected change, per cell; ` +
+      `α = ${ALPHA}; 60-minute windows at 1-minute step (60 buckets a side), 5-minute gap.`,
   );
   console.log('FPR = share of null events flagged as any change; detection = share of +x% events flagged as a rise.');
   console.log(
-    "engine = verdict regression/improvement (q < α, CI excludes 0, |change| ≥ 5% threshold); engine+wk = same with a week-earlier seasonal baseline; p<α = the raw test's rejection rate on nulls (its calibration); oracle = the engine's estimate judged against its true null distribution (a ceiling for calibrated tests, see applyOracle); \"oracle at kayenta's FPR\" = the same ceiling at the judge's false-positive rate, where that is at most 5%.\n",
+    'engine = verdict regression/improvement (q < α, CI excludes 0, |change| ≥ 5% threshold); ' +
+      'engine+wk = same with a week-earlier seasonal baseline; ' +
+      "p<α = the raw test's rejection rate on nulls (its calibration); " +
+      "oracle = the engine's estimate judged against its true null distribution " +
+      '(a ceiling for calibrated tests, see applyOracle); ' +
+      '"oracle at kayenta\'s FPR" = the same ceiling at the judge\'s false-positive rate, where that is at most 5%.\n',
   );
   const header = `| kind | ρ | method | FPR | ${EFFECTS.map((e) => `+${e * 100}%`).join(' | ')} |`;
   console.log(header);
@@ -418,13 +439,16 @@ function microBenchmark() {
     for (let i = 0; i < iterations; i++) compareWindows(kind, pairs[i & 63].bd, pairs[i & 63].ad);
     const ns = Number(process.hrtime.bigint() - start) / iterations;
     const event = { id: 'e', type: 'deployment', time: t0 + 3_600_000 + 300_000 };
+    const windows = computeWindows({ time: event.time, type: event.type, stepSeconds: STEP });
     const full = 5000;
     start = process.hrtime.bigint();
     for (let i = 0; i < full; i++) {
       const p = pairs[i & 63];
       analyzeEvent({
         event,
-        metrics: [{ id: 'm', kind, direction: 'increase_is_bad', step_seconds: STEP, before: p.b, after: p.a }],
+        metrics: [
+          { id: 'm', kind, direction: 'increase_is_bad', step_seconds: STEP, windows, before: p.b, after: p.a },
+        ],
       });
     }
     const nsFull = Number(process.hrtime.bigint() - start) / full;

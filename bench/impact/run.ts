@@ -62,7 +62,8 @@ const events = Array.from({ length: EVENTS }, (_, i) => ({
 // Merge the bulk load now: the timed read sees settled parts, as a store that has been running does.
 await store.backend.command(`OPTIMIZE TABLE ${store.database}.metric_points FINAL`);
 console.log(
-  `data set: ${METRICS} metrics × ${(T1 - T0) / STEP} minutes, ${EVENTS} events → ${EVENTS * METRICS} pairs (loaded in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+  `data set: ${METRICS} metrics × ${(T1 - T0) / STEP} minutes, ${EVENTS} events → ${EVENTS * METRICS} pairs ` +
+    `(loaded in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
 );
 
 // Reading: one query per metric returns its whole range (ClickHouse does the ordering and the
@@ -134,13 +135,18 @@ console.log(
   `read:  ${(readMs / 1000).toFixed(2)} s  (${METRICS} queries, ${((readMs * 1000) / pairs).toFixed(1)} µs per pair)`,
 );
 console.log(
-  `pool:  ${(startMs / 1000).toFixed(2)} s  (starting ${WORKERS} worker threads once and warming each up on ${warmEvents.length} events; a running service pays this at start-up)`,
+  `pool:  ${(startMs / 1000).toFixed(2)} s  (starting ${WORKERS} worker threads once and warming each up on ` +
+    `${warmEvents.length} events; a running service pays this at start-up)`,
 );
 console.log(
-  `stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs per pair wall; ${(cpuMs / statsMs).toFixed(2)} cores busy, ${((cpuMs * 1000) / pairs).toFixed(1)} µs CPU per pair)`,
+  `stats: ${(statsMs / 1000).toFixed(2)} s  (${WORKERS} worker threads, ${((statsMs * 1000) / pairs).toFixed(1)} µs ` +
+    `per pair wall; ${(cpuMs / statsMs).toFixed(2)} cores busy, ${((cpuMs * 1000) / pairs).toFixed(1)} µs CPU per pair)`,
 );
+const pairsPerSecond = Math.round(pairs / ((readMs + statsMs) / 1000));
+const withStartUp = Math.round(pairs / ((readMs + startMs + statsMs) / 1000));
 console.log(
-  `total: ${pairs} pairs in ${((readMs + statsMs) / 1000).toFixed(2)} s = ${Math.round(pairs / ((readMs + statsMs) / 1000))} pairs/s (read + stats; ${Math.round(pairs / ((readMs + startMs + statsMs) / 1000))} pairs/s with the pool start-up)`,
+  `total: ${pairs} pairs in ${((readMs + statsMs) / 1000).toFixed(2)} s = ${pairsPerSecond} pairs/s ` +
+    `(read + stats; ${withStartUp} pairs/s with the pool start-up)`,
 );
 console.log(`verdicts: ${JSON.stringify(verdicts)}`);
 console.log(`baselines: ${JSON.stringify(baselines)} (reference_days = the counterfactual from 7 reference days)`);
@@ -153,7 +159,7 @@ const script = fileURLToPath(new URL('./pandas_scipy.py', import.meta.url));
 const yardstick = spawnSync(python, [script, '10000', String(METRICS)], { encoding: 'utf8' });
 if (yardstick.status === 0)
   console.log(`pandas + SciPy (Mann–Whitney per pair, 1 process): ${yardstick.stdout.trim()}`);
-else
-  console.log(
-    `pandas + SciPy line skipped: ${existsSync(python) ? (yardstick.stderr || '').trim().split('\n').pop() : 'no /usr/bin/python3'} (apt-get install python3-pandas python3-scipy)`,
-  );
+else {
+  const why = existsSync(python) ? (yardstick.stderr || '').trim().split('\n').pop() : 'no /usr/bin/python3';
+  console.log(`pandas + SciPy line skipped: ${why} (apt-get install python3-pandas python3-scipy)`);
+}

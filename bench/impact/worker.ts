@@ -1,6 +1,6 @@
 // Worker of bench/impact: analyses a slice of events over shared point columns.
 import { parentPort, workerData } from 'node:worker_threads';
-import { analyzeEvent, type MetricInput } from '../../engine/index.js';
+import { analyzeEvent, computeWindows, type MetricInput } from '../../engine/index.js';
 
 interface Columns {
   ts: Float64Array;
@@ -15,6 +15,8 @@ function analyse(events: { id: string; type: string; subject: string; time: numb
   const baselines: Record<string, number> = {};
   let pairs = 0;
   for (const event of events) {
+    // Every metric has the one-minute step and the default windows: computed once per event, as the service does.
+    const windows = computeWindows({ time: event.time, type: event.type, stepSeconds: 60 });
     // The engine cuts each window from the ascending columns by binary search: no point objects.
     // (A NaN weight reads as "no weight", as a missing one did in point form.)
     const metrics: MetricInput[] = columns.map((c, m) => ({
@@ -22,6 +24,7 @@ function analyse(events: { id: string; type: string; subject: string; time: numb
       kind: kinds[m % kinds.length] as MetricInput['kind'],
       direction: 'increase_is_bad',
       step_seconds: 60,
+      windows,
       before: [],
       after: [],
       series: c,

@@ -5,7 +5,7 @@ import { analyzeEvent, benjaminiHochberg, computeWindows, type MetricInput, type
 import { testdataPoint, testdataQuerySchema, type TestdataQuery } from '../../connectors/testdata/generator.js';
 
 const T = Date.UTC(2026, 2, 3, 14, 0); // event time
-const event = { id: 'ev-1', type: 'dev.opstrails.deployment', time: new Date(T).toISOString(), subject: 'production' };
+const event = { id: 'ev-1', type: 'dev.opstrails.deployment', time: T, subject: 'production' };
 const W = computeWindows({ time: T, type: 'deployment', stepSeconds: 60 });
 
 function gen(seed: number, over: Partial<TestdataQuery>, from = W.before.from, to = W.after.to): Point[] {
@@ -20,7 +20,16 @@ function gen(seed: number, over: Partial<TestdataQuery>, from = W.before.from, t
 const at = (minutes: number) => new Date(T + minutes * 60_000).toISOString();
 function metric(over: Partial<MetricInput> & { points?: Point[] }): MetricInput {
   const pts = over.points ?? [];
-  return { id: 'm', kind: 'gauge', direction: 'increase_is_bad', step_seconds: 60, before: pts, after: pts, ...over };
+  return {
+    id: 'm',
+    kind: 'gauge',
+    direction: 'increase_is_bad',
+    step_seconds: 60,
+    windows: W,
+    before: pts,
+    after: pts,
+    ...over,
+  };
 }
 const one = (m: MetricInput, extra: object = {}) => analyzeEvent({ event, metrics: [m], ...extra }).metrics[0];
 
@@ -125,9 +134,9 @@ describe('verdicts', () => {
 describe('confounders and seasonality', () => {
   const pts = gen(10, { base: 100, noise: 0.02, changes: [{ at: at(0), relative: 0.3 }] });
   it('an event covering most of the after window makes a change inconclusive, and is listed', () => {
-    const other = { id: 'ev-2', type: 'deployment', time: at(20), subject: 'production' };
+    const other = { id: 'ev-2', type: 'deployment', time: T + 20 * 60_000, subject: 'production' };
     const r = one(metric({ points: pts }), {
-      otherEvents: [other, { id: 'ev-3', type: 'deployment', time: at(20), subject: 'staging' }],
+      otherEvents: [other, { id: 'ev-3', type: 'deployment', time: T + 20 * 60_000, subject: 'staging' }],
     });
     expect(r.confounders.map((c) => c.id)).toEqual(['ev-2']);
     expect(r.confounders[0].window).toBe('after');
@@ -144,9 +153,10 @@ describe('confounders and seasonality', () => {
     const now = gen(11, q, w.before.from, w.after.to);
     const week = gen(11, q, w.seasonal.week.before.from, w.seasonal.week.after.to);
     const ev = { ...event, time: t0 };
-    const plain = analyzeEvent({ event: ev, metrics: [metric({ points: now })] }).metrics[0];
+    const plain = analyzeEvent({ event: ev, metrics: [metric({ points: now, windows: w })] }).metrics[0];
     expect(plain.verdict).toBe('regression');
-    const r = analyzeEvent({ event: ev, metrics: [metric({ points: now, seasonal: { week } })] }).metrics[0];
+    const r = analyzeEvent({ event: ev, metrics: [metric({ points: now, windows: w, seasonal: { week } })] })
+      .metrics[0];
     expect(r.baseline.kind).toBe('seasonal_week');
     expect(r.baseline.explains_change).toBe(true);
     expect(r.verdict).not.toBe('regression');
@@ -154,8 +164,8 @@ describe('confounders and seasonality', () => {
     // With the week missing, the day-earlier reference is used.
     const day = gen(11, q, w.seasonal.day.before.from, w.seasonal.day.after.to);
     expect(
-      analyzeEvent({ event: ev, metrics: [metric({ points: now, seasonal: { week: [], day } })] }).metrics[0].baseline
-        .kind,
+      analyzeEvent({ event: ev, metrics: [metric({ points: now, windows: w, seasonal: { week: [], day } })] })
+        .metrics[0].baseline.kind,
     ).toBe('seasonal_day');
   });
 
@@ -218,6 +228,22 @@ describe('input hygiene', () => {
   });
 });
 
+describe('the windows the caller computed', () => {
+  const pts = gen(17, { base: 100, noise: 0.05 }, W.before.from - 60 * 60_000, W.after.to + 60 * 60_000);
+  it('are the ones cut and reported, overrides included (the engine does not resolve them again)', () => {
+    const wide = computeWindows({ time: T, type: 'deployment', stepSeconds: 60, metric: { before: '2h', gap: '0m' } });
+    const r = one(metric({ points: pts, windows: wide }));
+    expect(r.windows).toEqual({ before: wide.before, after: wide.after });
+    expect(r.data_quality.expected).toEqual({ before: 120, after: 60 });
+    expect(r.data_quality.present.before).toBe(120);
+    expect(one(metric({ points: pts })).data_quality.expected.before).toBe(60);
+  });
+  it("must be computed for the metric's step", () => {
+    const coarse = computeWindows({ time: T, type: 'deployment', stepSeconds: 300 });
+    expect(() => one(metric({ points: pts, windows: coarse }))).toThrow(/300s step, not 60s/);
+  });
+});
+
 describe('noise-model history ahead of the before window', () => {
   // Windows of white noise, preceded by 4 hours of the same level wandering with ρ = 0.9:
   // the history says the series is persistent, so the interval widens and the df drop.
@@ -239,7 +265,7 @@ describe('noise-model history ahead of the before window', () => {
     const other = {
       id: 'ev-0',
       type: 'deployment',
-      time: new Date(W.history.from + 30 * 60_000).toISOString(),
+      time: W.history.from + 30 * 60_000,
       subject: 'production',
     };
     const thinned = wandering.filter(

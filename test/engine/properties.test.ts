@@ -2,7 +2,8 @@
 // flips the effect, scaling values scales estimates, adding a constant shifts them.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareWindows, type WindowData } from '../../engine/compare.js';
+import { compareWindows } from '../../engine/compare.js';
+import type { WindowData } from '../../engine/window-data.js';
 import { benjaminiHochberg } from '../../engine/exact.js';
 import { rankSum } from '../../engine/rank.js';
 

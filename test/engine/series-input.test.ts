@@ -46,7 +46,7 @@ const run = (m: Omit<MetricInput, 'before' | 'after'>, pts: Point[], asColumns: 
 describe('series columns give the same report as points', () => {
   it.each(KINDS)('%s, ascending columns', (kind) => {
     const pts = points(7, kind);
-    const m = { id: 'm', kind, direction: 'increase_is_bad' as const, step_seconds: 60 };
+    const m = { id: 'm', kind, direction: 'increase_is_bad' as const, step_seconds: 60, windows: W };
     const viaPoints = run(m, pts, false);
     expect(viaPoints.metrics[0].verdict).not.toBe('insufficient_data');
     expect(run(m, pts, true)).toEqual(viaPoints);
@@ -61,7 +61,7 @@ describe('series columns give the same report as points', () => {
     messy.push({ ...pts[80], value: pts[80].value + 1 });
     messy[3] = { ...messy[3], value: NaN };
     messy[5] = { ts: messy[5].ts, value: messy[5].value };
-    const m = { id: 'm', kind: 'ratio' as const, direction: 'increase_is_bad' as const, step_seconds: 60 };
+    const m = { id: 'm', kind: 'ratio' as const, direction: 'increase_is_bad' as const, step_seconds: 60, windows: W };
     const viaPoints = run(m, messy, false);
     expect(
       viaPoints.metrics[0].data_quality.present.before + viaPoints.metrics[0].data_quality.present.after,

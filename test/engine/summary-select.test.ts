@@ -1,7 +1,7 @@
 // summarize() picks the median and p95 by selection instead of a full sort: on any input it must
 // return exactly what R-7 quantiles of the sorted values give (ties, −0 and +0, NaN, tiny windows).
 import { describe, expect, it } from 'vitest';
-import { summarize } from '../../engine/compare.js';
+import { summarize } from '../../engine/summary.js';
 
 /** R-7 quantile of a fully sorted copy: the reference. */
 function r7(values: number[], p: number): number {

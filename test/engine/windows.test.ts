@@ -68,4 +68,8 @@ describe('computeWindows', () => {
     expect(w.before.to % 300_000).toBe(0);
     expect(w.after.from).toBeGreaterThanOrEqual(t);
   });
+  it('takes epoch ms only and rejects a time that is not finite', () => {
+    expect(() => computeWindows({ time: NaN, type: 'deployment', stepSeconds: 60 })).toThrow(RangeError);
+    expect(() => computeWindows({ time: Infinity, type: 'deployment', stepSeconds: 60 })).toThrow(/invalid time/);
+  });
 });
