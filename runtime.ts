@@ -79,6 +79,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     store,
     connectors,
     now,
+    logger: child('impact'),
     fetchWindows: (orgId, metric, vars, windows) => scheduler.fetchWindows(orgId, metric, vars, windows),
   });
   return {

@@ -2,7 +2,6 @@
 // stored points, run the engine over all of the event's metrics at once (q-values
 // are across them), and store the report the API serves. Ad-hoc windows are
 // computed the same way on stored data, without storing.
-import { createHash } from 'node:crypto';
 import type { ImpactReport, IsoWindow, MetricReport, ReportCharts, ReportStatus } from '../domain/report.js';
 import { eventVars, seriesKey, type TemplateVars } from '../connectors/template.js';
 import type { Logger } from '../connectors/types.js';
@@ -60,7 +59,6 @@ const CONFOUNDER_MARGIN = 6 * 3_600_000;
 export interface ComputedReport {
   report: ImpactReport;
   charts: ReportCharts;
-  etag: string;
   retryAfterSeconds: number;
 }
 
@@ -159,7 +157,6 @@ export class ImpactService {
       worst_metric: worstMetric(computed.report.metrics),
       report: computed.report,
       charts: computed.charts,
-      etag: computed.etag,
       retry_after_s: computed.retryAfterSeconds,
       computed_at: this.now(),
     });
@@ -170,7 +167,7 @@ export class ImpactService {
   async stored(orgId: string, event: StoredEvent): Promise<ComputedReport | undefined> {
     const row = (await this.opts.store.reports.get(orgId, event.source, event.id)) as
       StoredReport<ImpactReport, ReportCharts> | undefined;
-    return row && { report: row.report, charts: row.charts, etag: row.etag, retryAfterSeconds: row.retry_after_s };
+    return row && { report: row.report, charts: row.charts, retryAfterSeconds: row.retry_after_s };
   }
 
   /** Compute a report on stored data (default windows, or the request's); nothing is stored. */
@@ -343,13 +340,8 @@ export class ImpactService {
       ...(awaiting.length > 0 ? { awaiting } : {}),
       metrics: metricReports,
     };
-    // The etag ignores computed_at: recomputing unchanged data keeps dashboards' caches valid.
-    const etag = `"${createHash('sha256')
-      .update(JSON.stringify({ ...report, computed_at: null }))
-      .digest('base64url')
-      .slice(0, 27)}"`;
     const retryAfterSeconds = Number.isFinite(retryAt) ? Math.max(5, Math.ceil((retryAt - now) / 1000)) : 0;
-    return { report, charts, etag, retryAfterSeconds };
+    return { report, charts, retryAfterSeconds };
   }
 
   /** Fetch an event's windows again from the providers (POST .../recompute), replacing stored points. */

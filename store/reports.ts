@@ -14,11 +14,6 @@ export interface StoredReport<R = unknown, C = unknown> {
   worst_metric: unknown;
   report: R;
   charts: C;
-  /**
-   * Legacy, used by nothing: the API derives ETags from the report itself (api/etag.ts). Kept while
-   * scheduler/impact.ts still passes it through; the column stays (dropping it needs a migration).
-   */
-  etag: string;
   /** While pending: seconds until it is worth asking again. */
   retry_after_s: number;
   computed_at: number;
@@ -34,7 +29,6 @@ interface Row {
   worst_metric: string;
   report: string;
   charts: string;
-  etag: string;
   retry_after_s: number;
   c: string;
 }
@@ -68,7 +62,7 @@ export class ReportRepository {
     private readonly db: string,
   ) {}
 
-  async save(r: Omit<StoredReport, 'computed_at' | 'etag'> & { computed_at?: number; etag?: string }): Promise<void> {
+  async save(r: Omit<StoredReport, 'computed_at'> & { computed_at?: number }): Promise<void> {
     // Strictly increasing versions: two computations in one millisecond keep their order.
     this.last = Math.max(r.computed_at ?? Date.now(), this.last + 1);
     await this.backend.insert(`${this.db}.impact_reports`, [
@@ -82,7 +76,8 @@ export class ReportRepository {
         worst_metric: JSON.stringify(r.worst_metric ?? null),
         report: JSON.stringify(r.report),
         charts: JSON.stringify(r.charts),
-        etag: r.etag ?? '',
+        // The API derives ETags from the report (api/etag.ts); the old column stays, empty.
+        etag: '',
         retry_after_s: r.retry_after_s,
         computed_at: chTime(this.last),
       },
@@ -93,7 +88,7 @@ export class ReportRepository {
   async get(orgId: string, source: string, id: string): Promise<StoredReport | undefined> {
     const rows = await this.backend.query<Row>(
       `SELECT org_id, event_source, event_id, toUnixTimestamp64Milli(event_time) AS t, status, verdict, worst_metric, report, charts,
-              etag, retry_after_s, toUnixTimestamp64Milli(computed_at) AS c
+              retry_after_s, toUnixTimestamp64Milli(computed_at) AS c
        FROM ${this.db}.impact_reports FINAL
        WHERE org_id = {org:String} AND event_source = {source:String} AND event_id = {id:String}`,
       { org: orgId, source, id },
@@ -110,7 +105,6 @@ export class ReportRepository {
         worst_metric: JSON.parse(r.worst_metric),
         report: JSON.parse(r.report),
         charts: JSON.parse(r.charts),
-        etag: r.etag,
         retry_after_s: Number(r.retry_after_s),
         computed_at: Number(r.c),
       }
