@@ -1,16 +1,23 @@
 // The public API as functions: send events (one, or any number in batches the
-// API accepts), read an event's impact report or the timeline, and wait for a
-// report to be final. Ingest is idempotent by (source, id), so every call retries.
+// API accepts), read an event's impact report or the timeline, wait for a report
+// to be final, and read events, metrics, their stored series and connections.
+// Ingest is idempotent by (source, id) and the rest only reads, so every call retries.
 import { OpsTrailsError, type ProblemFieldError } from './errors.js';
 import { createTransport, retryAfterSeconds, type ApiRequest, type ClientOptions } from './transport.js';
 import type {
   BatchOptions,
   CloudEvent,
+  Connection,
+  EventFilters,
   ImpactFilters,
+  ImpactOptions,
   ImpactReport,
   ImpactSummary,
   IngestResult,
+  Metric,
+  MetricSeries,
   Page,
+  SeriesWindow,
   WaitOptions,
 } from './types.js';
 
@@ -33,10 +40,22 @@ export interface OpsTrailsClient {
    * If a request fails for good, the requests before it are stored; sending all again is safe.
    */
   sendBatch(events: CloudEvent[], options?: BatchOptions): Promise<IngestResult>;
-  /** An event's impact report as it stands (it may be pending). */
-  getImpact(eventId: string, options?: { source?: string }): Promise<ImpactReport>;
+  /** An event's impact report as it stands (it may be pending); with ad-hoc windows, computed for those. */
+  getImpact(eventId: string, options?: ImpactOptions): Promise<ImpactReport>;
   /** One page of the impact timeline, newest first. */
   listImpacts(filters?: ImpactFilters): Promise<Page<ImpactSummary>>;
+  /** One page of events, newest first. */
+  listEvents(filters?: EventFilters): Promise<Page<CloudEvent>>;
+  /** One event as sent (the newest, when several sources share the id and no source is given). */
+  getEvent(eventId: string, options?: { source?: string }): Promise<CloudEvent>;
+  /** The org's metrics (the API does not page them), optionally those of one connection. */
+  listMetrics(options?: { connectionId?: string }): Promise<Metric[]>;
+  /** One metric. */
+  getMetric(metricId: string): Promise<Metric>;
+  /** The points stored for a metric series in a window (the API refuses windows over 10,000 buckets). */
+  getMetricSeries(metricId: string, window?: SeriesWindow): Promise<MetricSeries>;
+  /** The org's connections with their health; never their secrets. */
+  listConnections(): Promise<Connection[]>;
   /**
    * Poll an event's report until it is ready, partial or failed; throws a `timeout` error past
    * `timeoutMs`. Polls that fail for a retryable reason (the service restarting) are retried until then.
@@ -53,12 +72,17 @@ export function createClient(options: ClientOptions): OpsTrailsClient {
     return http.json<IngestResult>(await http.request(req), req);
   }
 
-  const impactRequest = (eventId: string, source?: string, etag?: string): ApiRequest => ({
+  const impactRequest = (eventId: string, query: ImpactOptions, etag?: string): ApiRequest => ({
     method: 'GET',
     path: `/v1/events/${encodeURIComponent(eventId)}/impact`,
-    query: { source },
+    query: { source: query.source, before: query.before, after: query.after, gap: query.gap },
     headers: etag ? { 'if-none-match': etag } : {},
   });
+
+  async function get<T>(path: string, query?: ApiRequest['query']): Promise<T> {
+    const req: ApiRequest = { method: 'GET', path, query };
+    return http.json<T>(await http.request(req), req);
+  }
 
   return {
     sendEvent: (event) => post(JSON.stringify(event), STRUCTURED),
@@ -80,27 +104,52 @@ export function createClient(options: ClientOptions): OpsTrailsClient {
       return result;
     },
 
-    async getImpact(eventId, { source } = {}) {
-      const req = impactRequest(eventId, source);
+    async getImpact(eventId, options = {}) {
+      const req = impactRequest(eventId, options);
       return http.json<ImpactReport>(await http.request(req), req);
     },
 
-    async listImpacts(filters = {}) {
-      const instant = (v: string | Date | undefined) => (v instanceof Date ? v.toISOString() : v);
-      const req: ApiRequest = {
-        method: 'GET',
-        path: '/v1/impact',
-        query: {
-          subject: filters.subject,
-          type: filters.type,
-          since: instant(filters.since),
-          until: instant(filters.until),
-          verdict: filters.verdict,
-          limit: filters.limit,
-          cursor: filters.cursor,
-        },
-      };
-      return http.json<Page<ImpactSummary>>(await http.request(req), req);
+    listImpacts: (filters = {}) =>
+      get<Page<ImpactSummary>>('/v1/impact', {
+        subject: filters.subject,
+        type: filters.type,
+        since: instant(filters.since),
+        until: instant(filters.until),
+        verdict: filters.verdict,
+        limit: filters.limit,
+        cursor: filters.cursor,
+      }),
+
+    listEvents: (filters = {}) =>
+      get<Page<CloudEvent>>('/v1/events', {
+        subject: filters.subject,
+        type: filters.type,
+        source: filters.source,
+        since: instant(filters.since),
+        until: instant(filters.until),
+        limit: filters.limit,
+        cursor: filters.cursor,
+      }),
+
+    getEvent: (eventId, { source } = {}) => get<CloudEvent>(`/v1/events/${encodeURIComponent(eventId)}`, { source }),
+
+    async listMetrics({ connectionId } = {}) {
+      return (await get<{ items: Metric[] }>('/v1/metrics', { connection_id: connectionId })).items;
+    },
+
+    getMetric: (metricId) => get<Metric>(`/v1/metrics/${encodeURIComponent(metricId)}`),
+
+    getMetricSeries: (metricId, window = {}) =>
+      get<MetricSeries>(`/v1/metrics/${encodeURIComponent(metricId)}/series`, {
+        from: instant(window.from),
+        to: instant(window.to),
+        subject: window.subject,
+        version: window.version,
+        service: window.service,
+      }),
+
+    async listConnections() {
+      return (await get<{ items: Connection[] }>('/v1/connections')).items;
     },
 
     async waitForReport(eventId, wait) {
@@ -109,7 +158,7 @@ export function createClient(options: ClientOptions): OpsTrailsClient {
       let report: ImpactReport | undefined;
       let etag: string | undefined;
       for (;;) {
-        const req = impactRequest(eventId, wait.source, etag);
+        const req = impactRequest(eventId, { source: wait.source }, etag);
         let res;
         try {
           res = await http.request(req);
@@ -147,6 +196,9 @@ export function createClient(options: ClientOptions): OpsTrailsClient {
     },
   };
 }
+
+/** An instant as the API takes it (RFC 3339). */
+const instant = (v: string | Date | undefined) => (v instanceof Date ? v.toISOString() : v);
 
 /** Events as JSON in consecutive runs of at most `size` events and MAX_BATCH_BYTES bytes. */
 function* chunks(events: CloudEvent[], size: number): Generator<{ offset: number; json: string[] }> {

@@ -18,6 +18,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 let p: Pipeline;
 let base: string;
 let replay: Replay;
+let connectionId: string;
+let metricId: string;
 
 /** fetch as the SDK calls it, with each request and its answer's status and headers kept. */
 function recordingFetch() {
@@ -83,6 +85,8 @@ beforeAll(async () => {
     query: { shape: 'count', base: 300, noise: 0.03, changes: [{ at: iso(T), relative: 0.5 }] },
   });
   expect(metric.statusCode, metric.body).toBe(201);
+  connectionId = connection.id;
+  metricId = metric.json().id;
   base = await p.app.listen({ port: 0, host: '127.0.0.1' });
   replay = await startReplay(() => ({ status: 500 }));
 });
@@ -256,6 +260,77 @@ describe('impact reports from the service', () => {
     });
     expect(second.items).toHaveLength(1);
     expect(second.items[0].id).not.toBe(first.items[0].id);
+  });
+});
+
+describe('reading events, metrics, series and connections', () => {
+  it('listEvents filters and pages, newest first; getEvent reads one as sent', async () => {
+    const c = client();
+    const production = await c.listEvents({
+      subject: 'production',
+      type: 'deployment',
+      since: new Date(T - HOUR),
+      until: iso(T + DAY),
+    });
+    expect(production.items.map((e) => e.id)).toEqual(['deploy-late', 'deploy-1']);
+    expect(production.next_cursor).toBeNull();
+    const first = await c.listEvents({ subject: 'production', limit: 1 });
+    expect(first.items).toHaveLength(1);
+    const second = await c.listEvents({ subject: 'production', limit: 1, cursor: first.next_cursor! });
+    expect(second.items[0].id).not.toBe(first.items[0].id);
+    expect((await c.listEvents({ source: 'github.com/other/repo' })).items).toEqual([]);
+
+    const one = await c.getEvent('deploy-1', { source: 'github.com/acme/shop' });
+    expect(one).toEqual(event('deploy-1'));
+    const missing = (await c.getEvent('no-such-event').catch((e: unknown) => e)) as OpsTrailsError;
+    expect(missing).toMatchObject({ code: 'not_found', status: 404 });
+  });
+
+  it('listMetrics, getMetric and getMetricSeries read what the API stores', async () => {
+    const c = client();
+    const metrics = await c.listMetrics();
+    expect(metrics).toEqual([
+      expect.objectContaining({ id: metricId, connection_id: connectionId, name: 'Checkout errors', kind: 'count' }),
+    ]);
+    expect(metrics[0]).not.toHaveProperty('org_id');
+    expect(await c.listMetrics({ connectionId })).toEqual(metrics);
+    expect(await c.listMetrics({ connectionId: 'con_other' })).toEqual([]);
+    expect(await c.getMetric(metricId)).toEqual(metrics[0]);
+
+    const series = await c.getMetricSeries(metricId, { from: new Date(T - HOUR), to: iso(T + HOUR) });
+    expect(series).toMatchObject({ from: iso(T - HOUR), to: iso(T + HOUR), series: expect.any(String) });
+    expect(series.points).toHaveLength(120);
+    expect(series.points[0]).toEqual({ ts: T - HOUR, value: expect.any(Number) });
+    // The jump the deployment brought: +50% (300 a minute before).
+    const mean = (from: number, to: number) => {
+      const v = series.points.filter((x) => x.ts >= from && x.ts < to).map((x) => x.value);
+      return v.reduce((a, b) => a + b, 0) / v.length;
+    };
+    const jump = mean(T, T + HOUR) / mean(T - HOUR, T);
+    expect(jump).toBeGreaterThan(1.35);
+    expect(jump).toBeLessThan(1.65);
+    expect(series).toEqual(
+      (await p.call('GET', `/v1/metrics/${metricId}/series?from=${iso(T - HOUR)}&to=${iso(T + HOUR)}`)).json(),
+    );
+    const tooWide = (await c
+      .getMetricSeries(metricId, { from: iso(T - 30 * DAY), to: iso(T) })
+      .catch((e: unknown) => e)) as OpsTrailsError;
+    expect(tooWide).toMatchObject({ code: 'invalid_request', status: 400 });
+    expect(tooWide.errors).toEqual([expect.objectContaining({ field: 'to' })]);
+  });
+
+  it('listConnections shows each connection with its health, and getImpact takes ad-hoc windows', async () => {
+    const c = client();
+    const connections = await c.listConnections();
+    expect(connections).toEqual([
+      expect.objectContaining({ id: connectionId, provider: 'testdata', name: 'synthetic' }),
+    ]);
+    expect(connections[0].health).toMatchObject({ last_error: null, last_success: expect.any(String) });
+
+    const adHoc = await c.getImpact('deploy-1', { before: '30m', after: '30m', gap: '5m' });
+    const span = (w: { from: string; to: string }) => Date.parse(w.to) - Date.parse(w.from);
+    expect(span(adHoc.windows.after)).toBe(30 * MIN);
+    expect(span((await c.getImpact('deploy-1')).windows.after)).toBe(HOUR);
   });
 });
 

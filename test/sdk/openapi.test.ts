@@ -58,6 +58,46 @@ it('sends only requests the OpenAPI document declares, with its parameters and m
   if (page.next_cursor) await client.listImpacts({ limit: 1, cursor: page.next_cursor });
   // No metric applies in this org: the report is final at once.
   await client.waitForReport('contract-1', { timeoutMs: 60_000, source: event.source });
+  await client.getImpact('contract-1', { source: event.source, before: '90m', after: '30m', gap: '5m' });
+  const events = await client.listEvents({
+    subject: 'production',
+    type: 'deployment',
+    source: event.source,
+    since: new Date('2026-11-01T00:00:00Z'),
+    until: '2026-12-01T00:00:00Z',
+    limit: 1,
+  });
+  await client.listEvents({ limit: 1, cursor: events.next_cursor ?? undefined });
+  await client.getEvent('contract-1', { source: event.source });
+  const connection = await t.app.inject({
+    method: 'POST',
+    url: '/v1/connections',
+    headers: { authorization: `Bearer ${key}` },
+    payload: { provider: 'testdata', name: 'synthetic' },
+  });
+  const metric = await t.app.inject({
+    method: 'POST',
+    url: '/v1/metrics',
+    headers: { authorization: `Bearer ${key}` },
+    payload: {
+      connection_id: connection.json().id,
+      name: 'Errors',
+      kind: 'count',
+      direction: 'increase_is_bad',
+      query: { shape: 'count', base: 10 },
+    },
+  });
+  await client.listMetrics();
+  await client.listMetrics({ connectionId: connection.json().id });
+  await client.getMetric(metric.json().id);
+  await client.getMetricSeries(metric.json().id, {
+    from: new Date('2026-11-14T15:00:00Z'),
+    to: '2026-11-14T16:00:00Z',
+    subject: 'production',
+    version: 'v1.4.2',
+    service: 'shop',
+  });
+  await client.listConnections();
 
   const doc = (await t.app.inject({ url: '/openapi.json' })).json();
   const templates = Object.keys(doc.paths).map((path) => ({
@@ -94,7 +134,17 @@ it('sends only requests the OpenAPI document declares, with its parameters and m
       );
     }
   }
-  expect([...seen].sort()).toEqual(['get /v1/events/{id}/impact', 'get /v1/impact', 'post /v1/events']);
+  expect([...seen].sort()).toEqual([
+    'get /v1/connections',
+    'get /v1/events',
+    'get /v1/events/{id}',
+    'get /v1/events/{id}/impact',
+    'get /v1/impact',
+    'get /v1/metrics',
+    'get /v1/metrics/{id}',
+    'get /v1/metrics/{id}/series',
+    'post /v1/events',
+  ]);
   // What waitForReport relies on is part of the contract too.
   const impact = doc.paths['/v1/events/{id}/impact'].get.responses;
   expect(Object.keys(impact['200'].headers ?? {})).toEqual(expect.arrayContaining(['ETag', 'Retry-After']));
