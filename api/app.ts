@@ -15,6 +15,7 @@ import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { impactRoutes } from './routes/impact.js';
 import { jobRoutes } from './routes/jobs.js';
+import { mcpRoutes } from './routes/mcp.js';
 import { metricRoutes } from './routes/metrics.js';
 import { orgRoutes } from './routes/orgs.js';
 import { pageRoutes } from './routes/pages.js';
@@ -40,6 +41,8 @@ export interface AppDeps {
 export interface AppOptions {
   /** The operator's key (creates orgs); none: no root access. */
   rootKey?: string;
+  /** Names the service answers to on /mcp besides localhost (DNS-rebinding protection; ports ignored). */
+  mcpAllowedHosts?: readonly string[];
 }
 
 /** Paths and keys that never reach a log line. */
@@ -162,6 +165,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   await app.register(metricRoutes, { store, connectors });
   await app.register(impactRoutes, { store, impact, refetch: (o, e) => impact.refetch(o, e) });
   await app.register(jobRoutes, { store, scheduler });
+  await app.register(mcpRoutes, { allowedHosts: opts.mcpAllowedHosts });
   if (deps.registry) await app.register(telemetryRoutes, { registry: deps.registry });
   // Closing waits for report computations already under way.
   app.addHook('onClose', async () => impact.idle());

@@ -4,6 +4,17 @@ import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A comma-separated list of host names, lower-cased. */
+const hostList = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -17,15 +28,9 @@ const envSchema = z.object({
     .default('opstrails'),
   OPSTRAILS_ROOT_KEY: z.string().min(24, 'at least 24 characters').optional(),
   OPSTRAILS_SECRET_KEY: z.string().min(24, 'at least 24 characters').optional(),
-  OPSTRAILS_ALLOWED_PROVIDER_HOSTS: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+  OPSTRAILS_ALLOWED_PROVIDER_HOSTS: hostList,
+  /** Names the service answers to on /mcp besides localhost and HOST (DNS-rebinding protection). */
+  OPSTRAILS_MCP_ALLOWED_HOSTS: hostList,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 

@@ -58,7 +58,12 @@ export async function serve(config: Config): Promise<void> {
   const runtime = await configuredRuntime(config, { registry });
   const { store } = runtime;
   const adminKey = await bootstrapDefaultOrg(store, config);
-  const app = await buildApp(runtime, { rootKey: config.OPSTRAILS_ROOT_KEY });
+  // /mcp answers to localhost, the configured HOST (unless a wildcard) and the names listed.
+  const wildcard = config.HOST === '0.0.0.0' || config.HOST === '::';
+  const app = await buildApp(runtime, {
+    rootKey: config.OPSTRAILS_ROOT_KEY,
+    mcpAllowedHosts: [...(wildcard ? [] : [config.HOST]), ...config.OPSTRAILS_MCP_ALLOWED_HOSTS],
+  });
   app.log.info(
     {
       backend: config.CLICKHOUSE_URL ? 'clickhouse-server' : 'chdb',
