@@ -1,5 +1,5 @@
 // The `opstrails-impact` command. Each command is loaded when it is called: the
-// client commands (send, report) start in milliseconds without the store, the
+// client commands (send, report, mcp) start in milliseconds without the store, the
 // scheduler and chDB that serve, demo and backfill load.
 import { ConfigError, loadConfig } from './config.js';
 
@@ -11,6 +11,7 @@ commands:
   send      send an event (a deployment, ...) from a CI pipeline; --wait for its report (send --help)
   report    print an event's impact report from a running service (report --help)
   backfill  pull a metric's history into the store (backfill --help)
+  mcp       serve the read-only MCP tools over stdio for AI assistants (mcp --help)
   help      show this text
 `;
 
@@ -29,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./report.js')).report(argv.slice(1));
     case 'send':
       return (await import('./send.js')).send(argv.slice(1));
+    case 'mcp':
+      return (await import('./mcp.js')).mcp(argv.slice(1));
     case 'help':
     case '--help':
     case '-h':
