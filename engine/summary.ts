@@ -2,17 +2,12 @@
 // the median and p95 found by selection rather than a full sort.
 import type { MetricKind } from '../domain/metric.js';
 import { before, selectInPlace } from './order.js';
+import type { WindowSummary as ReportWindowSummary } from '../domain/report.js';
 import { mark, release, take } from './scratch.js';
 import { SORTED, sum, type WindowData } from './window-data.js';
 
-/** Summary of one window, in the metric's units. */
-export interface WindowSummary {
-  n: number;
-  mean: number | null;
-  median: number | null;
-  p95: number | null;
-  /** count: mean per bucket; ratio: Σ numerator / Σ denominator. */
-  rate: number | null;
+/** Summary of one window, in the metric's units: the report's, plus the sums the tests use. */
+export interface WindowSummary extends ReportWindowSummary {
   /** count / ratio: total of the numerator (and of the denominator for ratios). */
   sum?: number;
   weight_sum?: number;
