@@ -2,6 +2,7 @@
 // service, as a table for people or JSON for scripts.
 import { parseArgs } from 'node:util';
 import type { ImpactReport, MetricReport } from '../domain/report.js';
+import { createClient, OpsTrailsError } from '../sdk/index.js';
 
 const USAGE = `usage: opstrails-impact report EVENT_ID [--json] [--url URL] [--key KEY] [--source SOURCE]
 
@@ -105,26 +106,16 @@ export async function report(
     return 2;
   }
   const base = (values.url ?? env.OPSTRAILS_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
-  const url = `${base}/v1/events/${encodeURIComponent(eventId)}/impact${values.source ? `?source=${encodeURIComponent(values.source)}` : ''}`;
-  let res: Response;
+  // One attempt: a person at a terminal reads the error and runs it again.
+  const client = createClient({ url: base, apiKey: key, retry: { maxAttempts: 1 } });
+  let parsedReport: ImpactReport;
   try {
-    res = await fetch(url, { headers: { authorization: `Bearer ${key}`, accept: 'application/json' } });
+    parsedReport = await client.getImpact(eventId, { source: values.source });
   } catch (e) {
-    err.write(`cannot reach ${base}: ${(e as Error).message}\n`);
+    if (!(e instanceof OpsTrailsError)) throw e;
+    err.write(e.status === null ? `cannot reach ${base}: ${e.detail}\n` : `HTTP ${e.status}: ${e.detail}\n`);
     return 1;
   }
-  const body = await res.text();
-  if (!res.ok) {
-    let detail = body;
-    try {
-      detail = JSON.parse(body).detail ?? body;
-    } catch {
-      // not problem+json
-    }
-    err.write(`HTTP ${res.status}: ${detail}\n`);
-    return 1;
-  }
-  const parsedReport = JSON.parse(body) as ImpactReport;
   out.write(values.json ? JSON.stringify(parsedReport, null, 2) + '\n' : reportTable(parsedReport));
   return 0;
 }
