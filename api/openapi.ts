@@ -57,6 +57,16 @@ export const schemaRef = (name: 'Problem' | 'CloudEvent' | 'ImpactReport') => ({
 });
 
 /** RFC 9457 problem details as this API sends them. */
+/** One page of a cursor-paged list. */
+export const pageSchema = (items: JsonSchema): JsonSchema => ({
+  type: 'object',
+  required: ['items', 'next_cursor'],
+  properties: {
+    items: { type: 'array', items },
+    next_cursor: { type: ['string', 'null'], description: 'pass as cursor for the next page' },
+  },
+});
+
 export const PROBLEM_SCHEMA: JsonSchema = {
   type: 'object',
   required: ['type', 'title', 'status', 'detail'],

@@ -41,6 +41,22 @@ const refLink = (ref: string) => {
 const described = (line: string, s: Json) =>
   typeof s.description === 'string' ? `${line} — ${text(s.description)}` : line;
 
+const BOUNDS: readonly [string, string][] = [
+  ['minimum', '≥'],
+  ['exclusiveMinimum', '>'],
+  ['maximum', '≤'],
+  ['exclusiveMaximum', '<'],
+  ['minLength', 'length ≥'],
+  ['maxLength', 'length ≤'],
+  ['minItems', 'items ≥'],
+  ['maxItems', 'items ≤'],
+];
+
+/** A schema's numeric bounds in words ("≥ 1", "length ≤ 200"): the same in /docs and docs/api.md. */
+export function boundWords(s: Record<string, unknown>): string[] {
+  return BOUNDS.filter(([k]) => typeof s[k] === 'number').map(([k, word]) => `${word} ${s[k] as number}`);
+}
+
 /** One line about a schema: type (with format, enum, const, bounds, default) and description. */
 function typeLine(s: Json): string {
   const type = typeOnly(s);
@@ -60,17 +76,7 @@ function typeOnly(s: Json): string {
   if (type) parts.push(type);
   if (Array.isArray(s.enum)) parts.push(`one of ${s.enum.map((v) => code(JSON.stringify(v))).join(', ')}`);
   if ('const' in s) parts.push(`always ${code(JSON.stringify(s.const))}`);
-  const bounds: [string, string][] = [
-    ['minimum', '≥'],
-    ['exclusiveMinimum', '>'],
-    ['maximum', '≤'],
-    ['exclusiveMaximum', '<'],
-    ['minLength', 'length ≥'],
-    ['maxLength', 'length ≤'],
-    ['minItems', 'items ≥'],
-    ['maxItems', 'items ≤'],
-  ];
-  for (const [k, word] of bounds) if (typeof s[k] === 'number') parts.push(`${word} ${s[k]}`);
+  parts.push(...boundWords(s));
   if (typeof s.pattern === 'string') parts.push(`pattern ${code(s.pattern)}`);
   if ('default' in s) parts.push(`default ${code(JSON.stringify(s.default))}`);
   if (s.writeOnly === true) parts.push('write-only (never returned)');

@@ -2,6 +2,7 @@
 // (an index, each operation with its parameters, request body and responses, JSON Schemas as
 // nested lists, and the shared component schemas). No scripts; everything is escaped.
 import { cspHash, esc, headerRow } from './html.js';
+import { boundWords } from './docs-markdown.js';
 
 type Json = Record<string, unknown>;
 
@@ -73,17 +74,7 @@ function typeLine(s: Json): string {
   if (Array.isArray(s.enum))
     parts.push(`one of ${s.enum.map((v) => `<code>${esc(JSON.stringify(v))}</code>`).join(', ')}`);
   if ('const' in s) parts.push(`always <code>${esc(JSON.stringify(s.const))}</code>`);
-  const bounds: [string, string][] = [
-    ['minimum', '≥'],
-    ['exclusiveMinimum', '>'],
-    ['maximum', '≤'],
-    ['exclusiveMaximum', '<'],
-    ['minLength', 'length ≥'],
-    ['maxLength', 'length ≤'],
-    ['minItems', 'items ≥'],
-    ['maxItems', 'items ≤'],
-  ];
-  for (const [k, w] of bounds) if (typeof s[k] === 'number') parts.push(`${w} ${s[k]}`);
+  parts.push(...boundWords(s));
   if (typeof s.pattern === 'string') parts.push(`pattern <code>${esc(s.pattern)}</code>`);
   if ('default' in s) parts.push(`default <code>${esc(JSON.stringify(s.default))}</code>`);
   if (s.readOnly === true) parts.push('read-only');

@@ -10,7 +10,7 @@ import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
 import { notFound } from '../errors.js';
 import { etagOf, notModified } from '../etag.js';
-import { schemaRef } from '../openapi.js';
+import { pageSchema, schemaRef } from '../openapi.js';
 import { cursor, decodeCursor, encodeCursor, idParams, instant } from '../params.js';
 import { IMPACT_SUMMARY_SCHEMA } from '../report-schema.js';
 import type { ZodTypeProvider } from '../validation.js';
@@ -137,14 +137,7 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
           responses: {
             200: {
               description: 'one page',
-              schema: {
-                type: 'object',
-                required: ['items', 'next_cursor'],
-                properties: {
-                  items: { type: 'array', items: IMPACT_SUMMARY_SCHEMA },
-                  next_cursor: { type: ['string', 'null'], description: 'pass as cursor for the next page' },
-                },
-              },
+              schema: pageSchema(IMPACT_SUMMARY_SCHEMA),
               headers: { ETag: 'version of this page' },
             },
             304: unchanged,

@@ -7,6 +7,7 @@ import { JOB_STATES, type JobCursor, type JobState } from '../../store/jobs.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
 import { cursor, decodeCursor, encodeCursor } from '../params.js';
+import { pageSchema } from '../openapi.js';
 import type { ZodTypeProvider } from '../validation.js';
 
 const listQuery = z.object({
@@ -89,14 +90,7 @@ export async function jobRoutes(fastify: FastifyInstance, opts: { store: Store; 
           responses: {
             200: {
               description: 'one page',
-              schema: {
-                type: 'object',
-                required: ['items', 'next_cursor'],
-                properties: {
-                  items: { type: 'array', items: JOB_SCHEMA },
-                  next_cursor: { type: ['string', 'null'], description: 'pass as cursor for the next page' },
-                },
-              },
+              schema: pageSchema(JOB_SCHEMA),
             },
           },
         },
