@@ -8,8 +8,6 @@ export interface Migration {
   statements: string[];
 }
 
-/** Retention of metric points by org plan, in days (TTL on metric_points). */
-
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -188,6 +186,28 @@ export const MIGRATIONS: Migration[] = [
         computed_at DateTime64(3, 'UTC'),
         INDEX idx_time event_time TYPE minmax GRANULARITY 1
       ) ENGINE = ReplacingMergeTree(computed_at) ORDER BY (org_id, event_source, event_id)`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'replicas: scheduler lease, change feeds by time',
+    statements: [
+      // One row per claim of a named lease (scheduler/lease.ts): the holder of the highest
+      // term runs the scheduler until expires_at; a renewal is a newer version of its row.
+      `CREATE TABLE IF NOT EXISTS {db}.leases (
+        name String,
+        term UInt64,
+        holder String,
+        expires_at DateTime64(3, 'UTC'),
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (name, term, holder)`,
+      // The lease holder finds events other replicas accepted by their receive time, and
+      // replicas find reports other replicas computed by their compute time: skip indexes
+      // keep both scans to the newest parts.
+      `ALTER TABLE {db}.events ADD INDEX IF NOT EXISTS idx_received received_at TYPE minmax GRANULARITY 1`,
+      `ALTER TABLE {db}.events MATERIALIZE INDEX idx_received`,
+      `ALTER TABLE {db}.impact_reports ADD INDEX IF NOT EXISTS idx_computed computed_at TYPE minmax GRANULARITY 1`,
+      `ALTER TABLE {db}.impact_reports MATERIALIZE INDEX idx_computed`,
     ],
   },
 ];
