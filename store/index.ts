@@ -6,6 +6,7 @@ import { openChdb } from './chdb.js';
 import { ConnectionRepository } from './connections.js';
 import { EventRepository } from './events.js';
 import { JobRepository } from './jobs.js';
+import { LeaseRepository } from './leases.js';
 import { MetricRepository } from './metrics.js';
 import { PointRepository } from './points.js';
 import { ReportRepository } from './reports.js';
@@ -42,6 +43,8 @@ export class Store {
   readonly jobs: JobRepository;
   /** The scheduler's (event, metric) pairs and their readiness. */
   readonly pairs: PairRepository;
+  /** Which replica runs the scheduler, when several share this store. */
+  readonly leases: LeaseRepository;
 
   constructor(
     readonly backend: Backend,
@@ -60,6 +63,7 @@ export class Store {
     this.reports = new ReportRepository(backend, database);
     this.jobs = new JobRepository(backend, database, now);
     this.pairs = new PairRepository(backend, database, now);
+    this.leases = new LeaseRepository(backend, database, now);
   }
 
   /** True when the backend answers and the schema is current. */
