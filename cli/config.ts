@@ -26,12 +26,23 @@ const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a database name: letters, digits and underscores')
     .default('opstrails'),
+  /** With CLICKHOUSE_URL: the cluster (remote_servers) to lay the schema out on (docs/clickhouse-cluster.md). */
+  CLICKHOUSE_CLUSTER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a cluster name: letters, digits and underscores')
+    .optional(),
   OPSTRAILS_ROOT_KEY: z.string().min(24, 'at least 24 characters').optional(),
   OPSTRAILS_SECRET_KEY: z.string().min(24, 'at least 24 characters').optional(),
   OPSTRAILS_ALLOWED_PROVIDER_HOSTS: hostList,
   /** Names the service answers to on /mcp besides localhost and HOST (DNS-rebinding protection). */
   OPSTRAILS_MCP_ALLOWED_HOSTS: hostList,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+/** Rules between variables, reported on the variable that breaks them. */
+const configSchema = envSchema.refine((env) => !env.CLICKHOUSE_CLUSTER || env.CLICKHOUSE_URL !== undefined, {
+  path: ['CLICKHOUSE_CLUSTER'],
+  message: 'needs CLICKHOUSE_URL (a cluster is reached through a ClickHouse server; the embedded engine has none)',
 });
 
 /** Validated process configuration. */
@@ -46,7 +57,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset, so `PORT= npm start` falls back to the default.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
+  const parsed = configSchema.safeParse(present);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const name = String(issue.path[0]);

@@ -38,6 +38,7 @@ export function storeOptions(config: Config): StoreOptions {
     username: config.CLICKHOUSE_USER,
     password: config.CLICKHOUSE_PASSWORD,
     database: config.CLICKHOUSE_DATABASE,
+    cluster: config.CLICKHOUSE_CLUSTER,
     dataDir: config.DATA_DIR,
   };
 }

@@ -1,7 +1,7 @@
 // The store: one backend (embedded chDB or a ClickHouse server), migrated at
 // open, and every repository the other layers use.
 import { randomBytes } from 'node:crypto';
-import { identifier, type Backend } from './backend.js';
+import { identifier, StoreError, type Backend } from './backend.js';
 import { openChdb } from './chdb.js';
 import { ConnectionRepository } from './connections.js';
 import { EventRepository } from './events.js';
@@ -24,6 +24,11 @@ export interface StoreOptions {
   database: string;
   /** Data directory of the embedded backend. */
   dataDir?: string;
+  /**
+   * A ClickHouse cluster (remote_servers) to lay the schema out on: Replicated tables ON CLUSTER,
+   * Distributed by org (docs/clickhouse-cluster.md). Needs a server (clickhouseUrl) or a backend.
+   */
+  cluster?: string;
   /** An already open backend (tests share one chDB session across databases). */
   backend?: Backend;
   /** Seals connection secrets (default: a throwaway key, for tests that store none). */
@@ -91,12 +96,21 @@ export class Store {
 /** Open the configured backend and apply pending migrations. */
 export async function openStore(opts: StoreOptions): Promise<Store> {
   const database = identifier(opts.database);
+  const cluster = opts.cluster === undefined ? undefined : identifier(opts.cluster);
+  if (cluster && !opts.clickhouseUrl && !opts.backend) {
+    throw new StoreError(`ClickHouse cluster ${cluster} needs a ClickHouse server; the embedded engine has no cluster`);
+  }
   const backend =
     opts.backend ??
     (opts.clickhouseUrl
-      ? openServer({ url: opts.clickhouseUrl, username: opts.username ?? 'default', password: opts.password ?? '' })
+      ? openServer({
+          url: opts.clickhouseUrl,
+          username: opts.username ?? 'default',
+          password: opts.password ?? '',
+          cluster,
+        })
       : openChdb(opts.dataDir ?? './data'));
-  const applied = await migrate(backend, database);
+  const applied = await migrate(backend, database, cluster);
   const box = opts.secretBox ?? SecretBox.fromPassphrase(randomBytes(32).toString('base64'));
   return new Store(backend, database, applied, box, opts.now);
 }

@@ -1,6 +1,8 @@
 // Versioned, idempotent schema migrations applied at start-up. Every table keeps
 // org_id first in its ORDER BY. `{db}` is replaced by the store's database name.
+// The statements are written for one server; on a cluster each runs in its cluster form.
 import { identifier, type Backend } from './backend.js';
+import { clusterDdl } from './cluster.js';
 
 export interface Migration {
   version: number;
@@ -212,15 +214,30 @@ export const MIGRATIONS: Migration[] = [
   },
 ];
 
-/** Apply the migrations not yet recorded; returns the versions applied now. */
-export async function migrate(backend: Backend, database: string): Promise<number[]> {
-  const db = identifier(database);
-  await backend.command(`CREATE DATABASE IF NOT EXISTS ${db}`);
-  await backend.command(
+/** The database and the migrations record, created before any migration runs. */
+export function bootstrapStatements(db: string): string[] {
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${db}`,
     `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations (
       version UInt32, name String, applied_at DateTime64(3, 'UTC')
     ) ENGINE = ReplacingMergeTree ORDER BY version`,
-  );
+  ];
+}
+
+/**
+ * Apply the migrations not yet recorded; returns the versions applied now. With `cluster`
+ * (a ClickHouse cluster name) every statement runs in its cluster form (store/cluster.ts).
+ */
+export async function migrate(backend: Backend, database: string, cluster?: string): Promise<number[]> {
+  const db = identifier(database);
+  const run = async (sql: string) => {
+    for (const statement of cluster ? clusterDdl(sql, identifier(cluster)) : [sql]) await backend.command(statement);
+  };
+  // An ON CLUSTER statement waits for every host: once this node has the record, a start with
+  // nothing to apply runs no cluster DDL and so does not need every ClickHouse host up.
+  if (!cluster || !(await hasMigrationsRecord(backend, db))) {
+    for (const sql of bootstrapStatements(db)) await run(sql);
+  }
   const done = new Set(
     (await backend.query<{ version: number }>(`SELECT version FROM ${db}.schema_migrations FINAL`)).map((r) =>
       Number(r.version),
@@ -229,13 +246,21 @@ export async function migrate(backend: Backend, database: string): Promise<numbe
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
-    for (const sql of m.statements) await backend.command(sql.replaceAll('{db}', db));
+    for (const sql of m.statements) await run(sql.replaceAll('{db}', db));
     await backend.insert(`${db}.schema_migrations`, [
       { version: m.version, name: m.name, applied_at: chTime(Date.now()) },
     ]);
     applied.push(m.version);
   }
   return applied;
+}
+
+async function hasMigrationsRecord(backend: Backend, db: string): Promise<boolean> {
+  const [row] = await backend.query<{ n: string | number }>(
+    `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'schema_migrations'`,
+    { db },
+  );
+  return Number(row?.n) > 0;
 }
 
 /** Latest schema version this code expects. */

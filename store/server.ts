@@ -1,12 +1,15 @@
 // Server backend: a ClickHouse server or cluster through @clickhouse/client.
-// Same SQL and schema as the embedded backend.
+// Same SQL as the embedded backend; on a cluster, the same SQL over Distributed tables.
 import { createClient } from '@clickhouse/client';
 import { StoreError, type Backend, type Params } from './backend.js';
+import { CLUSTER_SETTINGS } from './cluster.js';
 
 export interface ServerOptions {
   url: string;
   username: string;
   password: string;
+  /** The ClickHouse cluster the schema is laid out on: queries get the settings it relies on. */
+  cluster?: string;
 }
 
 /** Connect to a ClickHouse server over HTTP(S). */
@@ -16,7 +19,7 @@ export function openServer(opts: ServerOptions): Backend {
     username: opts.username,
     password: opts.password,
     request_timeout: 60_000,
-    clickhouse_settings: { date_time_input_format: 'best_effort' },
+    clickhouse_settings: { date_time_input_format: 'best_effort', ...(opts.cluster ? CLUSTER_SETTINGS : {}) },
   });
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
