@@ -1,39 +1,30 @@
-// Shared HTTP helpers for connectors: host policy (no SSRF through a base URL),
-// one JSON request with timeout and status-to-error mapping, window chunking.
+// Shared HTTP helpers for connectors: base URLs checked by the egress policy
+// (no SSRF through a base URL), one JSON request with timeout and
+// status-to-error mapping, window chunking.
+import { admitUrl } from './egress.js';
 import { ConnectorError, type ConnectorDeps, type FetchWindow, type HostPolicy } from './types.js';
 
 /**
- * Resolve a connection's API location. `baseUrl` overrides `defaultUrl`; its host
- * must be one of `officialHosts` (exact, or a subdomain when the entry starts
- * with "."), or listed by the operator, unless the policy allows any host (tests).
+ * Resolve a connection's API location. `baseUrl` overrides `defaultUrl`. The
+ * egress policy (connectors/egress.ts) decides: an official host (exact, or a
+ * subdomain when the entry starts with ".") only over https on the default
+ * port; any other host only when the operator lists it, unless the policy
+ * allows any host (tests). Errors name `field`.
  */
 export function resolveBaseUrl(
   baseUrl: string | undefined,
   defaultUrl: string,
   officialHosts: readonly string[],
   policy: HostPolicy,
+  field = 'base_url',
 ): URL {
   let url: URL;
   try {
     url = new URL(baseUrl ?? defaultUrl);
   } catch (err) {
-    throw new ConnectorError('invalid_config', `base_url is not a valid URL`, { cause: err });
+    throw new ConnectorError('invalid_config', `${field} is not a valid URL`, { cause: err });
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConnectorError('invalid_config', `base_url must use http or https`);
-  }
-  if (url.username || url.password) {
-    throw new ConnectorError('invalid_config', `base_url must not carry credentials; use the secrets fields`);
-  }
-  const host = url.hostname.toLowerCase();
-  const official = officialHosts.some((h) => (h.startsWith('.') ? host.endsWith(h) : host === h));
-  const allowed = policy.allowAnyHost || official || policy.allowedHosts.some((h) => h.toLowerCase() === host);
-  if (!allowed) {
-    throw new ConnectorError(
-      'invalid_config',
-      `host ${host} is not an official host of this provider; the operator can allow it in OPSTRAILS_ALLOWED_PROVIDER_HOSTS`,
-    );
-  }
+  admitUrl(url, { ...policy, officialHosts }, field);
   if (!baseUrl && url.protocol !== 'https:') {
     throw new ConnectorError('invalid_config', 'default provider URL must be https');
   }
@@ -104,6 +95,8 @@ export async function requestJson<T = unknown>(
   try {
     res = await deps.fetch(req.url, { method: req.method, headers, body, signal });
   } catch (err) {
+    // The egress policy's refusals (connectors/egress.ts) are ConnectorErrors already.
+    if (err instanceof ConnectorError) throw err;
     if (timeout.aborted) {
       throw new ConnectorError('timeout', `${opts.provider} did not answer within ${opts.timeoutMs} ms`, {
         cause: err,
@@ -158,12 +151,24 @@ export async function requestJson<T = unknown>(
   return { status: res.status, headers: res.headers, body: parsed as T };
 }
 
-function errorMessage(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
+/**
+ * A transport failure as text for a message. fetch names a bad header's value
+ * in its error ("... is an invalid header value"); request headers carry the
+ * credentials, so such a message is replaced, never copied.
+ */
+export function errorMessage(err: unknown): string {
+  const parts: string[] = [];
+  for (
+    let e = err, depth = 0;
+    e !== undefined && e !== null && depth < 2;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    parts.push(e instanceof Error ? e.message : String(e));
   }
-  return String(err);
+  if (parts.some((p) => /invalid header|header (value|name)/i.test(p))) {
+    return 'a request header is not valid HTTP (check the secrets for line breaks or other control characters)';
+  }
+  return parts.length > 1 ? `${parts[0]} (${parts[1]})` : (parts[0] ?? 'unknown error');
 }
 
 /** Floor an epoch-ms instant to the step. */

@@ -127,6 +127,8 @@ export interface HostPolicy {
   allowedHosts: readonly string[];
   /** Tests only: any host (e.g. 127.0.0.1 replay servers). */
   allowAnyHost?: boolean;
+  /** Tests only: the name resolver (default the system's), e.g. to make a name resolve to a private address. */
+  resolve?: (hostname: string) => Promise<readonly { address: string; family: 4 | 6 }[]>;
 }
 
 /** Dependencies injected into every connector instance. */
@@ -161,6 +163,8 @@ export interface ConnectorModule<C = any, S = any, Q = any> {
   name: string;
   /** Metric kinds this provider can serve. */
   kinds: readonly MetricKind[];
+  /** Hosts this provider is always allowed to call (https on the default port only); "." starts a subdomain suffix. */
+  officialHosts: readonly string[];
   /** Non-secret connection settings; every provider accepts `base_url`. */
   configSchema: z.ZodType<C>;
   /** Secret fields: encrypted at rest, never returned or logged. */

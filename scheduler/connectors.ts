@@ -1,6 +1,8 @@
 // Builds live connectors for stored connections: validated config, decrypted
-// secrets, injected HTTP client, clock, logger and host policy. One instance per
+// secrets, injected HTTP client, clock, logger and host policy, behind the
+// egress policy and the secret scrubber (connectors/guard.ts). One instance per
 // connection version, reused across calls.
+import { createGuardedConnector } from '../connectors/guard.js';
 import { connectorFor } from '../connectors/registry.js';
 import {
   ConnectorError,
@@ -71,18 +73,18 @@ export class ConnectorFactory {
         'invalid_config',
         `secrets are not valid for ${module.id} (fields: ${parsedSecrets.error.issues.map((i) => i.path.join('.')).join(', ')})`,
       );
-    const scrub = secretScrubber(parsedSecrets.data);
     const deps: ConnectorDeps = {
       fetch: this.runtime.fetch,
       now: this.runtime.now,
-      logger: scrubbingLogger(this.runtime.logger, scrub),
+      logger: this.runtime.logger,
       hostPolicy: this.runtime.hostPolicy,
       onRateLimit: (info) => {
         for (const listener of this.rateLimitListeners) listener(connectionId, info);
       },
       timeoutMs: this.runtime.timeoutMs?.(connectionId),
     };
-    return scrubbingConnector(module.create(parsedConfig.data, parsedSecrets.data, deps), scrub);
+    // The egress policy and the secret scrubber go around every connector here (connectors/guard.ts).
+    return createGuardedConnector(module, parsedConfig.data, parsedSecrets.data, deps);
   }
 
   /** Listen to every connection's rate-limit headers (a scheduler's budgets); returns the unsubscribe. */
@@ -95,52 +97,4 @@ export class ConnectorFactory {
   forget(orgId: string, connectionId: string): void {
     this.cache.delete(`${orgId}/${connectionId}`);
   }
-}
-
-/**
- * A function that replaces every secret value (any string of 4+ characters
- * inside the secrets) with "[redacted]": the last net under connectors, so a
- * provider echoing a credential cannot carry it into an error, a log or a check.
- */
-export function secretScrubber(secrets: unknown): (text: string) => string {
-  const values: string[] = [];
-  const collect = (v: unknown): void => {
-    if (typeof v === 'string' && v.length >= 4) values.push(v);
-    else if (Array.isArray(v)) v.forEach(collect);
-    else if (v && typeof v === 'object') Object.values(v).forEach(collect);
-  };
-  collect(secrets);
-  values.sort((a, b) => b.length - a.length);
-  return (text) => values.reduce((t, secret) => t.split(secret).join('[redacted]'), text);
-}
-
-function scrubbingLogger(logger: Logger, scrub: (t: string) => string): Logger {
-  const clean = (obj: object) =>
-    JSON.parse(scrub(JSON.stringify(obj, (_k, v) => (v instanceof Error ? { message: v.message, name: v.name } : v))));
-  const wrap = (level: keyof Logger) => (obj: object, msg?: string) =>
-    logger[level](clean(obj), msg === undefined ? undefined : scrub(msg));
-  return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
-}
-
-function scrubbingConnector(connector: Connector, scrub: (t: string) => string): Connector {
-  const rethrow = (err: unknown): never => {
-    if (err instanceof ConnectorError) {
-      throw new ConnectorError(err.code, scrub(err.message), {
-        retryAfterSeconds: err.retryAfterSeconds,
-        status: err.status,
-        retryable: err.retryable,
-      });
-    }
-    if (err instanceof Error) err.message = scrub(err.message);
-    throw err;
-  };
-  return {
-    limits: connector.limits,
-    async check() {
-      const result = await connector.check();
-      return JSON.parse(scrub(JSON.stringify(result)));
-    },
-    fetchSeries: (query, opts) => connector.fetchSeries(query, opts).catch(rethrow),
-    describeQuery: (query, window) => JSON.parse(scrub(JSON.stringify(connector.describeQuery(query, window)))),
-  };
 }

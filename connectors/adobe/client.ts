@@ -3,6 +3,7 @@
 // suite's time zone, and report pages. Secrets never reach messages or logs.
 import { z } from 'zod';
 import { requestJson, type JsonRequest } from '../http.js';
+import { secretScrubber } from '../secrets.js';
 import { isKnownTimeZone } from '../../domain/time-zone.js';
 import { ConnectorError, type ConnectorDeps } from '../types.js';
 import { reportResponseSchema, type ReportResponse } from './mapping.js';
@@ -86,16 +87,11 @@ export class AdobeClient {
 
   constructor(private readonly opts: AdobeClientOptions) {
     this.knownCompanyId = opts.config.global_company_id;
+    this.scrub = secretScrubber(opts.secrets);
   }
 
-  /** Replace secret values in a provider-supplied text (Adobe echoes clientId in some errors). */
-  scrub(text: string): string {
-    let out = text;
-    for (const secret of [this.opts.secrets.client_secret, this.opts.secrets.client_id]) {
-      if (secret) out = out.split(secret).join('[redacted]');
-    }
-    return out;
-  }
+  /** Replace every spelling of the secrets in a provider-supplied text (Adobe echoes clientId in some errors). */
+  readonly scrub: (text: string) => string;
 
   /** Headers of an Analytics call, with the bearer token. */
   apiHeaders(token: string, companyId: string | undefined): Record<string, string> {

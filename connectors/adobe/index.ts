@@ -63,24 +63,6 @@ interface PlannedReport {
   limit: number;
 }
 
-/** Resolve a host-policed URL and name the offending field in the error. */
-function resolveField(
-  field: string,
-  value: string | undefined,
-  fallback: string,
-  hosts: string[],
-  deps: ConnectorDeps,
-): URL {
-  try {
-    return resolveBaseUrl(value, fallback, hosts, deps.hostPolicy);
-  } catch (err) {
-    if (err instanceof ConnectorError) {
-      throw new ConnectorError('invalid_config', `${field}: ${err.message.replace(/^base_url /, '')}`, { cause: err });
-    }
-    throw err;
-  }
-}
-
 function requireDimension(stepSeconds: number): TimeDimension {
   const dimension = dimensionForStep(stepSeconds);
   if (!dimension) {
@@ -98,8 +80,8 @@ export function createAdobeConnector(
   secrets: AdobeSecrets,
   deps: ConnectorDeps,
 ): Connector<AdobeQuery> {
-  const analyticsUrl = resolveField('base_url', config.base_url, ADOBE_ANALYTICS_URL, ANALYTICS_HOSTS, deps);
-  const imsUrl = resolveField('ims_url', config.ims_url, ADOBE_IMS_URL, IMS_HOSTS, deps);
+  const analyticsUrl = resolveBaseUrl(config.base_url, ADOBE_ANALYTICS_URL, ANALYTICS_HOSTS, deps.hostPolicy);
+  const imsUrl = resolveBaseUrl(config.ims_url, ADOBE_IMS_URL, IMS_HOSTS, deps.hostPolicy, 'ims_url');
   const limits: ConnectorLimits = { ...ADOBE_LIMITS, timeoutMs: deps.timeoutMs ?? ADOBE_LIMITS.timeoutMs };
   const client = new AdobeClient({ analyticsUrl, imsUrl, config, secrets, deps, timeoutMs: limits.timeoutMs });
 
@@ -276,6 +258,7 @@ export function createAdobeConnector(
 export const adobeConnector: ConnectorModule<AdobeConfig, AdobeSecrets, AdobeQuery> = {
   id: 'adobe',
   name: 'Adobe Analytics',
+  officialHosts: [...ANALYTICS_HOSTS, ...IMS_HOSTS],
   // Counts (e.g. metrics/pageviews, events) and gauges (calculated metrics, rates per bucket);
   // ratios are built from two count queries. Adobe has no latency quantiles.
   kinds: ['count', 'ratio', 'gauge'],

@@ -2,7 +2,7 @@
 // whose HttpLibrary sends through deps.fetch (timeouts, abort, replay servers,
 // rate-limit headers) and never retries — the scheduler owns retries.
 import { client } from '@datadog/datadog-api-client';
-import { parseRetryAfter } from '../http.js';
+import { errorMessage, parseRetryAfter } from '../http.js';
 import { ConnectorError, type ConnectorDeps, type RateLimitInfo } from '../types.js';
 
 /** What the last answer of one call said, for error mapping after the client has parsed it. */
@@ -68,11 +68,12 @@ class FetchHttpLibrary implements client.HttpLibrary {
       });
       text = await res.text();
     } catch (err) {
+      // The egress policy's refusals (connectors/egress.ts) are ConnectorErrors already.
+      if (err instanceof ConnectorError) throw err;
       if (timeout.aborted)
         throw new ConnectorError('timeout', `Datadog did not answer within ${this.timeoutMs} ms`, { cause: err });
       if (this.signal?.aborted) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new ConnectorError('unavailable', `Datadog could not be reached: ${reason}`, { cause: err });
+      throw new ConnectorError('unavailable', `Datadog could not be reached: ${errorMessage(err)}`, { cause: err });
     }
     const headers: Record<string, string> = {};
     res.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));

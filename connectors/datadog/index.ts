@@ -211,6 +211,7 @@ const withKind = (query: DatadogQuery, window: FetchWindow): DatadogQuery =>
 export const datadogConnector: ConnectorModule<DatadogConfig, DatadogSecrets, DatadogQuery> = {
   id: 'datadog',
   name: 'Datadog',
+  officialHosts: DATADOG_SITES.map((site) => `api.${site}`),
   kinds: METRIC_KINDS,
   configSchema: datadogConfigSchema,
   secretsSchema: datadogSecretsSchema,

@@ -9,7 +9,7 @@ import type { Ga4Secrets, ServiceAccountKey } from './schema.js';
 export const SCOPE = 'https://www.googleapis.com/auth/analytics.readonly';
 export const DEFAULT_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 /** Google's token endpoints; another `token_uri` host must be allowed by the operator. */
-const TOKEN_HOSTS = ['oauth2.googleapis.com', 'accounts.google.com', 'www.googleapis.com'] as const;
+export const TOKEN_HOSTS = ['oauth2.googleapis.com', 'accounts.google.com', 'www.googleapis.com'] as const;
 /** Renew this long before expiry so a token never dies mid-request. */
 const EXPIRY_MARGIN_MS = 60_000;
 const JWT_LIFETIME_S = 3600;
@@ -37,7 +37,13 @@ export function tokenSource(secrets: Ga4Secrets, deps: ConnectorDeps, timeoutMs:
       cause: err,
     });
   }
-  const tokenUrl = resolveBaseUrl(key.token_uri, DEFAULT_TOKEN_URI, TOKEN_HOSTS, deps.hostPolicy);
+  const tokenUrl = resolveBaseUrl(
+    key.token_uri,
+    DEFAULT_TOKEN_URI,
+    TOKEN_HOSTS,
+    deps.hostPolicy,
+    'service_account.token_uri',
+  );
   return new ServiceAccountTokens(key, privateKey, tokenUrl.toString(), deps, timeoutMs);
 }
 

@@ -146,6 +146,8 @@ function transport(opts: Ga4ClientOptions) {
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = AbortSignal.any([timeout, ...(init.signal ? [init.signal] : []), ...(caller ? [caller] : [])]);
       const cut = (err: unknown, what: string): unknown => {
+        // The egress policy's refusals (connectors/egress.ts) are ConnectorErrors already.
+        if (err instanceof ConnectorError) return err;
         if (timeout.aborted)
           return new ConnectorError('timeout', `GA4 did not answer within ${timeoutMs} ms`, { cause: err });
         if (signal.aborted) return err;

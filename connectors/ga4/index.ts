@@ -14,7 +14,7 @@ import {
   type SeriesPoint,
 } from '../types.js';
 import { isKnownTimeZone, MAX_EAST_OFFSET_MS, MAX_WEST_OFFSET_MS } from '../../domain/time-zone.js';
-import { tokenSource } from './auth.js';
+import { TOKEN_HOSTS, tokenSource } from './auth.js';
 import { Ga4Client, quotaInfo, type RunReportRequest, type RunReportResponse } from './client.js';
 import {
   localDate,
@@ -64,6 +64,8 @@ interface Report {
 export const ga4Connector: ConnectorModule<Ga4Config, Ga4Secrets, Ga4Query> = {
   id: 'ga4',
   name: 'Google Analytics 4',
+  // The Data API and Google's OAuth token endpoints (service-account grants).
+  officialHosts: [...OFFICIAL_HOSTS, ...TOKEN_HOSTS],
   kinds: ['count', 'ratio', 'gauge'],
   configSchema,
   secretsSchema,

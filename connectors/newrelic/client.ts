@@ -3,6 +3,7 @@
 // ConnectorError codes.
 import { z } from 'zod';
 import { requestJson } from '../http.js';
+import { secretScrubber } from '../secrets.js';
 import { ConnectorError, type ConnectorDeps, type ConnectorErrorCode } from '../types.js';
 
 const PROVIDER = 'New Relic';
@@ -78,9 +79,9 @@ export function graphqlErrorsToConnectorError(errors: GraphqlError[], secret: st
   );
 }
 
-/** Cut a provider message to a readable length and make sure the key never appears in it. */
+/** Cut a provider message to a readable length and make sure the key (in any spelling) never appears in it. */
 function scrub(message: string, secret: string): string {
-  const clean = secret ? message.split(secret).join('[redacted]') : message;
+  const clean = secretScrubber({ api_key: secret })(message);
   return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean;
 }
 

@@ -213,6 +213,7 @@ function nrqlOf(data: unknown): unknown {
 /** The New Relic provider module (NerdGraph NRQL). */
 export const newrelicConnector: ConnectorModule<NewRelicConfig, NewRelicSecrets, NewRelicQuery> = {
   id: 'newrelic',
+  officialHosts: OFFICIAL_HOSTS,
   name: 'New Relic',
   kinds: METRIC_KINDS,
   configSchema: newRelicConfigSchema,

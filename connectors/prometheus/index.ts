@@ -146,6 +146,8 @@ function createPrometheusConnector(
 export const prometheusConnector: ConnectorModule<PrometheusConfig, PrometheusSecrets, PrometheusQuery> = {
   id: 'prometheus',
   name: 'Prometheus',
+  // No official host: every server is the operator's to list.
+  officialHosts: [],
   kinds: METRIC_KINDS,
   configSchema: prometheusConfigSchema,
   secretsSchema: prometheusSecretsSchema,

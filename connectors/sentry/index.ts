@@ -234,6 +234,7 @@ function createSentryConnector(
 export const sentryConnector: ConnectorModule<SentryConfig, SentrySecrets, SentryQuery> = {
   id: 'sentry',
   name: 'Sentry',
+  officialHosts: SENTRY_HOSTS,
   kinds: METRIC_KINDS,
   configSchema,
   secretsSchema,

@@ -33,6 +33,8 @@ const MAX_POINTS = 10_000;
 export const testdataConnector: ConnectorModule<TestdataConfig, Record<string, never>, TestdataQuery> = {
   id: 'testdata',
   name: 'TestData (synthetic)',
+  // Calls no provider.
+  officialHosts: [],
   kinds: METRIC_KINDS,
   configSchema,
   secretsSchema: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
