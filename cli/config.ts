@@ -37,6 +37,8 @@ const envSchema = z.object({
   /** Names the service answers to on /mcp besides localhost and HOST (DNS-rebinding protection). */
   OPSTRAILS_MCP_ALLOWED_HOSTS: hostList,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** With CLICKHOUSE_URL: how long a replica's scheduler lease holds; a dead holder's work resumes elsewhere within about this. */
+  OPSTRAILS_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(15),
 });
 
 /** Rules between variables, reported on the variable that breaks them. */

@@ -1,7 +1,9 @@
 // `opstrails-impact serve`: build the runtime (the store on embedded chDB by
 // default, migrated at open), bootstrap a default org on a fresh embedded install, listen,
 // and drain in-flight requests and pending writes on SIGTERM/SIGINT.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp, createLogger } from '../api/app.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
@@ -50,7 +52,16 @@ export async function configuredRuntime(config: Config, more: Partial<RuntimeOpt
     logger: createLogger(config.LOG_LEVEL),
     hostPolicy: { allowedHosts: config.OPSTRAILS_ALLOWED_PROVIDER_HOSTS },
     ...more,
+    // On a ClickHouse server other replicas may share the store: the scheduler runs where the lease is.
+    scheduler: config.CLICKHOUSE_URL
+      ? { replicas: { id: replicaId(), leaseMs: config.OPSTRAILS_LEASE_SECONDS * 1000 }, ...more.scheduler }
+      : more.scheduler,
   });
+}
+
+/** This process's id among replicas: readable in logs, unique per start. */
+function replicaId(): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 
 export async function serve(config: Config): Promise<void> {

@@ -11,6 +11,8 @@ import type { FetchJob, JobCursor, JobState } from '../store/jobs.js';
 import type { ImpactPair, PairWindows } from '../store/pairs.js';
 import type { RateLimitState } from './budget.js';
 import type { ConnectorFactory } from './connectors.js';
+import { EventDiscovery, type DiscoveryOptions } from './discovery.js';
+import { Lease } from './lease.js';
 import { pairRanges } from './plan.js';
 import { Planner, type PlannerOptions, type SchedulerEvent } from './planner.js';
 import { PairReadiness } from './readiness.js';
@@ -34,6 +36,22 @@ export interface SchedulerOptions extends PlannerOptions, RunnerOptions {
   stopGraceMs?: number;
   /** On start, plan events received this recently that have no pairs yet (a crash before planning; default 48 h, 0 = off). */
   catchUpHours?: number;
+  /**
+   * Several replicas share the store: run only while this replica holds the scheduler lease
+   * (lease.ts), and plan the events other replicas accepted (discovery.ts). Absent: this
+   * process is the only one (the embedded store allows no other).
+   */
+  replicas?: ReplicaOptions;
+}
+
+/** How a replica takes part in the scheduler lease. */
+export interface ReplicaOptions extends DiscoveryOptions {
+  /** This replica's id in the lease (unique per process start). */
+  id: string;
+  /** How long a lease claim holds (default 15 s): a dead holder's work resumes elsewhere within about this. */
+  leaseMs?: number;
+  /** How long a claimer waits before reading the claims again (default a sixth of the lease, at least 1 s). */
+  settleMs?: number;
 }
 
 /** Connection health for GET /v1/connections/{id}. */
@@ -62,9 +80,12 @@ export class Scheduler {
   private readonly now: () => number;
   private readonly planner: Planner;
   private readonly runner: JobRunner;
+  private readonly lease: Lease | undefined;
+  private readonly discovery: EventDiscovery | undefined;
   private ticking: Promise<number> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
+  private active = false;
   private stopping = false;
   private unlisten: (() => void) | undefined;
 
@@ -88,44 +109,53 @@ export class Scheduler {
       { store, connectors, logger, now, readiness, isInFlight: (id) => this.runner.isInFlight(id) },
       opts,
     );
+    const { replicas } = opts;
+    if (replicas) {
+      this.discovery = new EventDiscovery(store, this.now, replicas);
+      this.lease = new Lease({
+        repo: store.leases,
+        name: 'scheduler',
+        holder: replicas.id,
+        ttlMs: replicas.leaseMs,
+        settleMs: replicas.settleMs,
+        logger,
+        onChange: (holding) => (holding ? this.activate() : this.deactivate(0)),
+      });
+    }
     this.listen();
   }
 
-  /** Resume persisted jobs (running ones were cut by a crash or stop), plan events a crash left unplanned, start the loop. */
+  /** Start the loop: at once when this process is alone, else whenever this replica holds the scheduler lease. */
   async start(): Promise<void> {
     if (this.started) return;
     this.stopping = false;
-    this.runner.open();
-    this.listen();
-    await this.resume();
-    const hours = this.opts.catchUpHours ?? 48;
-    if (hours > 0 && this.runner.kinds.includes('window')) {
-      for (const { orgId, events } of await this.store.pairs.unplannedEvents(this.now() - hours * 3600_000))
-        this.onEventsStored(orgId, events);
-    }
     this.started = true;
-    this.timer = setInterval(() => this.tickInBackground(), this.opts.pollMs ?? 1000);
-    this.timer.unref();
-    this.tickInBackground();
+    this.listen();
+    if (this.lease) this.lease.start();
+    else await this.activate();
   }
 
   /** Stop taking work; let in-flight calls finish for the grace period, then cut them and keep their jobs queued. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.started = false;
-    this.runner.close();
+    await this.lease?.stop();
     this.unlisten?.();
     this.unlisten = undefined;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    // Only waits for the tick: whoever started it logs its failure (tickInBackground).
-    await this.ticking?.catch(() => undefined);
-    await this.runner.drain(this.opts.stopGraceMs ?? 10_000);
+    await this.deactivate(this.opts.stopGraceMs ?? 10_000);
+  }
+
+  /** Whether this process runs the scheduler now (always when alone; while it holds the lease among replicas). */
+  isActive(): boolean {
+    return this.active && (this.lease?.holds() ?? true);
   }
 
   /** Called after events were stored (202): plans their fetches soon; never waits on a provider. */
   onEventsStored(orgId: string, events: readonly SchedulerEvent[]): void {
     if (events.length === 0 || this.stopping) return;
+    // Among replicas only the lease holder plans; it finds these in the store (discovery.ts).
+    if (this.lease && !this.isActive()) return;
+    this.discovery?.note(orgId, events);
     this.planner.add(orgId, events);
     if (this.started) setImmediate(() => this.tickInBackground());
   }
@@ -192,8 +222,11 @@ export class Scheduler {
 
   /** One pass of the loop: plan new events, hand due jobs to their connection's queue. Returns jobs dispatched. */
   tick(): Promise<number> {
+    if (this.lease && !this.isActive()) return Promise.resolve(0);
     this.ticking ??= (async () => {
       try {
+        if (this.discovery)
+          for (const { orgId, events } of await this.discovery.scan()) this.planner.add(orgId, events);
         await this.planner.plan();
         return this.stopping ? 0 : await this.runner.dispatch();
       } finally {
@@ -221,6 +254,36 @@ export class Scheduler {
   async resume(): Promise<void> {
     const resumed = await this.runner.requeueCut();
     if (resumed > 0) this.logger.info({ jobs: resumed }, 'resumed jobs cut by the last stop or crash');
+  }
+
+  /** Resume persisted jobs (running ones were cut by a crash, a stop or a lost lease), plan events a crash left unplanned, start the loop. */
+  private async activate(): Promise<void> {
+    if (this.active || this.stopping) return;
+    this.runner.open();
+    await this.resume();
+    this.discovery?.reset();
+    const hours = this.opts.catchUpHours ?? 48;
+    if (hours > 0 && this.runner.kinds.includes('window')) {
+      for (const { orgId, events } of await this.store.pairs.unplannedEvents(this.now() - hours * 3600_000)) {
+        this.discovery?.note(orgId, events);
+        this.planner.add(orgId, events);
+      }
+    }
+    this.active = true;
+    this.timer = setInterval(() => this.tickInBackground(), this.opts.pollMs ?? 1000);
+    this.timer.unref();
+    this.tickInBackground();
+  }
+
+  /** Start no more jobs; let started ones finish for `graceMs`, then cut them (they stay queued). */
+  private async deactivate(graceMs: number): Promise<void> {
+    this.active = false;
+    this.runner.close();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    // Only waits for the tick: whoever started it logs its failure (tickInBackground).
+    await this.ticking?.catch(() => undefined);
+    await this.runner.drain(graceMs);
   }
 
   /** A tick nobody awaits: its failure (the store unreachable) is logged, and the next tick tries again. */

@@ -43,7 +43,7 @@ export interface ImpactPair {
   updated_at: number;
 }
 
-/** An event received but not yet planned (what unplannedEvents() returns per org). */
+/** A stored event as planning needs it (what unplannedEvents() and receivedSince() return per org). */
 export interface UnplannedEvent {
   source: string;
   id: string;
@@ -163,6 +163,22 @@ export class PairRepository {
 
   /** Events received since `since` (epoch ms) that have no pair yet, by org (planning a crash interrupted). */
   async unplannedEvents(since: number, limit = 100_000): Promise<{ orgId: string; events: UnplannedEvent[] }[]> {
+    return this.eventsToPlan(
+      `received_at >= fromUnixTimestamp64Milli({since:Int64})
+       AND (org_id, source, id) NOT IN (SELECT org_id, event_source, event_id FROM ${this.rows.table})`,
+      { since, limit },
+    );
+  }
+
+  /**
+   * Events received since `since` (epoch ms), planned or not, by org: how the replica that
+   * runs the scheduler learns of events other replicas accepted (planning skips pairs that exist).
+   */
+  async receivedSince(since: number, limit = 100_000): Promise<{ orgId: string; events: UnplannedEvent[] }[]> {
+    return this.eventsToPlan('received_at >= fromUnixTimestamp64Milli({since:Int64})', { since, limit });
+  }
+
+  private async eventsToPlan(where: string, params: Params): Promise<{ orgId: string; events: UnplannedEvent[] }[]> {
     const rows = await this.backend.query<{
       org_id: string;
       source: string;
@@ -173,10 +189,8 @@ export class PairRepository {
       raw: string;
     }>(
       `SELECT org_id, source, id, type, subject, toUnixTimestamp64Milli(time) AS t, raw FROM ${this.db}.events FINAL
-       WHERE received_at >= fromUnixTimestamp64Milli({since:Int64})
-         AND (org_id, source, id) NOT IN (SELECT org_id, event_source, event_id FROM ${this.rows.table})
-       ORDER BY org_id, time LIMIT {limit:UInt32}`,
-      { since, limit },
+       WHERE ${where} ORDER BY org_id, time LIMIT {limit:UInt32}`,
+      params,
     );
     const byOrg = new Map<string, UnplannedEvent[]>();
     for (const r of rows) {
