@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'coverage/', '**/fixtures/', 'api/pages/console.client.js'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'coverage/', '**/fixtures/', 'api/pages/console.client.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Entry point of the installed command: runs the TypeScript CLI through tsx.
-import { register } from 'tsx/esm/api';
+// Entry point of the installed command. Where the TypeScript sources are (a clone, a git
+// install) it runs them through tsx, so an edit never meets a stale build; where only the
+// compiled tree ships (the container image: dist/ without sources) it runs dist/ on plain Node.
+import { existsSync } from 'node:fs';
+import { URL } from 'node:url';
 
-register();
-await import('../cli/main.ts');
+if (existsSync(new URL('../cli/main.ts', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../cli/main.ts');
+} else {
+  await import('../dist/cli/main.js');
+}

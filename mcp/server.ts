@@ -8,7 +8,9 @@ import type { UnexpectedErrorHandler } from './errors.js';
 import { registerResources } from './resources.js';
 import { registerTools } from './tools.js';
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+// package.json is one folder up from this source file, two from its compiled copy in dist/mcp/.
+const PACKAGE_JSON = import.meta.url.endsWith('.ts') ? '../package.json' : '../../package.json';
+const { version } = createRequire(import.meta.url)(PACKAGE_JSON) as { version: string };
 
 /** What a model is told about the server when it connects. */
 const INSTRUCTIONS =
