@@ -5,7 +5,8 @@ import type { Registry } from 'prom-client';
 import type { TemplateVars } from '../connectors/template.js';
 import type { Logger } from '../connectors/types.js';
 import type { ReceivedEvent } from '../domain/event.js';
-import type { Metric } from '../domain/metric.js';
+import { appliesTo, type Metric } from '../domain/metric.js';
+import { RETENTION_DAYS } from '../domain/plan.js';
 import type { Store } from '../store/index.js';
 import type { FetchJob, JobCursor, JobState } from '../store/jobs.js';
 import type { ImpactPair, PairWindows } from '../store/pairs.js';
@@ -14,7 +15,7 @@ import type { ConnectorFactory } from './connectors.js';
 import { EventDiscovery, type DiscoveryOptions } from './discovery.js';
 import { Lease } from './lease.js';
 import { pairRanges } from './plan.js';
-import { Planner, type PlannerOptions, type SchedulerEvent } from './planner.js';
+import { Planner, type PlannerOptions, type ReplanOptions, type SchedulerEvent } from './planner.js';
 import { PairReadiness } from './readiness.js';
 import { JobRunner, type RunnerOptions } from './runner.js';
 import { SchedulerTelemetry } from './telemetry.js';
@@ -34,7 +35,7 @@ export interface SchedulerOptions extends PlannerOptions, RunnerOptions {
   pollMs?: number;
   /** How long stop() lets in-flight calls finish before cutting them (default 10 s). */
   stopGraceMs?: number;
-  /** On start, plan events received this recently that have no pairs yet (a crash before planning; default 48 h, 0 = off). */
+  /** On start, plan again events received this recently (their missing and pending pairs: a crash during planning; default 48 h, 0 = off). */
   catchUpHours?: number;
   /**
    * Several replicas share the store: run only while this replica holds the scheduler lease
@@ -72,6 +73,9 @@ export interface JobListFilter {
   /** With `event`: its source, when several sources use the id. */
   source?: string;
 }
+
+/** Most stored events a saved metric is planned for at once (the oldest within retention first). */
+const METRIC_LOOKBACK_EVENTS = 100_000;
 
 /** The facade the service, the API and the backfill command use: the run loop and the scheduler's queries. */
 export class Scheduler {
@@ -158,6 +162,33 @@ export class Scheduler {
     this.discovery?.note(orgId, events);
     this.planner.add(orgId, events);
     if (this.started) setImmediate(() => this.tickInBackground());
+  }
+
+  /**
+   * Plan these stored events again: the pairs they lack (a metric created since, a crash
+   * during planning) and their pending pairs; with `retryFailed` their failed pairs too (a
+   * recompute). Safe at any time. Among replicas a standby plans them itself, at once.
+   */
+  async replan(orgId: string, events: readonly SchedulerEvent[], opts: ReplanOptions = {}): Promise<void> {
+    if (events.length === 0) return;
+    this.planner.add(orgId, events, opts);
+    if (this.lease && !this.isActive()) await this.planner.plan();
+    else if (this.started) this.tickInBackground();
+  }
+
+  /**
+   * A metric was created or changed: plan its pairs for the stored events it applies to whose
+   * time is within the org's retention (older events' data is gone). Returns the events looked at.
+   */
+  async onMetricSaved(orgId: string, metric: Metric): Promise<number> {
+    const org = await this.store.orgs.get(orgId);
+    if (!org) return 0;
+    const since = this.now() - RETENTION_DAYS[org.plan] * 24 * 3600_000;
+    const events = (await this.store.events.range(orgId, { since }, METRIC_LOOKBACK_EVENTS)).filter((e) =>
+      appliesTo(metric, { type: e.type, subject: e.subject }),
+    );
+    await this.replan(orgId, events);
+    return events.length;
   }
 
   /** Called after a connection check; a successful one puts the connection's blocked jobs back in the queue. */
@@ -262,9 +293,11 @@ export class Scheduler {
     this.runner.open();
     await this.resume();
     this.discovery?.reset();
+    // Every event of the last hours is planned again, not only those with no pair: a crash
+    // during planning may have left some of an event's pairs unplanned or never refreshed.
     const hours = this.opts.catchUpHours ?? 48;
     if (hours > 0 && this.runner.kinds.includes('window')) {
-      for (const { orgId, events } of await this.store.pairs.unplannedEvents(this.now() - hours * 3600_000)) {
+      for (const { orgId, events } of await this.store.pairs.receivedSince(this.now() - hours * 3600_000)) {
         this.discovery?.note(orgId, events);
         this.planner.add(orgId, events);
       }

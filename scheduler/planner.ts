@@ -54,17 +54,26 @@ interface SeriesGroup {
 const OPEN_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'blocked'];
 
 /** Plans events in batches: those stored together share fetches. */
+/** How events are planned again (a catch-up, a metric saved, a recompute). */
+export interface ReplanOptions {
+  /** Plan failed pairs anew (new jobs for their windows); otherwise they stay failed. */
+  retryFailed?: boolean;
+}
+
 export class Planner {
-  private pending: { orgId: string; events: SchedulerEvent[] }[] = [];
+  private pending: { orgId: string; events: SchedulerEvent[]; retryFailed: boolean }[] = [];
 
   constructor(
     private readonly deps: PlannerDeps,
     private readonly opts: PlannerOptions,
   ) {}
 
-  /** Keep events for the next plan() (copies: the caller may reuse its objects). */
-  add(orgId: string, events: readonly SchedulerEvent[]): void {
-    this.pending.push({ orgId, events: events.map((e) => ({ ...e })) });
+  /**
+   * Keep events for the next plan() (copies: the caller may reuse its objects). Planning an
+   * event again is safe at any time: it adds the pairs it lacks and re-plans its pending ones.
+   */
+  add(orgId: string, events: readonly SchedulerEvent[], opts: ReplanOptions = {}): void {
+    this.pending.push({ orgId, events: events.map((e) => ({ ...e })), retryFailed: opts.retryFailed ?? false });
   }
 
   /** Whether events wait to be planned. */
@@ -75,18 +84,27 @@ export class Planner {
   /** Plan every waiting event, one batch per org; an org whose planning failed keeps its events for the next call. */
   async plan(): Promise<void> {
     const batch = this.pending.splice(0);
-    const byOrg = new Map<string, SchedulerEvent[]>();
-    for (const b of batch) byOrg.set(b.orgId, [...(byOrg.get(b.orgId) ?? []), ...b.events]);
-    for (const [orgId, events] of byOrg) {
-      try {
-        await this.planOrg(orgId, events);
-      } catch (err) {
-        // The store may be briefly unavailable: keep the events for the next tick.
-        this.deps.logger.error(
-          { org_id: orgId, events: events.length, err: String(err) },
-          'planning failed; will retry',
-        );
-        this.pending.push({ orgId, events });
+    const byOrg = new Map<string, { events: SchedulerEvent[]; retryFailed: boolean }>();
+    for (const b of batch) {
+      const org = byOrg.get(b.orgId) ?? { events: [], retryFailed: false };
+      org.events.push(...b.events);
+      org.retryFailed ||= b.retryFailed;
+      byOrg.set(b.orgId, org);
+    }
+    for (const [orgId, { events, retryFailed }] of byOrg) {
+      // Chunks keep each lookup of existing pairs bounded (a catch-up may bring thousands).
+      for (let i = 0; i < events.length; i += PLAN_CHUNK) {
+        const chunk = events.slice(i, i + PLAN_CHUNK);
+        try {
+          await this.planOrg(orgId, chunk, retryFailed);
+        } catch (err) {
+          // The store may be briefly unavailable: keep the events for the next tick.
+          this.deps.logger.error(
+            { org_id: orgId, events: chunk.length, err: String(err) },
+            'planning failed; will retry',
+          );
+          this.pending.push({ orgId, events: chunk, retryFailed });
+        }
       }
     }
   }
@@ -108,13 +126,20 @@ export class Planner {
     return open.length > 0;
   }
 
-  /** Draft the pairs of events not planned yet (one per applicable metric), grouped by metric series, and plan each group. */
-  private async planOrg(orgId: string, events: SchedulerEvent[]): Promise<void> {
+  /**
+   * Draft the pairs events lack (one per applicable metric), take their pending pairs (and with
+   * `retryFailed` their failed ones) along, group them by metric series, and plan each group.
+   * Idempotent: a pair planned twice folds into the jobs already planned for it, so a crash at
+   * any point converges when the events are planned again.
+   */
+  private async planOrg(orgId: string, events: SchedulerEvent[], retryFailed: boolean): Promise<void> {
     const { store } = this.deps;
     const metrics = await store.metrics.list(orgId);
     if (metrics.length === 0) return;
-    const existing = await store.pairs.forEvents(orgId, events);
-    const seen = new Set(existing.map((p) => pairKey(p.event_source, p.event_id, p.metric_id)));
+    const existing = new Map(
+      (await store.pairs.forEvents(orgId, events)).map((p) => [pairKey(p.event_source, p.event_id, p.metric_id), p]),
+    );
+    const seen = new Set<string>();
     const groups = new Map<string, SeriesGroup>();
     for (const event of events) {
       const vars = eventVars(event.event ?? { subject: event.subject ?? undefined });
@@ -124,6 +149,16 @@ export class Planner {
         if (seen.has(key)) continue;
         seen.add(key);
         const series = seriesKey(metric.query, vars);
+        const known = existing.get(key);
+        if (known) {
+          // Ready pairs are done; a pending one is planned again (its jobs may have finished
+          // or failed unseen when a crash cut planning); a failed one only on request.
+          if (known.state === 'ready' || (known.state === 'failed' && !retryFailed)) continue;
+          if (known.series !== series) continue; // planned under an older query: its own series
+          Object.assign(known, { state: 'pending', last_error: null });
+          addToGroup(groups, { metric, series, vars, pair: known });
+          continue;
+        }
         const pair = store.pairs.draft({
           org_id: orgId,
           event_source: event.source,
@@ -135,10 +170,7 @@ export class Planner {
           event_time: event.time,
           windows: pairWindows(event, metric),
         });
-        const groupKey = `${metric.id}\u0000${series}`;
-        const group = groups.get(groupKey) ?? { metric, series, vars, pairs: [] };
-        group.pairs.push(pair);
-        groups.set(groupKey, group);
+        addToGroup(groups, { metric, series, vars, pair });
       }
     }
     for (const group of groups.values()) await this.planGroup(orgId, group);
@@ -225,6 +257,19 @@ export class Planner {
     );
     await this.deps.readiness.refresh(orgId, metric, series, pairs, [], limits);
   }
+}
+
+/** Events planned per lookup of their existing pairs. */
+const PLAN_CHUNK = 1_000;
+
+function addToGroup(
+  groups: Map<string, SeriesGroup>,
+  { metric, series, vars, pair }: { metric: Metric; series: string; vars: TemplateVars; pair: ImpactPair },
+): void {
+  const groupKey = `${metric.id}\u0000${series}`;
+  const group = groups.get(groupKey) ?? { metric, series, vars, pairs: [] };
+  group.pairs.push(pair);
+  groups.set(groupKey, group);
 }
 
 function pairKey(source: string, id: string, metricId: string): string {

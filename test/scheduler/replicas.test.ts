@@ -2,17 +2,14 @@
 // or a real server when CLICKHOUSE_URL is set): a burst of events spread over the replicas,
 // the replica running the scheduler killed with SIGKILL while it fetches. Every report must
 // complete, and no fetch may run twice except the ones the kill cut.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../store/index.js';
 import { startClickHouseHttp, type ClickHouseHttp } from '../support/clickhouse-http.js';
 import { startReplay, type Replay } from '../support/replay.js';
+import { callJson, killService, startService, type ServiceProcess } from '../support/service.js';
 import { databaseName, sharedChdb } from '../support/store.js';
 import { API_KEY, APP_KEY, askedWindow, baseValue, timeseriesAnswer, V2_PATH } from './support.js';
 
-const BIN = join(import.meta.dirname, '../../bin/opstrails-impact.js');
 const ROOT_KEY = 'root-key-replicas-test-0123456789';
 const SECRET_KEY = 'secret-key-replicas-test-0123456789';
 const LEASE_SECONDS = 10;
@@ -20,22 +17,7 @@ const EVENTS = 24;
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-interface Replica {
-  proc: ChildProcess;
-  base: string;
-  /** Log lines (JSON) so far. */
-  logs: Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+type Replica = ServiceProcess;
 
 const realServer = process.env.CLICKHOUSE_URL;
 let endpoint: ClickHouseHttp | undefined;
@@ -45,64 +27,21 @@ let store: Store;
 const database = databaseName('replicas');
 const replicas: Replica[] = [];
 
-async function startReplica(): Promise<Replica> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      LOG_LEVEL: 'info',
-      CLICKHOUSE_URL: clickhouseUrl,
-      CLICKHOUSE_USER: process.env.CLICKHOUSE_USER ?? 'default',
-      CLICKHOUSE_PASSWORD: process.env.CLICKHOUSE_PASSWORD ?? '',
-      CLICKHOUSE_DATABASE: database,
-      OPSTRAILS_ROOT_KEY: ROOT_KEY,
-      OPSTRAILS_SECRET_KEY: SECRET_KEY,
-      OPSTRAILS_ALLOWED_PROVIDER_HOSTS: '127.0.0.1',
-      OPSTRAILS_LEASE_SECONDS: String(LEASE_SECONDS),
-    },
+function startReplica(): Promise<Replica> {
+  return startService({
+    CLICKHOUSE_URL: clickhouseUrl,
+    CLICKHOUSE_USER: process.env.CLICKHOUSE_USER ?? 'default',
+    CLICKHOUSE_PASSWORD: process.env.CLICKHOUSE_PASSWORD ?? '',
+    CLICKHOUSE_DATABASE: database,
+    OPSTRAILS_ROOT_KEY: ROOT_KEY,
+    OPSTRAILS_SECRET_KEY: SECRET_KEY,
+    OPSTRAILS_ALLOWED_PROVIDER_HOSTS: '127.0.0.1',
+    OPSTRAILS_LEASE_SECONDS: String(LEASE_SECONDS),
   });
-  const logs: Record<string, unknown>[] = [];
-  let partial = '';
-  proc.stdout!.on('data', (d) => {
-    const lines = (partial + String(d)).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  const stderr: string[] = [];
-  proc.stderr!.on('data', (d) => stderr.push(String(d)));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 2400; i++) {
-    if (proc.exitCode !== null) throw new Error(`replica exited: ${stderr.join('')}`);
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) return { proc, base, logs, exited };
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  proc.kill('SIGKILL');
-  throw new Error(`replica did not become ready: ${stderr.join('')}`);
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function call(base: string, key: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined };
-}
+const call = callJson;
 
 /** Which replica logged taking the scheduler lease last, if any is alive. */
 function holders(): Replica[] {
@@ -131,8 +70,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  for (const r of replicas) if (r.proc.exitCode === null) r.proc.kill('SIGKILL');
-  await Promise.all(replicas.map((r) => r.exited));
+  await Promise.all(replicas.map(killService));
   await store?.close();
   await replay?.close();
   await endpoint?.close();
@@ -186,8 +124,7 @@ describe('three replicas on one ClickHouse', () => {
     const holder = holders()[0];
     for (let i = 0; i < 300 && replay.requests.filter((r) => r.path === V2_PATH).length < 3; i++) await sleep(20);
     expect(replay.requests.filter((r) => r.path === V2_PATH).length).toBeGreaterThanOrEqual(3);
-    holder.proc.kill('SIGKILL');
-    await holder.exited;
+    await killService(holder);
     // What the kill cut: jobs left "running" (no replica runs jobs until a survivor takes the lease).
     const cut = (await store.jobs.inStates(['running'], ['window', 'settle'])).map((j) => ({ from: j.from, to: j.to }));
 
