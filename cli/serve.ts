@@ -59,6 +59,9 @@ export async function configuredRuntime(config: Config, more: Partial<RuntimeOpt
   });
 }
 
+/** How long a stopping service keeps answering before it closes its listener and idle connections. */
+const DRAIN_GRACE_MS = 500;
+
 /** This process's id among replicas: readable in logs, unique per start. */
 function replicaId(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -84,6 +87,12 @@ export async function serve(config: Config): Promise<void> {
     },
     'store ready',
   );
+  // While stopping, every answer closes its connection: keep-alive clients reconnect (and find
+  // the listener closed) instead of reusing a socket the close would cut mid-request.
+  let stopping = false;
+  app.addHook('onSend', async (_req, reply) => {
+    if (stopping) reply.header('connection', 'close');
+  });
   await app.listen({ port: config.PORT, host: config.HOST });
   await runtime.start();
   const base = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
@@ -94,11 +103,12 @@ export async function serve(config: Config): Promise<void> {
         `Try:  curl -H "Authorization: Bearer $KEY" ${base}/v1/events\n\n`,
     );
   }
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down: draining requests, fetches and pending writes');
+    // A moment for requests already on the wire to arrive and be answered (with Connection: close).
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_GRACE_MS));
     await app.close();
     await runtime.close();
     process.exit(0);
