@@ -9,7 +9,7 @@ import type { ImpactService } from '../scheduler/impact.js';
 import { schedulerEvents, type Scheduler } from '../scheduler/index.js';
 import type { Store } from '../store/index.js';
 import { authPlugin } from './auth.js';
-import { errorHandler, sendProblem } from './errors.js';
+import { clientErrorHandler, errorHandler, frameworkErrors, sendProblem } from './errors.js';
 import { openApiCollector, schemaRef, type RouteDoc } from './openapi.js';
 import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
@@ -80,6 +80,11 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT,
+    // Errors Fastify and Node's HTTP parser raise (bad URL encoding, long path parameters, 431, ...) as problem+json.
+    clientErrorHandler,
+    frameworkErrors,
+    // An event id may be 1,024 characters, up to 9,216 percent-encoded (the default, 100, answered 414).
+    routerOptions: { maxParamLength: 9216 },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();

@@ -1,6 +1,8 @@
 // RFC 9457 problem+json: one error type for the API and one place that maps
-// every failure (ours, Fastify's, the store's) to a status and a body.
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+// every failure (ours, Fastify's, the store's, Node's HTTP parser's) to a status and a body.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ConnectorError, type ConnectorErrorCode } from '../connectors/types.js';
 
@@ -17,12 +19,15 @@ const TITLES: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not found',
+  408: 'Request timeout',
   409: 'Conflict',
   422: 'Unprocessable content',
   502: 'Bad gateway',
   504: 'Gateway timeout',
   413: 'Payload too large',
+  414: 'URI too long',
   415: 'Unsupported media type',
+  431: 'Request header fields too large',
   429: 'Too many requests',
   500: 'Internal server error',
   503: 'Service unavailable',
@@ -65,6 +70,18 @@ const PROVIDER_STATUS: Record<ConnectorErrorCode, number> = {
   invalid_config: 422,
 };
 
+/** The problem+json body for a status. */
+function problem(status: number, detail: string, errors?: FieldError[], extra: Record<string, unknown> = {}) {
+  return {
+    type: `https://opstrails.dev/problems/${status}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    ...extra,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+}
+
 /** Send a problem+json answer (`extra` adds members such as a provider error `code`). */
 export function sendProblem(
   reply: FastifyReply,
@@ -76,14 +93,7 @@ export function sendProblem(
   return reply
     .code(status)
     .type('application/problem+json')
-    .send({
-      type: `https://opstrails.dev/problems/${status}`,
-      title: TITLES[status] ?? 'Error',
-      status,
-      detail,
-      ...extra,
-      ...(errors && errors.length > 0 ? { errors } : {}),
-    });
+    .send(problem(status, detail, errors, extra));
 }
 
 /** The one error handler: known errors keep their status; anything else is a 500 without details. */
@@ -113,10 +123,58 @@ export function errorHandler(err: FastifyError | ProblemError | Error, req: Fast
       return sendProblem(reply, 400, `the request body is not valid JSON`, [
         { pointer: '/', field: '(body)', message: fe.message },
       ]);
+    // The two below reach this handler through the `frameworkErrors` server option.
+    case 'FST_ERR_BAD_URL':
+      return sendProblem(reply, 400, 'the URL path is not valid percent-encoded UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return sendProblem(reply, 414, 'a path parameter is longer than the router accepts');
   }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     return sendProblem(reply, fe.statusCode, fe.message);
   }
   req.log.error({ err }, 'request failed');
   return sendProblem(reply, 500, 'an internal error occurred; it has been logged');
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors the router raises before any route
+ * (bad percent-encoding, a path parameter over maxParamLength) go through the
+ * one error handler instead of Fastify's plain JSON.
+ */
+export function frameworkErrors(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  void errorHandler(error, req, reply);
+}
+
+/** Node's HTTP parser errors that have an answer; anything else is a 400. */
+const CLIENT_ERRORS: Record<string, { status: number; detail: string }> = {
+  // Node counts the request line with the headers: a too-long URL lands here too, never as a 414.
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    detail: 'the request line and headers exceed the server’s limit (16 KiB by default); shorten the URL or headers',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, detail: 'the request was not received in time' },
+};
+
+/**
+ * Fastify's `clientErrorHandler` option (the server's 'clientError' event): Node's
+ * HTTP parser refused the request before Fastify saw it, so there is no reply
+ * object; the problem+json answer is written to the socket, which is then closed
+ * (the parser cannot continue on it), as Fastify's own handler does.
+ */
+export function clientErrorHandler(this: FastifyInstance | undefined, err: ConnectionError, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, detail } = CLIENT_ERRORS[err.code] ?? { status: 400, detail: 'the request is not valid HTTP' };
+  this?.log.debug({ err }, 'client error');
+  if (socket.writable) {
+    const body = JSON.stringify(problem(status, detail));
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+        'Content-Type: application/problem+json; charset=utf-8\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.destroy(err);
 }

@@ -1,6 +1,8 @@
 // Events: CloudEvents 1.0 as sent, identified by (org, source, id). Writes from
 // concurrent requests are coalesced into one INSERT and acknowledged only
 // after it is stored; a retry of a stored event is reported as a duplicate.
+// If a coalesced INSERT fails, each request is retried alone (a bulkhead), so
+// one request's bad rows fail that request only.
 import type { CloudEvent, ReceivedEvent } from '../domain/event.js';
 import type { Backend, Params } from './backend.js';
 import { chTime } from './migrations.js';
@@ -101,11 +103,29 @@ export class EventRepository {
           const results = await this.flush(jobs);
           jobs.forEach((job, i) => job.resolve(results[i]));
         } catch (err) {
-          for (const job of jobs) job.reject(err);
+          if (jobs.length === 1) jobs[0].reject(err);
+          else await this.flushEachAlone(jobs);
         }
       }
     } finally {
       this.flushing = undefined;
+    }
+  }
+
+  /**
+   * After a coalesced INSERT failed (one block: nothing of it was stored), store
+   * each request's rows in an INSERT of their own, so only the request that the
+   * store refuses fails. Events a retry finds stored come back as duplicates.
+   * When the store itself is down, every request fails in turn, one query each.
+   */
+  private async flushEachAlone(jobs: Job[]): Promise<void> {
+    for (const job of jobs) {
+      try {
+        const [result] = await this.flush([job]);
+        job.resolve(result);
+      } catch (err) {
+        job.reject(err);
+      }
     }
   }
 

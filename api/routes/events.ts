@@ -3,13 +3,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { receive, type ReceivedEvent } from '../../domain/event.js';
-import type { EventCursor, EventFilter, IngestResult } from '../../store/events.js';
+import type { EventFilter, IngestResult } from '../../store/events.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
 import { BATCH, fromBinary, MAX_BATCH, STRUCTURED, validateBatch, validateEvent } from '../cloudevents.js';
 import { badRequest, notFound, ProblemError } from '../errors.js';
 import { schemaRef } from '../openapi.js';
-import { cursor, decodeCursor, encodeCursor, idParams, instant } from '../params.js';
+import { cursor, decodeCursor, encodeCursor, idParams, instant, isTimeCursor } from '../params.js';
 import type { ZodTypeProvider } from '../validation.js';
 
 /** Most events one export answers with; narrow the range for more. */
@@ -143,7 +143,7 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
     async (req) => {
       const orgId = requireOrg(req, 'read');
       const q = req.query;
-      const after = q.cursor ? decodeCursor<EventCursor>(q.cursor, isEventCursor) : undefined;
+      const after = q.cursor ? decodeCursor(q.cursor, isTimeCursor) : undefined;
       const rows = await store.events.list(orgId, toFilter(q), q.limit + 1, after);
       const page = rows.slice(0, q.limit);
       const last = page[page.length - 1];
@@ -237,15 +237,4 @@ function summarize(errors: { index?: number; field: string; message: string }[])
     .slice(0, 5)
     .map((e) => `${e.index === undefined ? '' : `[${e.index}] `}${e.field}: ${e.message}`);
   return shown.join('; ') + (errors.length > 5 ? `; and ${errors.length - 5} more` : '');
-}
-
-function isEventCursor(v: unknown): v is EventCursor {
-  const c = v as EventCursor;
-  return (
-    typeof c === 'object' &&
-    c !== null &&
-    Number.isFinite(c.time) &&
-    typeof c.source === 'string' &&
-    typeof c.id === 'string'
-  );
 }

@@ -11,7 +11,7 @@ import { requireOrg } from '../auth.js';
 import { notFound } from '../errors.js';
 import { etagOf, notModified } from '../etag.js';
 import { pageSchema, schemaRef } from '../openapi.js';
-import { cursor, decodeCursor, encodeCursor, idParams, instant } from '../params.js';
+import { cursor, decodeCursor, encodeCursor, idParams, instant, isTimeCursor } from '../params.js';
 import { IMPACT_SUMMARY_SCHEMA } from '../report-schema.js';
 import type { ZodTypeProvider } from '../validation.js';
 import { sendReportHtml } from './pages.js';
@@ -47,13 +47,6 @@ const listQuery = z.object({
   cursor,
 });
 const sourceQuery = z.object({ source: z.string().optional() });
-type Cursor = { time: number; source: string; id: string };
-const isCursor = (v: unknown): v is Cursor =>
-  typeof v === 'object' &&
-  v !== null &&
-  Number.isFinite((v as Cursor).time) &&
-  typeof (v as Cursor).source === 'string' &&
-  typeof (v as Cursor).id === 'string';
 
 /** Whether the caller prefers HTML (a browser or the console) over JSON. */
 function wantsHtml(req: FastifyRequest): boolean {
@@ -148,7 +141,7 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
     async (req, reply) => {
       const orgId = requireOrg(req, 'read');
       const q = req.query;
-      const after = q.cursor ? decodeCursor(q.cursor, isCursor) : undefined;
+      const after = q.cursor ? decodeCursor(q.cursor, isTimeCursor) : undefined;
       const rows = await store.reports.timeline(orgId, q, q.limit + 1, after);
       const page = rows.slice(0, q.limit);
       const last = page[page.length - 1];

@@ -2,6 +2,7 @@
 // filtered by state, connection, metric or event, with cursors.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { isStorableTime } from '../../domain/event.js';
 import type { FetchJob, Scheduler } from '../../scheduler/index.js';
 import { JOB_STATES, type JobCursor, type JobState } from '../../store/jobs.js';
 import type { Store } from '../../store/index.js';
@@ -119,5 +120,5 @@ export async function jobRoutes(fastify: FastifyInstance, opts: { store: Store; 
 
 function isJobCursor(v: unknown): v is JobCursor {
   const c = v as JobCursor;
-  return typeof c === 'object' && c !== null && Number.isFinite(c.created_at) && typeof c.id === 'string';
+  return typeof c === 'object' && c !== null && isStorableTime(c.created_at) && typeof c.id === 'string';
 }
