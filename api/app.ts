@@ -11,6 +11,7 @@ import type { Store } from '../store/index.js';
 import { authPlugin } from './auth.js';
 import { clientErrorHandler, errorHandler, frameworkErrors, sendProblem } from './errors.js';
 import { openApiCollector, schemaRef, type RouteDoc } from './openapi.js';
+import { ReportCache } from './report-cache.js';
 import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
 import { impactRoutes } from './routes/impact.js';
@@ -155,10 +156,33 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     },
   );
 
+  // Polled answers (stored reports, timeline pages) kept in-process; dropped when this process
+  // stores a report or an event, and by a once-a-second check of what other replicas stored.
+  const reportCache = new ReportCache({
+    changesSince: (since, limit) => store.reports.changesSince(since, limit),
+    now: deps.now,
+    onError: (err) =>
+      app.log.warn({ err: String(err) }, 'report change check failed; polls read the store until it works'),
+  });
+  const unsubscribe = impact.onReportStored((r) => reportCache.reportStored(r.orgId, r.source, r.id, r.computedAt));
+  reportCache.start();
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    await reportCache.stop();
+  });
   await app.register(eventRoutes, {
     store,
     now: deps.now,
-    onStored: (orgId, events, result) => scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted)),
+    onStored: (orgId, events, result) => {
+      const accepted = new Set(result.accepted);
+      reportCache.eventsStored(
+        orgId,
+        events.flatMap((r) =>
+          accepted.has(r.event.id) ? [{ source: r.event.source, id: r.event.id, receivedAt: r.receivedAt }] : [],
+        ),
+      );
+      scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted));
+    },
   });
   await app.register(orgRoutes, { store });
   await app.register(connectionRoutes, {
@@ -168,7 +192,12 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     onChecked: (o, c, ok) => void scheduler.onConnectionChecked(o, c, ok),
   });
   await app.register(metricRoutes, { store, connectors });
-  await app.register(impactRoutes, { store, impact, refetch: (o, e) => impact.refetch(o, e) });
+  await app.register(impactRoutes, {
+    store,
+    impact,
+    cache: reportCache,
+    refetch: (o, e) => impact.refetch(o, e),
+  });
   await app.register(jobRoutes, { store, scheduler });
   await app.register(mcpRoutes, { allowedHosts: opts.mcpAllowedHosts });
   if (deps.registry) await app.register(telemetryRoutes, { registry: deps.registry });

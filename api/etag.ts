@@ -22,6 +22,8 @@ export function etagOf(version: unknown, representation: Representation = 'json'
  */
 export function matchesIfNoneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
+  // The usual poll sends back exactly the tag it was given.
+  if (header === etag) return true;
   const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
   return header.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
 }

@@ -62,6 +62,14 @@ export interface ComputedReport {
   retryAfterSeconds: number;
 }
 
+/** A report this service just stored: its event and the version it was stored under (epoch ms). */
+export interface StoredReportNotice {
+  orgId: string;
+  source: string;
+  id: string;
+  computedAt: number;
+}
+
 export interface ImpactServiceOptions {
   store: Store;
   connectors: ConnectorFactory;
@@ -93,6 +101,13 @@ export class ImpactService {
   };
 
   private readonly background = new Set<Promise<unknown>>();
+  private readonly storedListeners = new Set<(notice: StoredReportNotice) => void>();
+
+  /** Be told of every report this service stores (the API drops its cached copy); returns the unsubscribe. */
+  onReportStored(listener: (notice: StoredReportNotice) => void): () => void {
+    this.storedListeners.add(listener);
+    return () => void this.storedListeners.delete(listener);
+  }
 
   /** Keep background work (a recompute) so idle() and shutdown wait for it. */
   track(work: Promise<unknown>): void {
@@ -134,7 +149,7 @@ export class ImpactService {
     const [event] = await this.opts.store.events.byId(orgId, id, source);
     if (!event) return undefined;
     const computed = await this.compute(orgId, event);
-    await this.opts.store.reports.save({
+    const computedAt = await this.opts.store.reports.save({
       org_id: orgId,
       event_source: event.source,
       event_id: event.id,
@@ -147,6 +162,17 @@ export class ImpactService {
       retry_after_s: computed.retryAfterSeconds,
       computed_at: this.now(),
     });
+    for (const listener of this.storedListeners) {
+      try {
+        listener({ orgId, source: event.source, id: event.id, computedAt });
+      } catch (err) {
+        // The report is stored; a listener that failed only delays what it caches.
+        this.opts.logger?.error(
+          { org_id: orgId, event_id: event.id, err: String(err) },
+          'report-stored listener failed',
+        );
+      }
+    }
     return computed;
   }
 

@@ -26,6 +26,13 @@ export interface ApiKey {
   last_used_at: string | null;
 }
 
+/** A revocation as revokedSince reports it: the key and its version's time (epoch ms). */
+export interface KeyRevocation {
+  org_id: string;
+  key_id: string;
+  at: number;
+}
+
 /** A row of api_keys (migration 1). */
 interface KeyRow extends VersionedRow {
   key_id: string;
@@ -101,7 +108,11 @@ export class OrgRepository {
 export class KeyRepository {
   private readonly rows: VersionedTable<KeyRow>;
 
-  constructor(backend: Backend, db: string, now: () => number = Date.now) {
+  constructor(
+    private readonly backend: Backend,
+    db: string,
+    now: () => number = Date.now,
+  ) {
     this.rows = new VersionedTable<KeyRow>(backend, `${db}.api_keys`, ['key_id'], now);
   }
 
@@ -142,6 +153,21 @@ export class KeyRepository {
     const row = await this.rows.get(orgId, keyId);
     if (!row || row.revoked_at) return;
     await this.rows.put({ ...row, last_used_at: chTime(now), updated_at: this.nextVersion(row) });
+  }
+
+  /**
+   * Keys revoked by a version written after `since` (epoch ms, the row's updated_at), oldest
+   * first, at most `limit`: how a process learns of revocations made elsewhere. Every version
+   * counts (no FINAL): a revocation is final, whatever was written after it.
+   */
+  async revokedSince(since: number, limit: number): Promise<KeyRevocation[]> {
+    const rows = await this.backend.query<{ org_id: string; key_id: string; at: string }>(
+      `SELECT org_id, key_id, toUnixTimestamp64Milli(updated_at) AS at FROM ${this.rows.table}
+       WHERE revoked_at IS NOT NULL AND updated_at > fromUnixTimestamp64Milli({since:Int64})
+       ORDER BY updated_at LIMIT {limit:UInt32}`,
+      { since: Math.floor(since), limit },
+    );
+    return rows.map((r) => ({ org_id: r.org_id, key_id: r.key_id, at: Number(r.at) }));
   }
 
   /** Resolve a presented key to its active record, comparing hashes in constant time. */

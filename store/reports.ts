@@ -46,6 +46,15 @@ export interface ImpactSummaryRow {
   worst_metric: unknown;
 }
 
+/** A report computed (kind report) or an event received (kind event), at that time (epoch ms). */
+export interface TimelineChange {
+  kind: 'report' | 'event';
+  org_id: string;
+  source: string;
+  id: string;
+  at: number;
+}
+
 export interface ImpactFilter {
   subject?: string;
   type?: string;
@@ -62,9 +71,11 @@ export class ReportRepository {
     private readonly db: string,
   ) {}
 
-  async save(r: Omit<StoredReport, 'computed_at'> & { computed_at?: number }): Promise<void> {
+  /** Store a computation of a report; resolves to the version it was stored under (computed_at, epoch ms). */
+  async save(r: Omit<StoredReport, 'computed_at'> & { computed_at?: number }): Promise<number> {
     // Strictly increasing versions: two computations in one millisecond keep their order.
     this.last = Math.max(r.computed_at ?? Date.now(), this.last + 1);
+    const version = this.last;
     await this.backend.insert(`${this.db}.impact_reports`, [
       {
         org_id: r.org_id,
@@ -79,9 +90,35 @@ export class ReportRepository {
         // The API derives ETags from the report (api/etag.ts); the old column stays, empty.
         etag: '',
         retry_after_s: r.retry_after_s,
-        computed_at: chTime(this.last),
+        computed_at: chTime(version),
       },
     ]);
+    return version;
+  }
+
+  /**
+   * What may have changed a report answer or the impact timeline after `since` (epoch ms):
+   * reports computed and events received, oldest first, at most `limit` rows. Every version
+   * counts (no FINAL); the compute and receive time indexes (migration 6) keep it to new parts.
+   */
+  async changesSince(since: number, limit: number): Promise<TimelineChange[]> {
+    const rows = await this.backend.query<{
+      kind: TimelineChange['kind'];
+      org_id: string;
+      source: string;
+      id: string;
+      at: string;
+    }>(
+      `SELECT kind, org_id, source, id, at FROM (
+         SELECT 'report' AS kind, org_id, event_source AS source, event_id AS id, toUnixTimestamp64Milli(computed_at) AS at
+         FROM ${this.db}.impact_reports WHERE computed_at > fromUnixTimestamp64Milli({since:Int64})
+         UNION ALL
+         SELECT 'event' AS kind, org_id, source, id, toUnixTimestamp64Milli(received_at) AS at
+         FROM ${this.db}.events WHERE received_at > fromUnixTimestamp64Milli({since:Int64})
+       ) ORDER BY at LIMIT {limit:UInt32}`,
+      { since: Math.floor(since), limit },
+    );
+    return rows.map((r) => ({ kind: r.kind, org_id: r.org_id, source: r.source, id: r.id, at: Number(r.at) }));
   }
 
   /** The stored report of an event. */

@@ -1,7 +1,7 @@
 // Impact reports: one event's report (JSON for scripts and dashboards, HTML for
 // people), the timeline of summaries, and recomputation. Reports are read as
 // stored; ETag / If-None-Match keeps polling cheap; Retry-After while pending.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseDuration, type WindowOverrides } from '../../engine/windows.js';
 import type { ComputedReport, ImpactService } from '../../scheduler/impact.js';
@@ -9,16 +9,20 @@ import type { StoredEvent } from '../../store/events.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
 import { notFound } from '../errors.js';
-import { etagOf, notModified } from '../etag.js';
+import { etagOf, matchesIfNoneMatch, notModified } from '../etag.js';
 import { pageSchema, schemaRef } from '../openapi.js';
 import { cursor, decodeCursor, encodeCursor, idParams, instant, isTimeCursor } from '../params.js';
 import { IMPACT_SUMMARY_SCHEMA } from '../report-schema.js';
 import type { ZodTypeProvider } from '../validation.js';
-import { sendReportHtml } from './pages.js';
+import { renderReportPage } from '../pages/report.js';
+import type { CachedReport, ReportCache } from '../report-cache.js';
+import { sendReportPage } from './pages.js';
 
 export interface ImpactRouteOptions {
   store: Store;
   impact: ImpactService;
+  /** Answers of stored reports and timeline pages kept in-process (absent: every poll reads the store). */
+  cache?: ReportCache;
   /** Re-fetch an event's windows from its providers before recomputing (POST .../recompute). */
   refetch?: (orgId: string, event: StoredEvent) => Promise<void>;
 }
@@ -56,8 +60,40 @@ function wantsHtml(req: FastifyRequest): boolean {
   return html >= 0 && (json < 0 || html < json);
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A report's answers: both ETags (the version ignores computed_at), its JSON and, when asked for, its page. */
+function reportAnswers(computed: ComputedReport, withPage: boolean): CachedReport {
+  const { report, charts } = computed;
+  // The version ignores computed_at: recomputing unchanged data keeps callers' caches valid.
+  // The page also draws the charts, so its version includes them.
+  const version = { ...report, computed_at: null };
+  const pending = report.status === 'pending' || report.status === 'partial';
+  return {
+    etag: etagOf(version),
+    htmlEtag: etagOf({ report: version, charts }, 'html'),
+    json: JSON.stringify(report),
+    html: withPage ? renderReportPage(report, charts) : undefined,
+    retryAfter: pending && computed.retryAfterSeconds > 0 ? computed.retryAfterSeconds : undefined,
+  };
+}
+
+/** Answer with a report's answers (304 when the caller holds this version); false when the page is wanted but was not rendered. */
+function sendReport(req: FastifyRequest, reply: FastifyReply, r: CachedReport, html: boolean): boolean {
+  const etag = html ? r.htmlEtag : r.etag;
+  if (html && r.html === undefined && !matchesIfNoneMatch(req.headers['if-none-match'], etag)) return false;
+  if (r.retryAfter !== undefined) reply.header('retry-after', String(r.retryAfter));
+  if (notModified(req, reply, etag)) return true;
+  void (html ? sendReportPage(reply, r.html!) : reply.type(JSON_TYPE).send(r.json));
+  return true;
+}
+
+/** The timeline query as a cache key: parsed values, so equal queries spelled differently share it. */
+const pageKey = (q: z.infer<typeof listQuery>) =>
+  JSON.stringify([q.subject, q.type, q.since, q.until, q.verdict, q.limit, q.cursor]);
+
 export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOptions) {
-  const { store, impact } = opts;
+  const { store, impact, cache } = opts;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const unchanged = { description: 'unchanged since If-None-Match (weak comparison; * matches)' };
 
@@ -93,26 +129,28 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
     async (req, reply) => {
       const orgId = requireOrg(req, 'read');
       const q = req.query;
-      const [event] = await store.events.byId(orgId, req.params.id, q.source);
-      if (!event) throw notFound('event');
+      const html = wantsHtml(req);
       const adHoc: WindowOverrides | undefined =
         q.before || q.after || q.gap ? { before: q.before, after: q.after, gap: q.gap } : undefined;
+      // Ad-hoc windows are computed per request (and may be fetching): never cached.
+      const hit = adHoc ? undefined : cache?.report(orgId, req.params.id, q.source);
+      if (hit && sendReport(req, reply, hit, html)) return reply;
+
+      const generation = cache?.generation(orgId) ?? 0;
+      const [event] = await store.events.byId(orgId, req.params.id, q.source);
+      if (!event) throw notFound('event');
       let computed: ComputedReport | undefined = adHoc
         ? await impact.compute(orgId, event, adHoc)
         : await impact.stored(orgId, event);
+      // Only a stored report is kept: one computed here (none stored yet, or ad-hoc windows)
+      // depends on the time of the request (its Retry-After, what is awaited).
+      const storedReport = computed !== undefined && !adHoc;
       // Not computed yet (just received): say what is awaited, without storing.
       computed ??= await impact.compute(orgId, event);
-      if (computed.report.status === 'pending' || computed.report.status === 'partial') {
-        if (computed.retryAfterSeconds > 0) reply.header('retry-after', String(computed.retryAfterSeconds));
-      }
-      // The version ignores computed_at: recomputing unchanged data keeps callers' caches valid.
-      // The page also draws the charts, so its version includes them.
-      const version = { ...computed.report, computed_at: null };
-      const html = wantsHtml(req);
-      const etag = html ? etagOf({ report: version, charts: computed.charts }, 'html') : etagOf(version);
-      if (notModified(req, reply, etag)) return reply;
-      if (html) return sendReportHtml(reply, computed.report, computed.charts);
-      return computed.report;
+      const answers = reportAnswers(computed, html);
+      if (storedReport) cache?.keepReport(orgId, req.params.id, q.source, answers, generation);
+      sendReport(req, reply, answers, html);
+      return reply;
     },
   );
 
@@ -141,6 +179,13 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
     async (req, reply) => {
       const orgId = requireOrg(req, 'read');
       const q = req.query;
+      const key = pageKey(q);
+      const hit = cache?.page(orgId, key);
+      if (hit) {
+        if (notModified(req, reply, hit.etag)) return reply;
+        return reply.type(JSON_TYPE).send(hit.json);
+      }
+      const generation = cache?.generation(orgId) ?? 0;
       const after = q.cursor ? decodeCursor(q.cursor, isTimeCursor) : undefined;
       const rows = await store.reports.timeline(orgId, q, q.limit + 1, after);
       const page = rows.slice(0, q.limit);
@@ -161,8 +206,10 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
           rows.length > q.limit && last ? encodeCursor({ time: last.time, source: last.source, id: last.id }) : null,
       };
       // The page holds no computed_at: what it shows is its version.
-      if (notModified(req, reply, etagOf(body))) return reply;
-      return body;
+      const answer = { etag: etagOf(body), json: JSON.stringify(body) };
+      cache?.keepPage(orgId, key, answer, generation);
+      if (notModified(req, reply, answer.etag)) return reply;
+      return reply.type(JSON_TYPE).send(answer.json);
     },
   );
 

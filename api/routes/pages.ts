@@ -36,7 +36,12 @@ function htmlHeaders(reply: FastifyReply, csp: string): FastifyReply {
 
 /** Answer an impact report as its HTML page (text/html; charset=utf-8, a CSP that forbids scripts). */
 export function sendReportHtml(reply: FastifyReply, report: ImpactReport, charts: ReportCharts): FastifyReply {
-  return htmlHeaders(reply, REPORT_CSP).send(renderReportPage(report, charts));
+  return sendReportPage(reply, renderReportPage(report, charts));
+}
+
+/** Answer a report page already rendered (renderReportPage), e.g. one kept by the polling cache. */
+export function sendReportPage(reply: FastifyReply, page: string): FastifyReply {
+  return htmlHeaders(reply, REPORT_CSP).send(page);
 }
 
 export interface PageRoutesOptions {
