@@ -191,12 +191,13 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     health: (o, c) => scheduler.health(o, c),
     onChecked: (o, c, ok) => void scheduler.onConnectionChecked(o, c, ok),
   });
-  await app.register(metricRoutes, { store, connectors });
+  await app.register(metricRoutes, { store, connectors, onSaved: (orgId, m) => scheduler.onMetricSaved(orgId, m) });
   await app.register(impactRoutes, {
     store,
     impact,
     cache: reportCache,
     refetch: (o, e) => impact.refetch(o, e),
+    replan: (o, e) => scheduler.replan(o, [e], { retryFailed: true }),
   });
   await app.register(jobRoutes, { store, scheduler });
   await app.register(mcpRoutes, { allowedHosts: opts.mcpAllowedHosts });

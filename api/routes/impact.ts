@@ -25,6 +25,8 @@ export interface ImpactRouteOptions {
   cache?: ReportCache;
   /** Re-fetch an event's windows from its providers before recomputing (POST .../recompute). */
   refetch?: (orgId: string, event: StoredEvent) => Promise<void>;
+  /** Plan an event's missing, pending and failed pairs again (POST .../recompute repairs a stuck report). */
+  replan?: (orgId: string, event: StoredEvent) => Promise<void>;
 }
 
 const duration = z
@@ -243,6 +245,7 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
       const [event] = await store.events.byId(orgId, req.params.id, req.query.source);
       if (!event) throw notFound('event');
       const work = (async () => {
+        await opts.replan?.(orgId, event);
         await opts.refetch?.(orgId, event);
         await impact.refresh(orgId, event.source, event.id);
       })();

@@ -1,7 +1,7 @@
 // /v1/metrics: saved provider queries with what "worse" means; live preview
 // from the provider and the points stored for a window.
 import { METRIC_KINDS } from '../../domain/metric.js';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { seriesKey, type TemplateVars } from '../../connectors/template.js';
 import type { ConnectorModule } from '../../connectors/types.js';
@@ -84,9 +84,25 @@ const windowQuery = z.object({
   service: z.string().optional(),
 });
 
-export async function metricRoutes(fastify: FastifyInstance, opts: { store: Store; connectors: ConnectorFactory }) {
+export interface MetricRouteOptions {
+  store: Store;
+  connectors: ConnectorFactory;
+  /** Told after a metric was created or changed (the scheduler plans its pairs for stored events). */
+  onSaved?: (orgId: string, metric: Metric) => Promise<unknown>;
+}
+
+export async function metricRoutes(fastify: FastifyInstance, opts: MetricRouteOptions) {
   const { store, connectors } = opts;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  /** Tell onSaved without holding up the answer; a failure is logged (a restart's catch-up plans recent events anyway). */
+  const saved = (req: FastifyRequest, orgId: string, metric: Metric): Metric => {
+    opts
+      .onSaved?.(orgId, metric)
+      .catch((err: unknown) =>
+        req.log.error({ metric_id: metric.id, err: String(err) }, 'planning the saved metric for stored events failed'),
+      );
+    return metric;
+  };
   const found = async (orgId: string, id: string) =>
     (await store.metrics.get(orgId, id)) ?? Promise.reject(notFound('metric'));
 
@@ -161,7 +177,7 @@ export async function metricRoutes(fastify: FastifyInstance, opts: { store: Stor
       const orgId = requireOrg(req, 'admin');
       const body = req.body;
       const def = await validate(orgId, { ...body, threshold: body.threshold ?? DEFAULT_THRESHOLDS[body.kind] });
-      return reply.code(201).send(view(await store.metrics.create(orgId, def)));
+      return reply.code(201).send(view(saved(req, orgId, await store.metrics.create(orgId, def))));
     },
   );
 
@@ -211,7 +227,7 @@ export async function metricRoutes(fastify: FastifyInstance, opts: { store: Stor
           ? DEFAULT_THRESHOLDS[patch.kind]
           : current.threshold);
       const def = await validate(orgId, { ...current, ...patch, threshold } as MetricDefinition);
-      return view((await store.metrics.update(orgId, req.params.id, def))!);
+      return view(saved(req, orgId, (await store.metrics.update(orgId, req.params.id, def))!));
     },
   );
 

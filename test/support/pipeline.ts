@@ -21,7 +21,7 @@ export interface Pipeline {
   key: string;
   /** Call the API with the org's key. */
   call(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     url: string,
     payload?: unknown,
     headers?: Record<string, string>,
