@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { ConnectorError, type ConnectorErrorCode } from '../connectors/types.js';
+import { SecretUndecryptableError } from '../store/secrets.js';
 
 /** One failing field: `pointer` is a JSON Pointer into the body; `index` the batch entry. */
 export interface FieldError {
@@ -108,6 +109,15 @@ export function errorHandler(err: FastifyError | ProblemError | Error, req: Fast
     return sendProblem(reply, PROVIDER_STATUS[err.code], `provider error (${err.code}): ${err.message}`, undefined, {
       code: err.code,
     });
+  }
+  if (err instanceof SecretUndecryptableError) {
+    // 409: the request is fine, the stored connection cannot serve it until the operator
+    // configures the key it was sealed under. The message names ids and the fix, never a secret.
+    req.log.error(
+      { code: err.code, org_id: err.orgId, connection_id: err.connectionId, key_id: err.keyId },
+      'connection secrets cannot be decrypted with the configured keys',
+    );
+    return sendProblem(reply, 409, err.message, undefined, { code: err.code });
   }
   const fe = err as FastifyError;
   switch (fe.code) {

@@ -33,6 +33,19 @@ const envSchema = z.object({
     .optional(),
   OPSTRAILS_ROOT_KEY: z.string().min(24, 'at least 24 characters').optional(),
   OPSTRAILS_SECRET_KEY: z.string().min(24, 'at least 24 characters').optional(),
+  /** Keys connection secrets were sealed under before (comma-separated): still read, re-encrypted under the current key. */
+  OPSTRAILS_SECRET_KEY_PREVIOUS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+    .refine((keys) => keys.every((k) => k.length >= 24), 'comma-separated keys of at least 24 characters each'),
+  /** A file holding the key (mode 0600 or stricter), used when OPSTRAILS_SECRET_KEY is not set. */
+  OPSTRAILS_SECRET_KEY_FILE: z.string().min(1).optional(),
   OPSTRAILS_ALLOWED_PROVIDER_HOSTS: hostList,
   /** Names the service answers to on /mcp besides localhost and HOST (DNS-rebinding protection). */
   OPSTRAILS_MCP_ALLOWED_HOSTS: hostList,

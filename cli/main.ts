@@ -11,6 +11,7 @@ commands:
   send      send an event (a deployment, ...) from a CI pipeline; --wait for its report (send --help)
   report    print an event's impact report from a running service (report --help)
   backfill  pull a metric's history into the store (backfill --help)
+  rotate-secrets  re-encrypt every connection secret under the current key (rotate-secrets --help)
   mcp       serve the read-only MCP tools over stdio for AI assistants (mcp --help)
   help      show this text
 `;
@@ -26,6 +27,8 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keep serving
     case 'backfill':
       return (await import('./backfill.js')).backfill(argv.slice(1));
+    case 'rotate-secrets':
+      return (await import('./rotate-secrets.js')).rotateSecrets(argv.slice(1));
     case 'report':
       return (await import('./report.js')).report(argv.slice(1));
     case 'send':

@@ -8,18 +8,47 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp, createLogger } from '../api/app.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import type { Store, StoreOptions } from '../store/index.js';
-import { SecretBox } from '../store/secrets.js';
+import { SecretBox, SecretKeyFileError } from '../store/secrets.js';
 import { ConfigError, type Config } from './config.js';
 
-/** The key sealing connection secrets: OPSTRAILS_SECRET_KEY, or on the embedded default a key file in DATA_DIR. */
+/**
+ * The keys of connection secrets. The current one, which seals: OPSTRAILS_SECRET_KEY,
+ * else the file OPSTRAILS_SECRET_KEY_FILE, else (embedded only) DATA_DIR/secret.key,
+ * made on first start. Previous ones, which still open: OPSTRAILS_SECRET_KEY_PREVIOUS
+ * and, on the embedded store when another key is current, DATA_DIR/secret.key if it
+ * exists, so setting a key on an existing data directory loses nothing.
+ */
 export function secretBoxFor(config: Config): SecretBox {
-  if (config.OPSTRAILS_SECRET_KEY) return SecretBox.fromPassphrase(config.OPSTRAILS_SECRET_KEY);
+  // A key file that cannot be used stops start-up with one line naming its variable.
+  const readKeyFile = <T>(variable: string, read: () => T): T => {
+    try {
+      return read();
+    } catch (err) {
+      if (err instanceof SecretKeyFileError) throw new ConfigError(`invalid ${variable}: ${err.message}`);
+      throw err;
+    }
+  };
+  const previous = config.OPSTRAILS_SECRET_KEY_PREVIOUS.map((key, i) =>
+    SecretBox.fromPassphrase(key, `OPSTRAILS_SECRET_KEY_PREVIOUS[${i + 1}]`),
+  );
+  const { OPSTRAILS_SECRET_KEY: key, OPSTRAILS_SECRET_KEY_FILE: file } = config;
+  const configured = key
+    ? SecretBox.fromPassphrase(key, 'OPSTRAILS_SECRET_KEY')
+    : file
+      ? readKeyFile('OPSTRAILS_SECRET_KEY_FILE', () => SecretBox.fromPassphraseFile(file, 'OPSTRAILS_SECRET_KEY_FILE'))
+      : undefined;
   if (config.CLICKHOUSE_URL) {
-    throw new ConfigError(
-      'OPSTRAILS_SECRET_KEY is required with CLICKHOUSE_URL: connection secrets are encrypted under it (32+ random characters)',
-    );
+    if (!configured) {
+      throw new ConfigError(
+        'OPSTRAILS_SECRET_KEY (or OPSTRAILS_SECRET_KEY_FILE) is required with CLICKHOUSE_URL: connection secrets are encrypted under it (32+ random characters)',
+      );
+    }
+    return configured.withPrevious(...previous);
   }
-  return SecretBox.fromKeyFile(config.DATA_DIR);
+  if (!configured)
+    return readKeyFile('DATA_DIR', () => SecretBox.fromKeyFile(config.DATA_DIR)).withPrevious(...previous);
+  const dataKey = readKeyFile('DATA_DIR', () => SecretBox.existingKeyFile(config.DATA_DIR));
+  return configured.withPrevious(...previous, ...(dataKey ? [dataKey] : []));
 }
 
 /** On a fresh embedded install with no operator key, create org "default" and print its admin key once. */
@@ -72,6 +101,11 @@ export async function serve(config: Config): Promise<void> {
   collectDefaultMetrics({ register: registry });
   const runtime = await configuredRuntime(config, { registry });
   const { store } = runtime;
+  // Loaded here: rotate-secrets.ts imports this module (storeOptions).
+  await (await import('./rotate-secrets.js')).checkStoredSecrets(store, runtime.logger).catch(async (err: unknown) => {
+    await runtime.close();
+    throw err;
+  });
   const adminKey = await bootstrapDefaultOrg(store, config);
   // /mcp answers to localhost, the configured HOST (unless a wildcard) and the names listed.
   const wildcard = config.HOST === '0.0.0.0' || config.HOST === '::';

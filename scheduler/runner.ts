@@ -2,6 +2,7 @@
 // records how it went: success, retry with backoff, blocked on auth, or failed.
 import { ConnectorError, type Logger, type RateLimitInfo } from '../connectors/types.js';
 import type { Store } from '../store/index.js';
+import { SecretUndecryptableError } from '../store/secrets.js';
 import type { FetchJob, JobKind } from '../store/jobs.js';
 import { backoffMs, budgetLimits, ConnectionBudget, type BudgetLimits, type RateLimitState } from './budget.js';
 import type { ConnectorFactory } from './connectors.js';
@@ -71,6 +72,13 @@ export class JobRunner {
       try {
         budget = await this.budgetFor(job.org_id, job.connection_id);
       } catch (err) {
+        if (err instanceof SecretUndecryptableError) {
+          // No configured key opens the connection's secrets: its jobs wait, like on failed
+          // auth, until the key is configured and a check passes (the message names the fix).
+          Object.assign(job, { state: 'blocked', last_error: err.message, last_error_code: 'auth_failed' });
+          await this.deps.store.jobs.save([job]);
+          continue;
+        }
         await this.fail(job, err);
         continue;
       }
@@ -308,6 +316,7 @@ function gone(what: string): ConnectorError {
 
 function toConnectorError(err: unknown): ConnectorError {
   if (err instanceof ConnectorError) return err;
+  if (err instanceof SecretUndecryptableError) return new ConnectorError('auth_failed', err.message, { cause: err });
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
     return new ConnectorError('timeout', 'the provider call took longer than the job timeout', { cause: err });
   }

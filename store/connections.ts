@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Backend } from './backend.js';
 import { chTime } from './migrations.js';
-import type { SecretBox } from './secrets.js';
+import { SecretUndecryptableError, type KeyDescription, type SecretBox } from './secrets.js';
 import { DeletableTable, isoTime, type DeletableRow } from './versioned.js';
 
 export type ConnectionStatus = 'unchecked' | 'ok' | 'failing';
@@ -40,6 +40,34 @@ export interface ConnectionPatch {
   status?: ConnectionStatus;
   status_message?: string | null;
   checked_at?: number;
+}
+
+/** What an operator does about secrets no configured key decrypts (part of every such error). */
+export const UNDECRYPTABLE_FIX =
+  'set OPSTRAILS_SECRET_KEY_PREVIOUS to the key they were stored under and restart (then run ' +
+  '`opstrails-impact rotate-secrets`); if that key is lost, run `opstrails-impact rotate-secrets ' +
+  '--reset-unreadable` and re-enter them';
+
+/** A connection named in a scan of stored secrets (ids only: never a secret or a key). */
+export interface ConnectionRef {
+  org_id: string;
+  connection_id: string;
+}
+
+/** A connection whose secrets no configured key decrypts, and why (the key id they name, if any). */
+export interface UnreadableSecrets extends ConnectionRef {
+  key_id: string | null;
+  reason: string;
+}
+
+/** How the stored secrets of every org stand against the configured keys. */
+export interface SecretsScan {
+  /** Sealed under the current key. */
+  current: ConnectionRef[];
+  /** Readable, but under a previous key or in the format without a key id (a `reseal` scan re-encrypted them). */
+  stale: ConnectionRef[];
+  /** Readable with no configured key. */
+  unreadable: UnreadableSecrets[];
 }
 
 export class ConnectionRepository {
@@ -87,10 +115,61 @@ export class ConnectionRepository {
     return (await this.rows.list(orgId)).map(toConnection);
   }
 
-  /** The decrypted secrets of a connection (for building its connector only). */
+  /**
+   * The decrypted secrets of a connection (for building its connector only). Secrets
+   * read under a previous key are written back under the current one. Throws
+   * SecretUndecryptableError when no configured key opens them.
+   */
   async secrets(orgId: string, id: string): Promise<Record<string, unknown> | undefined> {
     const row = await this.rows.get(orgId, id);
-    return row && this.box.open<Record<string, unknown>>(row.secrets, `${orgId}/${id}`);
+    if (!row) return undefined;
+    const { value, stale } = this.unseal(row);
+    if (stale) await this.reseal(row, value);
+    return value;
+  }
+
+  /** The keys secrets are sealed (first) and opened with: ids and where they come from, never the keys. */
+  keys(): KeyDescription[] {
+    return this.box.describeKeys();
+  }
+
+  /**
+   * Every org's connections against the configured keys, without a secret leaving:
+   * which are under the current key, which under a previous one, which under none.
+   * With `reseal`, the stale ones are re-encrypted under the current key;
+   * `resetUnreadable` replaces unreadable ones with empty secrets and marks the
+   * connection failing, so an admin can enter them again.
+   */
+  async scanSecrets(opts: { reseal?: boolean; resetUnreadable?: boolean } = {}): Promise<SecretsScan> {
+    const rows = await this.rows.select('1 = 1', {}, 'ORDER BY org_id, connection_id');
+    const scan: SecretsScan = { current: [], stale: [], unreadable: [] };
+    for (const row of rows) {
+      const ref = { org_id: row.org_id, connection_id: row.connection_id };
+      let opened;
+      try {
+        opened = this.unseal(row);
+      } catch (err) {
+        if (!(err instanceof SecretUndecryptableError)) throw err;
+        if (opts.resetUnreadable) {
+          await this.update(row.org_id, row.connection_id, {
+            secrets: {},
+            status: 'failing',
+            status_message:
+              'its secrets could not be decrypted with any configured key and were cleared: ' +
+              'enter them again (PATCH /v1/connections/{id}), then check the connection',
+          });
+        }
+        scan.unreadable.push({ ...ref, key_id: err.keyId, reason: (err.cause as Error).message });
+        continue;
+      }
+      if (!opened.stale) {
+        scan.current.push(ref);
+        continue;
+      }
+      if (opts.reseal) await this.reseal(row, opened.value);
+      scan.stale.push(ref);
+    }
+    return scan;
   }
 
   async update(orgId: string, id: string, patch: ConnectionPatch): Promise<Connection | undefined> {
@@ -108,6 +187,31 @@ export class ConnectionRepository {
     };
     await this.rows.put(next);
     return toConnection(next);
+  }
+
+  /** Open a row's secrets, or throw SecretUndecryptableError naming the connection and the fix. */
+  private unseal(row: Row): { value: Record<string, unknown>; stale: boolean } {
+    try {
+      return this.box.unseal<Record<string, unknown>>(row.secrets, `${row.org_id}/${row.connection_id}`);
+    } catch (err) {
+      if (!(err instanceof SecretUndecryptableError)) throw err;
+      throw new SecretUndecryptableError(
+        `the secrets of connection ${row.connection_id} cannot be decrypted with the configured keys ` +
+          `(${err.message}): ${UNDECRYPTABLE_FIX}`,
+        err.keyId,
+        { cause: err, orgId: row.org_id, connectionId: row.connection_id },
+      );
+    }
+  }
+
+  /**
+   * Write `value` back under the current key as the same version of the row: an
+   * update made since (a PATCH, a check) has a newer version and wins, and
+   * updated_at, which callers cache connectors by, does not move. Among equal
+   * versions ClickHouse keeps the last inserted, this one.
+   */
+  private async reseal(row: Row, value: Record<string, unknown>): Promise<void> {
+    await this.rows.put({ ...row, secrets: this.box.seal(value, `${row.org_id}/${row.connection_id}`) });
   }
 
   async delete(orgId: string, id: string): Promise<boolean> {

@@ -152,7 +152,7 @@ describe('connections keep their secrets', () => {
         `SELECT secrets FROM ${store.database}.connections FINAL WHERE connection_id = {id:String}`,
         { id },
       );
-      expect(row.secrets).toMatch(/^v1\./);
+      expect(row.secrets).toMatch(/^v2\./);
       expect(row.secrets).not.toContain('SUPERSECRET');
       // The secret did reach the provider: it was used, just never shown.
       expect(replay.requests.some((r) => JSON.stringify(r.headers).includes(SECRET) || r.body.includes(SECRET))).toBe(

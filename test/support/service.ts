@@ -11,6 +11,8 @@ export interface ServiceProcess {
   base: string;
   /** Log lines (pino JSON) so far. */
   logs: Record<string, unknown>[];
+  /** stdout as it came (the log lines' text). */
+  stdout: string[];
   /** stderr so far (the first-start key is printed there). */
   stderr: string[];
   exited: Promise<number | null>;
@@ -27,14 +29,20 @@ export function freePort(): Promise<number> {
 }
 
 /** Start `serve` with this environment (PATH, PORT and LOG_LEVEL=info added) and wait until it is ready. */
-export async function startService(env: Record<string, string>, timeoutMs = 240_000): Promise<ServiceProcess> {
+export async function startService(
+  env: Record<string, string>,
+  opts: { timeoutMs?: number; onSpawn?: (proc: ChildProcess) => void } = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
   const proc = spawn(process.execPath, [BIN, 'serve'], {
     env: { PATH: process.env.PATH, PORT: String(port), LOG_LEVEL: 'info', ...env },
   });
+  opts.onSpawn?.(proc);
   const logs: Record<string, unknown>[] = [];
+  const stdout: string[] = [];
   let partial = '';
   proc.stdout!.on('data', (d) => {
+    stdout.push(String(d));
     const lines = (partial + String(d)).split('\n');
     partial = lines.pop()!;
     for (const line of lines) {
@@ -49,11 +57,11 @@ export async function startService(env: Record<string, string>, timeoutMs = 240_
   proc.stderr!.on('data', (d) => stderr.push(String(d)));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const base = `http://127.0.0.1:${port}`;
-  const until = Date.now() + timeoutMs;
+  const until = Date.now() + (opts.timeoutMs ?? 240_000);
   while (Date.now() < until) {
     if (proc.exitCode !== null) throw new Error(`service exited: ${stderr.join('')}`);
     try {
-      if ((await fetch(`${base}/readyz`)).ok) return { proc, base, logs, stderr, exited };
+      if ((await fetch(`${base}/readyz`)).ok) return { proc, base, logs, stdout, stderr, exited };
     } catch {
       // not listening yet
     }
