@@ -197,7 +197,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     impact,
     cache: reportCache,
     refetch: (o, e) => impact.refetch(o, e),
-    replan: (o, e) => scheduler.replan(o, [e], { retryFailed: true }),
+    replan: (o, e) => scheduler.replan(o, [e], { pending: true, retryFailed: true }),
   });
   await app.register(jobRoutes, { store, scheduler });
   await app.register(mcpRoutes, { allowedHosts: opts.mcpAllowedHosts });

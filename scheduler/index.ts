@@ -166,8 +166,8 @@ export class Scheduler {
 
   /**
    * Plan these stored events again: the pairs they lack (a metric created since, a crash
-   * during planning) and their pending pairs; with `retryFailed` their failed pairs too (a
-   * recompute). Safe at any time. Among replicas a standby plans them itself, at once.
+   * during planning); with `pending` their pending pairs, with `retryFailed` their failed ones
+   * (a recompute does both). Safe at any time. Among replicas a standby plans them itself, at once.
    */
   async replan(orgId: string, events: readonly SchedulerEvent[], opts: ReplanOptions = {}): Promise<void> {
     if (events.length === 0) return;
@@ -299,7 +299,7 @@ export class Scheduler {
     if (hours > 0 && this.runner.kinds.includes('window')) {
       for (const { orgId, events } of await this.store.pairs.receivedSince(this.now() - hours * 3600_000)) {
         this.discovery?.note(orgId, events);
-        this.planner.add(orgId, events);
+        this.planner.add(orgId, events, { pending: true });
       }
     }
     this.active = true;

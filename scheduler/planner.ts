@@ -56,12 +56,14 @@ const OPEN_STATES: readonly JobState[] = ['queued', 'running', 'succeeded', 'blo
 /** Plans events in batches: those stored together share fetches. */
 /** How events are planned again (a catch-up, a metric saved, a recompute). */
 export interface ReplanOptions {
+  /** Plan pending pairs again (a crash may have cut their planning); otherwise only missing pairs are planned. */
+  pending?: boolean;
   /** Plan failed pairs anew (new jobs for their windows); otherwise they stay failed. */
   retryFailed?: boolean;
 }
 
 export class Planner {
-  private pending: { orgId: string; events: SchedulerEvent[]; retryFailed: boolean }[] = [];
+  private pending: { orgId: string; events: SchedulerEvent[]; opts: ReplanOptions }[] = [];
 
   constructor(
     private readonly deps: PlannerDeps,
@@ -73,7 +75,7 @@ export class Planner {
    * event again is safe at any time: it adds the pairs it lacks and re-plans its pending ones.
    */
   add(orgId: string, events: readonly SchedulerEvent[], opts: ReplanOptions = {}): void {
-    this.pending.push({ orgId, events: events.map((e) => ({ ...e })), retryFailed: opts.retryFailed ?? false });
+    this.pending.push({ orgId, events: events.map((e) => ({ ...e })), opts });
   }
 
   /** Whether events wait to be planned. */
@@ -84,26 +86,19 @@ export class Planner {
   /** Plan every waiting event, one batch per org; an org whose planning failed keeps its events for the next call. */
   async plan(): Promise<void> {
     const batch = this.pending.splice(0);
-    const byOrg = new Map<string, { events: SchedulerEvent[]; retryFailed: boolean }>();
-    for (const b of batch) {
-      const org = byOrg.get(b.orgId) ?? { events: [], retryFailed: false };
-      org.events.push(...b.events);
-      org.retryFailed ||= b.retryFailed;
-      byOrg.set(b.orgId, org);
-    }
-    for (const [orgId, { events, retryFailed }] of byOrg) {
+    for (const { orgId, events, opts } of batch) {
       // Chunks keep each lookup of existing pairs bounded (a catch-up may bring thousands).
       for (let i = 0; i < events.length; i += PLAN_CHUNK) {
         const chunk = events.slice(i, i + PLAN_CHUNK);
         try {
-          await this.planOrg(orgId, chunk, retryFailed);
+          await this.planOrg(orgId, chunk, opts);
         } catch (err) {
           // The store may be briefly unavailable: keep the events for the next tick.
           this.deps.logger.error(
             { org_id: orgId, events: chunk.length, err: String(err) },
             'planning failed; will retry',
           );
-          this.pending.push({ orgId, events: chunk, retryFailed });
+          this.pending.push({ orgId, events: chunk, opts });
         }
       }
     }
@@ -127,12 +122,12 @@ export class Planner {
   }
 
   /**
-   * Draft the pairs events lack (one per applicable metric), take their pending pairs (and with
-   * `retryFailed` their failed ones) along, group them by metric series, and plan each group.
-   * Idempotent: a pair planned twice folds into the jobs already planned for it, so a crash at
-   * any point converges when the events are planned again.
+   * Draft the pairs events lack (one per applicable metric), take their pending pairs (`pending`)
+   * and failed ones (`retryFailed`) along, group them by metric series, and plan each group. A
+   * pair planned again folds into the jobs already planned for it, so a crash at any point
+   * converges when the events are planned again.
    */
-  private async planOrg(orgId: string, events: SchedulerEvent[], retryFailed: boolean): Promise<void> {
+  private async planOrg(orgId: string, events: SchedulerEvent[], opts: ReplanOptions): Promise<void> {
     const { store } = this.deps;
     const metrics = await store.metrics.list(orgId);
     if (metrics.length === 0) return;
@@ -153,7 +148,9 @@ export class Planner {
         if (known) {
           // Ready pairs are done; a pending one is planned again (its jobs may have finished
           // or failed unseen when a crash cut planning); a failed one only on request.
-          if (known.state === 'ready' || (known.state === 'failed' && !retryFailed)) continue;
+          if (known.state === 'ready') continue;
+          if (known.state === 'pending' && !opts.pending) continue;
+          if (known.state === 'failed' && !opts.retryFailed) continue;
           if (known.series !== series) continue; // planned under an older query: its own series
           Object.assign(known, { state: 'pending', last_error: null });
           addToGroup(groups, { metric, series, vars, pair: known });
