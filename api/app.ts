@@ -11,6 +11,7 @@ import type { Store } from '../store/index.js';
 import { authPlugin } from './auth.js';
 import { clientErrorHandler, errorHandler, frameworkErrors, sendProblem } from './errors.js';
 import { openApiCollector, schemaRef, type RouteDoc } from './openapi.js';
+import { IngestLimiter, type RateLimits } from './rate-limit.js';
 import { ReportCache } from './report-cache.js';
 import { connectionRoutes } from './routes/connections.js';
 import { eventRoutes } from './routes/events.js';
@@ -44,6 +45,13 @@ export interface AppOptions {
   rootKey?: string;
   /** Names the service answers to on /mcp besides localhost (DNS-rebinding protection; ports ignored). */
   mcpAllowedHosts?: readonly string[];
+  /**
+   * Rate limits (api/rate-limit.ts); absent: none. `serve` passes the configured ones
+   * (DEFAULT_RATE_LIMITS unless set otherwise); test apps and benches leave them off unless they test them.
+   */
+  rateLimits?: RateLimits;
+  /** When set, GET /metrics requires "Authorization: Bearer <this>"; absent: /metrics is open. */
+  metricsToken?: string;
 }
 
 /** Paths and keys that never reach a log line. */
@@ -111,7 +119,17 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
 
   const openapi = openApiCollector(app, { title: 'OpsTrails Impact API', version: '1' });
   app.decorate('openapi', openapi);
-  await app.register(authPlugin, { store, rootKey: opts.rootKey, now: deps.now });
+  const limits = opts.rateLimits ?? {};
+  const limitClock = limits.now ?? deps.now;
+  await app.register(authPlugin, {
+    store,
+    rootKey: opts.rootKey,
+    now: deps.now,
+    authFailureLimit: limits.authFailures,
+    keyLimit: limits.key,
+    blockedHoldMs: limits.blockedHoldMs,
+    limitClock,
+  });
   app.get(
     '/openapi.json',
     {
@@ -170,9 +188,17 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     unsubscribe();
     await reportCache.stop();
   });
+  const ingestLimiter = limits.ingest
+    ? new IngestLimiter({
+        rates: limits.ingest,
+        planOf: async (orgId) => (await store.orgs.get(orgId))?.plan,
+        now: limitClock,
+      })
+    : undefined;
   await app.register(eventRoutes, {
     store,
     now: deps.now,
+    admit: ingestLimiter && ((orgId, count) => ingestLimiter.admit(orgId, count)),
     onStored: (orgId, events, result) => {
       const accepted = new Set(result.accepted);
       reportCache.eventsStored(
@@ -184,14 +210,20 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
       scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted));
     },
   });
-  await app.register(orgRoutes, { store });
+  await app.register(orgRoutes, { store, now: deps.now });
   await app.register(connectionRoutes, {
     store,
     connectors,
     health: (o, c) => scheduler.health(o, c),
     onChecked: (o, c, ok) => void scheduler.onConnectionChecked(o, c, ok),
   });
-  await app.register(metricRoutes, { store, connectors, onSaved: (orgId, m) => scheduler.onMetricSaved(orgId, m) });
+  await app.register(metricRoutes, {
+    store,
+    connectors,
+    onSaved: (orgId, m) => scheduler.onMetricSaved(orgId, m),
+    previewLimit: limits.preview,
+    limitClock,
+  });
   await app.register(impactRoutes, {
     store,
     impact,
@@ -201,7 +233,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   });
   await app.register(jobRoutes, { store, scheduler });
   await app.register(mcpRoutes, { allowedHosts: opts.mcpAllowedHosts });
-  if (deps.registry) await app.register(telemetryRoutes, { registry: deps.registry });
+  if (deps.registry) await app.register(telemetryRoutes, { registry: deps.registry, token: opts.metricsToken });
   // Closing waits for report computations already under way.
   app.addHook('onClose', async () => impact.idle());
   await app.register(pageRoutes, { openapi });

@@ -8,6 +8,7 @@ import type { Store } from '../store/index.js';
 import { ChangeFeed } from './change-feed.js';
 import { ProblemError } from './errors.js';
 import { Lru } from './lru.js';
+import { describeRate, TokenBuckets, tooMany, type Rate } from './rate-limit.js';
 
 /** Who is calling. */
 export type Principal = { kind: 'root' } | { kind: 'key'; orgId: string; keyId: string; scopes: Scope[] };
@@ -35,7 +36,24 @@ export interface AuthOptions {
   now?: () => number;
   /** Revocation feed tuning (tests): check interval and overlap, ms. */
   revocationCheck?: { intervalMs?: number; overlapMs?: number };
+  /** Failed authentications per client address; absent: not limited. */
+  authFailureLimit?: Rate;
+  /** Requests per key (the operator key counts as one); absent: not limited. */
+  keyLimit?: Rate;
+  /** The limits' clock (default: now). */
+  limitClock?: () => number;
+  /** How long a blocked address's 429 is held before it is sent (see BLOCKED_HOLD_MS). */
+  blockedHoldMs?: number;
 }
+
+/**
+ * A 429 to a blocked address is sent after this long (never later than its Retry-After): a
+ * client that waits for answers, as a flood of guessed keys over a few connections does, then
+ * sends one request a second per connection instead of thousands, and the service's event loop
+ * stays with real callers. Holding costs a timer; past MAX_HELD held answers they go out at once.
+ */
+export const BLOCKED_HOLD_MS = 1_000;
+const MAX_HELD = 1_000;
 
 const unauthorized = (detail: string) =>
   new ProblemError(401, detail, undefined, { 'www-authenticate': 'Bearer realm="opstrails"' });
@@ -95,20 +113,60 @@ export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => 
     touching.add(write);
   }
 
-  async function resolve(token: string): Promise<Principal | undefined> {
-    // A cached token is an org key (the root key is never cached): the hot path hashes nothing.
+  const limitClock = opts.limitClock ?? now;
+  const failures = new TokenBuckets<string>(limitClock);
+  const requests = new TokenBuckets<string>(limitClock);
+  const { authFailureLimit, keyLimit } = opts;
+
+  const holdMs = opts.blockedHoldMs ?? BLOCKED_HOLD_MS;
+  let held = 0;
+  /**
+   * Take one of this address's failures before a key is looked up (a flood then costs no hashing
+   * or store read, and concurrent attempts cannot all pass); 429 when none is left. A success
+   * (or a lookup that could not run) gives it back (`uncount`): only failures count.
+   */
+  async function checkFailures(address: string): Promise<void> {
+    if (!authFailureLimit) return;
+    let wait = failures.take(address, authFailureLimit);
+    if (wait > 0) {
+      if (holdMs > 0 && held < MAX_HELD) {
+        held++;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(holdMs, wait * 1000)));
+        held--;
+        // Still refused after the hold (letting held attempts through at once would make a burst); Retry-After from now.
+        wait = Math.max(failures.wait(address, authFailureLimit), 1);
+      }
+      throw tooMany(
+        `too many failed authentications from this address (limit ${describeRate(authFailureLimit)}, bursts of ${authFailureLimit.burst})`,
+        authFailureLimit,
+        wait,
+      );
+    }
+  }
+  const uncount = (address: string) => {
+    if (authFailureLimit) failures.refund(address, authFailureLimit);
+  };
+
+  async function resolve(token: string, address: string): Promise<Principal | undefined> {
+    // A cached token is an org key (the root key is never cached): the hot path hashes nothing,
+    // and a valid key keeps working from an address that others' failures have blocked.
     const hit = feed.isFresh(KEY_FRESH_MS) ? cache.get(token) : undefined;
     if (hit) {
       touch(hit);
       return hit;
     }
     if (opts.rootKey && safeEqual(token, opts.rootKey)) return { kind: 'root' };
+    await checkFailures(address);
     const seen = revocations;
-    const key = await opts.store.keys.authenticate(token);
+    const key = await opts.store.keys.authenticate(token).catch((err: unknown) => {
+      uncount(address);
+      throw err;
+    });
     if (!key) {
       cache.delete(token);
       return undefined;
     }
+    uncount(address);
     const principal: KeyPrincipal = { kind: 'key', orgId: key.org_id, keyId: key.id, scopes: key.scopes };
     // A revocation applied while the key was looked up may be the one the lookup missed.
     if (seen === revocations) cache.set(token, principal);
@@ -118,11 +176,26 @@ export const authPlugin = fp<AuthOptions>(async (app: FastifyInstance, opts) => 
 
   app.decorate('authenticate', async (req: FastifyRequest) => {
     const header = req.headers.authorization;
+    const address = req.ip;
+    // No credential is no attempt: it costs nothing and is not counted.
     if (!header) throw unauthorized('missing Authorization header: send "Authorization: Bearer <api key>"');
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) throw unauthorized('the Authorization header must be "Bearer <api key>"');
-    const principal = await resolve(m[1]);
+    if (!m) {
+      await checkFailures(address);
+      throw unauthorized('the Authorization header must be "Bearer <api key>"');
+    }
+    const principal = await resolve(m[1], address);
     if (!principal) throw unauthorized('the API key is not valid or has been revoked');
+    if (keyLimit) {
+      const wait = requests.take(principal.kind === 'root' ? 'root' : principal.keyId, keyLimit);
+      if (wait > 0) {
+        throw tooMany(
+          `this API key is over its request limit (${describeRate(keyLimit)}, bursts of ${keyLimit.burst})`,
+          keyLimit,
+          wait,
+        );
+      }
+    }
     req.principal = principal;
   });
   app.decorate('forgetKeys', () => forget());

@@ -9,6 +9,7 @@ import { buildApp, createLogger } from '../api/app.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime.js';
 import type { Store, StoreOptions } from '../store/index.js';
 import { SecretBox, SecretKeyFileError } from '../store/secrets.js';
+import { PLANS, type Plan } from '../domain/plan.js';
 import { ConfigError, type Config } from './config.js';
 
 /**
@@ -51,13 +52,39 @@ export function secretBoxFor(config: Config): SecretBox {
   return configured.withPrevious(...previous, ...(dataKey ? [dataKey] : []));
 }
 
-/** On a fresh embedded install with no operator key, create org "default" and print its admin key once. */
-export async function bootstrapDefaultOrg(store: Store, config: Config): Promise<string | undefined> {
+/** The org bootstrapDefaultOrg created: its admin key (to print once) and plan. */
+export interface DefaultOrg {
+  orgId: string;
+  plan: Plan;
+  adminKey: string;
+}
+
+/**
+ * On a fresh embedded install with no operator key, create org "default" on
+ * OPSTRAILS_DEFAULT_PLAN; its admin key is printed once by the caller.
+ */
+export async function bootstrapDefaultOrg(
+  store: Store,
+  config: Pick<Config, 'CLICKHOUSE_URL' | 'OPSTRAILS_ROOT_KEY' | 'OPSTRAILS_DEFAULT_PLAN'>,
+): Promise<DefaultOrg | undefined> {
   if (config.CLICKHOUSE_URL || config.OPSTRAILS_ROOT_KEY) return undefined;
   if ((await store.orgs.count()) > 0) return undefined;
-  const org = await store.orgs.create('default', 'pro');
+  const org = await store.orgs.create('default', config.OPSTRAILS_DEFAULT_PLAN);
   const key = await store.keys.create(org.id, 'admin (first start)', ['admin']);
-  return key.key;
+  return { orgId: org.id, plan: org.plan, adminKey: key.key };
+}
+
+/** What the terminal shows once on first start: the default org's plan, how to change it, its admin key. */
+export function firstStartMessage(org: DefaultOrg, config: Pick<Config, 'OPSTRAILS_PLANS'>, base: string): string {
+  const limits = config.OPSTRAILS_PLANS[org.plan];
+  return (
+    `\nFirst start: created org "default" (${org.orgId}) on plan "${org.plan}": ` +
+    `${limits.retention_days} days of data, ${limits.events_per_month} events a month.\n` +
+    `Choose another plan before the first start with OPSTRAILS_DEFAULT_PLAN (${PLANS.join(', ')}); afterwards, ` +
+    `set OPSTRAILS_ROOT_KEY and send PATCH ${base}/v1/orgs/${org.orgId} {"plan": "..."} with that key.\n` +
+    `Its admin API key (shown once, keep it):\n\n  ${org.adminKey}\n\n` +
+    `Try:  curl -H "Authorization: Bearer $KEY" ${base}/v1/events\n\n`
+  );
 }
 
 /** How the configured store opens: a ClickHouse server when CLICKHOUSE_URL is set, else embedded chDB in DATA_DIR. */
@@ -70,6 +97,7 @@ export function storeOptions(config: Config): StoreOptions {
     password: config.CLICKHOUSE_PASSWORD,
     database: config.CLICKHOUSE_DATABASE,
     cluster: config.CLICKHOUSE_CLUSTER,
+    plans: config.OPSTRAILS_PLANS,
     dataDir: config.DATA_DIR,
   };
 }
@@ -106,12 +134,19 @@ export async function serve(config: Config): Promise<void> {
     await runtime.close();
     throw err;
   });
-  const adminKey = await bootstrapDefaultOrg(store, config);
+  const defaultOrg = await bootstrapDefaultOrg(store, config);
   // /mcp answers to localhost, the configured HOST (unless a wildcard) and the names listed.
   const wildcard = config.HOST === '0.0.0.0' || config.HOST === '::';
   const app = await buildApp(runtime, {
     rootKey: config.OPSTRAILS_ROOT_KEY,
     mcpAllowedHosts: [...(wildcard ? [] : [config.HOST]), ...config.OPSTRAILS_MCP_ALLOWED_HOSTS],
+    rateLimits: {
+      authFailures: config.OPSTRAILS_RATE_LIMIT_AUTH_FAILURES,
+      key: config.OPSTRAILS_RATE_LIMIT_REQUESTS,
+      ingest: config.OPSTRAILS_RATE_LIMIT_INGEST,
+      preview: config.OPSTRAILS_RATE_LIMIT_PREVIEW,
+    },
+    metricsToken: config.OPSTRAILS_METRICS_TOKEN,
   });
   app.log.info(
     {
@@ -130,12 +165,9 @@ export async function serve(config: Config): Promise<void> {
   await app.listen({ port: config.PORT, host: config.HOST });
   await runtime.start();
   const base = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
-  if (adminKey) {
+  if (defaultOrg) {
     // Printed once, to the terminal only (never to the log stream).
-    process.stderr.write(
-      `\nFirst start: created org "default". Its admin API key (shown once, keep it):\n\n  ${adminKey}\n\n` +
-        `Try:  curl -H "Authorization: Bearer $KEY" ${base}/v1/events\n\n`,
-    );
+    process.stderr.write(firstStartMessage(defaultOrg, config, base));
   }
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -34,6 +34,20 @@ export function knownEventType(type: string): KnownEventType | null {
   return KNOWN_EVENT_TYPES.find((name) => eventTypeIs(type, name)) ?? null;
 }
 
+/** Each known type as written loosely: any case, words joined by "-", "_" or nothing ("Data_Load", "dataload"). */
+const LOOSE_KNOWN_TYPES = KNOWN_EVENT_TYPES.map(
+  (name) => [name, new RegExp(`^${name.split('-').join('[-_]?')}$`, 'i')] as const,
+);
+
+/**
+ * The type ingest stores: a bare known type written loosely becomes its canonical name
+ * ("data_load", "DataLoad", "Data-Load" → "data-load"); any other type, reverse-DNS ones
+ * ("dev.opstrails.deployment") included, is kept exactly as sent.
+ */
+export function normalizeEventType(type: string): string {
+  return LOOSE_KNOWN_TYPES.find(([, loose]) => loose.test(type))?.[0] ?? type;
+}
+
 /** An event as ingest received it: its time parsed once, with the app's clock; later layers take the numbers. */
 export interface ReceivedEvent {
   event: CloudEvent;
@@ -43,8 +57,13 @@ export interface ReceivedEvent {
   receivedAt: number;
 }
 
-/** An event as received; its `time` must have passed validation (api/cloudevents.ts), or this throws. */
-export function receive(event: CloudEvent, receivedAt: number): ReceivedEvent {
+/**
+ * An event as received, its type normalized (normalizeEventType: the event is stored with the
+ * canonical type); its `time` must have passed validation (api/cloudevents.ts), or this throws.
+ */
+export function receive(sent: CloudEvent, receivedAt: number): ReceivedEvent {
+  const type = normalizeEventType(sent.type);
+  const event = type === sent.type ? sent : { ...sent, type };
   if (event.time === undefined) return { event, time: receivedAt, receivedAt };
   const parsed = parseRfc3339(event.time);
   if (!parsed.ok) throw new TypeError(`receive: event time was not validated: ${parsed.reason}`);

@@ -1,7 +1,8 @@
 // Impact reports: when an event's (event, metric) pairs are ready, read their
 // stored points, run the engine over all of the event's metrics at once (q-values
 // are across them), and store the report the API serves (how each result reads in
-// it: report-view.ts). Ad-hoc windows are computed the same way, without storing.
+// it: report-view.ts). Ad-hoc windows are computed the same way, without storing,
+// within caps (length, retention) and a per-org budget of the fetches they plan.
 import type { ImpactReport, ReportCharts, ReportStatus } from '../domain/report.js';
 import { eventVars, seriesKey, type TemplateVars } from '../connectors/template.js';
 import type { Logger } from '../connectors/types.js';
@@ -15,20 +16,56 @@ import {
 } from '../engine/index.js';
 import type { StoredEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
-import type { ImpactPair, PairState, PairWindows } from '../store/jobs.js';
+import type { ImpactPair, PairState, PairWindows, TimeRange } from '../store/jobs.js';
 import { appliesTo, type Metric } from '../domain/metric.js';
+import type { Plan } from '../domain/plan.js';
 import type { StoredReport } from '../store/reports.js';
 import type { ConnectorFactory } from './connectors.js';
 import { pullMetric } from './pull.js';
 import { toPairWindows } from './plan.js';
-import { iso, isoDuration, isoWindow, pendingMetric, toMetricReport, worstMetric } from './report-view.js';
+import {
+  iso,
+  isoDuration,
+  isoWindow,
+  pendingMetric,
+  storedOnlyNote,
+  toMetricReport,
+  worstMetric,
+} from './report-view.js';
 
 const DAY = 86_400_000;
 const WEEK = 7 * DAY;
 /** How far before the pre-event stretch a report reads: every reference day the engine may use, and an hour for a DST change. */
 const REFERENCE_READ_MS = MAX_REFERENCE_DAYS * DAY + 3_600_000;
 
+/** Longest ad-hoc before or after window: a week a side bounds what one request may have fetched. */
+export const AD_HOC_MAX_WINDOW_MS = 7 * DAY;
+/** Longest ad-hoc gap: a day around the event is already far from what it changed. */
+export const AD_HOC_MAX_GAP_MS = DAY;
+/** Distinct ad-hoc window sets an org may have fetched per rolling minute (default of adHocFetchesPerMinute). */
+export const AD_HOC_FETCHES_PER_MINUTE = 10;
+const BUDGET_WINDOW_MS = 60_000;
+
+/** Why an ad-hoc window is refused: the query parameter to name and the reason. */
+export interface AdHocProblem {
+  field: 'before' | 'after' | 'gap';
+  message: string;
+}
+
 type ChartPoint = { ts: number; value: number; weight?: number };
+
+/**
+ * Ranges clipped to start at `horizon` (empty ones dropped): what lies before an org's retention
+ * would be deleted as soon as it was written, so an ad-hoc fetch never asks for it.
+ */
+function clipToRetention(w: PairWindows, horizon: number): PairWindows {
+  const clip = (r: TimeRange): TimeRange => ({ from: Math.min(Math.max(r.from, horizon), r.to), to: r.to });
+  return {
+    before: clip(w.before),
+    after: clip(w.after),
+    references: w.references.map(clip).filter((r) => r.to > r.from),
+  };
+}
 
 /** Stored columns inside [from, to) as chart points (ratios keep their weight). */
 function pointsIn(
@@ -77,6 +114,8 @@ export interface ImpactServiceOptions {
   fetchWindows?: (orgId: string, metric: Metric, vars: TemplateVars, windows: PairWindows) => Promise<boolean>;
   now?: () => number;
   alpha?: number;
+  /** Distinct ad-hoc window sets an org may have fetched per rolling minute; beyond it reports use stored data only. */
+  adHocFetchesPerMinute?: number;
   /** Where a background recompute that failed is reported (the stored report stays as it was). */
   logger?: Logger;
 }
@@ -85,6 +124,8 @@ export class ImpactService {
   private readonly now: () => number;
   private readonly queued = new Map<string, { orgId: string; source: string; id: string }>();
   private draining: Promise<void> | undefined;
+  /** Per org, the ad-hoc window sets granted a fetch in the last minute (key → when). */
+  private readonly adHocFetches = new Map<string, Map<string, number>>();
 
   constructor(private readonly opts: ImpactServiceOptions) {
     this.now = opts.now ?? Date.now;
@@ -183,6 +224,48 @@ export class ImpactService {
     return row && { report: row.report, charts: row.charts, retryAfterSeconds: row.retry_after_s };
   }
 
+  /**
+   * Why ad-hoc windows cannot be computed for this event, if they cannot: the before window would
+   * start before the org's retention (that data is deleted). Lengths are capped by the route's schema.
+   * The history stretch and the 7 reference days reach further back (window + 7 days); they are not
+   * refused, since on a 7-day plan even the default windows' last reference days lie past retention:
+   * their fetch is clipped to the retention and the engine uses the reference days still stored.
+   */
+  async adHocProblem(orgId: string, event: StoredEvent, request: WindowOverrides): Promise<AdHocProblem | undefined> {
+    const { plan, days, horizon } = await this.retention(orgId, this.now());
+    const w = computeWindows({ time: event.time, type: event.type, stepSeconds: 60, request });
+    if (w.before.from >= horizon) return undefined;
+    const field = request.before !== undefined ? 'before' : request.gap !== undefined ? 'gap' : 'after';
+    return {
+      field,
+      message:
+        `the before window would start at ${iso(w.before.from)}, past the ${days}-day retention of the ` +
+        `${plan} plan: data older than ${iso(horizon)} is deleted`,
+    };
+  }
+
+  /** The org's plan, its days of retention, and the oldest instant still kept at `now`. */
+  private async retention(orgId: string, now: number): Promise<{ plan: Plan; days: number; horizon: number }> {
+    // An org that cannot be read counts as free, as the scheduler's pull does.
+    const plan = (await this.opts.store.orgs.get(orgId))?.plan ?? 'free';
+    const days = this.opts.store.retentionDays(plan);
+    return { plan, days, horizon: now - days * DAY };
+  }
+
+  /** Whether an org may have these ad-hoc windows fetched now (asking again for the same ones within the minute is free). */
+  private takeAdHocFetch(orgId: string, key: string, now: number): boolean {
+    const granted = this.adHocFetches.get(orgId) ?? new Map<string, number>();
+    for (const [k, at] of granted) if (at <= now - BUDGET_WINDOW_MS) granted.delete(k);
+    if (granted.has(key)) return true;
+    if (granted.size >= (this.opts.adHocFetchesPerMinute ?? AD_HOC_FETCHES_PER_MINUTE)) {
+      this.adHocFetches.set(orgId, granted);
+      return false;
+    }
+    granted.set(key, now);
+    this.adHocFetches.set(orgId, granted);
+    return true;
+  }
+
   /** Compute a report on stored data (default windows, or the request's); nothing is stored. */
   async compute(orgId: string, event: StoredEvent, request?: WindowOverrides): Promise<ComputedReport> {
     const { store } = this.opts;
@@ -195,6 +278,16 @@ export class ImpactService {
     );
     const vars = eventVars(event.event);
     const eventWindows = computeWindows({ time: event.time, type: event.type, stepSeconds: 60, request });
+    // Ad-hoc windows: one grant of the org's fetch budget covers every metric of this request.
+    const fetchKey = JSON.stringify([
+      event.source,
+      event.id,
+      eventWindows.before_ms,
+      eventWindows.after_ms,
+      eventWindows.gap_ms,
+    ]);
+    let mayFetch: boolean | undefined;
+    let retentionHorizon: number | undefined;
 
     const inputs: MetricInput[] = [];
     const charts: ReportCharts = {};
@@ -225,9 +318,13 @@ export class ImpactService {
             : `${metric.name}: fetching its windows`;
         retryAt = Math.min(retryAt, Math.max(closedAt, now + 5_000));
       }
-      // Ad-hoc windows: what is not stored yet is fetched through the scheduler (its budgets, its coalescing).
+      // Ad-hoc windows: what is not stored yet is fetched through the scheduler (its budgets, its
+      // coalescing), within the org's retention and its ad-hoc budget; beyond that, stored data only.
       if (request && state === 'ready' && this.opts.fetchWindows) {
-        if (await this.opts.fetchWindows(orgId, metric, vars, toPairWindows(w, event.time, metric.windows.time_zone))) {
+        mayFetch ??= this.takeAdHocFetch(orgId, fetchKey, now);
+        retentionHorizon ??= (await this.retention(orgId, now)).horizon;
+        const wanted = clipToRetention(toPairWindows(w, event.time, metric.windows.time_zone), retentionHorizon);
+        if (mayFetch && (await this.opts.fetchWindows(orgId, metric, vars, wanted))) {
           state = 'pending';
           awaiting = `${metric.name}: fetching the requested windows`;
           retryAt = Math.min(retryAt, now + 15_000);
@@ -328,13 +425,14 @@ export class ImpactService {
       verdict: status === 'pending' || status === 'failed' ? null : result.verdict,
       computed_at: iso(now),
       explanation:
-        metricReports.length === 0
+        (metricReports.length === 0
           ? 'No metric applies to this event (check the metrics’ applies_to subjects and types).'
           : status === 'pending'
             ? `Waiting for data: ${awaiting.length} of ${metricReports.length} metrics still pending.`
             : status === 'failed'
               ? 'The data of every metric failed to arrive; see the metrics and GET /v1/jobs.'
-              : result.explanation,
+              : result.explanation) +
+        (mayFetch === false ? ` ${storedOnlyNote(this.opts.adHocFetchesPerMinute ?? AD_HOC_FETCHES_PER_MINUTE)}` : ''),
       windows: {
         before: isoWindow(eventWindows.before),
         after: isoWindow(eventWindows.after),

@@ -6,7 +6,6 @@ import type { TemplateVars } from '../connectors/template.js';
 import type { Logger } from '../connectors/types.js';
 import type { ReceivedEvent } from '../domain/event.js';
 import { appliesTo, type Metric } from '../domain/metric.js';
-import { RETENTION_DAYS } from '../domain/plan.js';
 import type { Store } from '../store/index.js';
 import type { FetchJob, JobCursor, JobState } from '../store/jobs.js';
 import type { ImpactPair, PairWindows } from '../store/pairs.js';
@@ -183,7 +182,7 @@ export class Scheduler {
   async onMetricSaved(orgId: string, metric: Metric): Promise<number> {
     const org = await this.store.orgs.get(orgId);
     if (!org) return 0;
-    const since = this.now() - RETENTION_DAYS[org.plan] * 24 * 3600_000;
+    const since = this.now() - this.store.retentionDays(org.plan) * 24 * 3600_000;
     const events = (await this.store.events.range(orgId, { since }, METRIC_LOOKBACK_EVENTS)).filter((e) =>
       appliesTo(metric, { type: e.type, subject: e.subject }),
     );

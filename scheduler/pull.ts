@@ -13,7 +13,6 @@ import {
 } from '../connectors/types.js';
 import type { Store } from '../store/index.js';
 import type { Metric } from '../domain/metric.js';
-import { RETENTION_DAYS } from '../domain/plan.js';
 import type { ConnectorFactory, LiveConnection } from './connectors.js';
 
 export interface PullRequest {
@@ -151,7 +150,7 @@ export async function pullMetric(
     : [];
   await store.points.replaceWindow(req.orgId, req.metric.id, series, window, fetched.points, {
     fetchedAt: deps.now(),
-    retentionDays: RETENTION_DAYS[org?.plan ?? 'free'],
+    retentionDays: store.retentionDays(org?.plan ?? 'free'),
   });
   return { series, ...window, points: fetched.points.length, requests: fetched.requests.length, changed };
 }

@@ -9,6 +9,14 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 export const isoWindow = (w: { from: number; to: number }): IsoWindow => ({ from: iso(w.from), to: iso(w.to) });
 const finite = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? null : x);
 
+/** What a report computed without fetching its ad-hoc windows says (the org spent its budget of them). */
+export function storedOnlyNote(perMinute: number): string {
+  return (
+    `Computed from stored data only: this org has had ${perMinute} ad-hoc window sets fetched in the ` +
+    'last minute, so what these windows lack was not fetched (ask again in a minute).'
+  );
+}
+
 /** ISO 8601 duration of a whole number of seconds (e.g. PT5M). */
 export function isoDuration(ms: number): string {
   const s = Math.round(ms / 1000);

@@ -1,6 +1,7 @@
 // The store: one backend (embedded chDB or a ClickHouse server), migrated at
 // open, and every repository the other layers use.
 import { randomBytes } from 'node:crypto';
+import { DEFAULT_PLAN_LIMITS, type Plan, type PlanTable } from '../domain/plan.js';
 import { identifier, StoreError, type Backend } from './backend.js';
 import { openChdb } from './chdb.js';
 import { ConnectionRepository } from './connections.js';
@@ -31,6 +32,8 @@ export interface StoreOptions {
   cluster?: string;
   /** An already open backend (tests share one chDB session across databases). */
   backend?: Backend;
+  /** The plans' limits this service applies (OPSTRAILS_PLANS; default DEFAULT_PLAN_LIMITS). */
+  plans?: PlanTable;
   /** Seals connection secrets (default: a throwaway key, for tests that store none). */
   secretBox?: SecretBox;
   now?: () => number;
@@ -58,6 +61,8 @@ export class Store {
     readonly appliedMigrations: number[],
     secretBox: SecretBox,
     now: () => number = Date.now,
+    /** The plans' limits: how long each plan's data is kept, how many events it may send. */
+    readonly plans: PlanTable = DEFAULT_PLAN_LIMITS,
   ) {
     this.orgs = new OrgRepository(backend, database);
     this.keys = new KeyRepository(backend, database, now);
@@ -69,6 +74,11 @@ export class Store {
     this.jobs = new JobRepository(backend, database, now);
     this.pairs = new PairRepository(backend, database, now);
     this.leases = new LeaseRepository(backend, database, now);
+  }
+
+  /** Days an org on this plan keeps its data. */
+  retentionDays(plan: Plan): number {
+    return this.plans[plan].retention_days;
   }
 
   /** True when the backend answers and the schema is current. */
@@ -112,5 +122,5 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       : openChdb(opts.dataDir ?? './data'));
   const applied = await migrate(backend, database, cluster);
   const box = opts.secretBox ?? SecretBox.fromPassphrase(randomBytes(32).toString('base64'));
-  return new Store(backend, database, applied, box, opts.now);
+  return new Store(backend, database, applied, box, opts.now, opts.plans);
 }

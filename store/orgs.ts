@@ -65,9 +65,18 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
+/** A row of orgs (migration 1). */
+interface OrgRow {
+  org_id: string;
+  name: string;
+  plan: Plan;
+  created_at: string;
+  updated_at: string;
+}
+
 /**
- * Orgs. Not a VersionedTable: an org's row is written once and never gets a newer
- * version, and it is keyed by org_id alone (no (org, id) pair to look up).
+ * Orgs, keyed by org_id alone (no (org, id) pair, so not a VersionedTable): a change (plan,
+ * name) inserts a newer version of the org's row, which FINAL reads keep.
  */
 export class OrgRepository {
   constructor(
@@ -77,24 +86,42 @@ export class OrgRepository {
 
   /** Create an org. */
   async create(name: string, plan: Plan, now = Date.now()): Promise<Org> {
-    const org = {
+    const row: OrgRow = {
       org_id: `org_${randomUUID().replaceAll('-', '')}`,
       name,
       plan,
       created_at: chTime(now),
       updated_at: chTime(now),
     };
-    await this.backend.insert(`${this.db}.orgs`, [org]);
-    return { id: org.org_id, name, plan, created_at: new Date(now).toISOString() };
+    await this.backend.insert(`${this.db}.orgs`, [row]);
+    return toOrg(row);
   }
 
   /** One org by id. */
   async get(orgId: string): Promise<Org | undefined> {
-    const rows = await this.backend.query<{ org_id: string; name: string; plan: Plan; created_at: string }>(
-      `SELECT org_id, name, plan, created_at FROM ${this.db}.orgs FINAL WHERE org_id = {org:String}`,
-      { org: orgId },
-    );
-    return rows.map((r) => ({ id: r.org_id, name: r.name, plan: r.plan, created_at: isoTime(r.created_at) }))[0];
+    return (await this.rows('WHERE org_id = {org:String}', { org: orgId })).map(toOrg)[0];
+  }
+
+  /** Every org, oldest first. */
+  async list(): Promise<Org[]> {
+    return (await this.rows('ORDER BY created_at, org_id')).map(toOrg);
+  }
+
+  /**
+   * Change an org's plan or name; undefined when there is no such org. The new version is
+   * stamped after the current one, so two changes within a millisecond keep their order.
+   */
+  async update(orgId: string, change: { plan?: Plan; name?: string }, now = Date.now()): Promise<Org | undefined> {
+    const [current] = await this.rows('WHERE org_id = {org:String}', { org: orgId });
+    if (!current) return undefined;
+    const row: OrgRow = {
+      ...current,
+      name: change.name ?? current.name,
+      plan: change.plan ?? current.plan,
+      updated_at: chTime(Math.max(now, fromChTime(current.updated_at) + 1)),
+    };
+    await this.backend.insert(`${this.db}.orgs`, [row]);
+    return toOrg(row);
   }
 
   /** Number of orgs (used to bootstrap the embedded default). */
@@ -102,6 +129,31 @@ export class OrgRepository {
     const [row] = await this.backend.query<{ n: string }>(`SELECT count() AS n FROM ${this.db}.orgs FINAL`);
     return Number(row?.n ?? 0);
   }
+
+  /**
+   * Events the org had accepted with a receive time in [from, to) (epoch ms): its usage of an
+   * events quota. A duplicate is never stored twice, so it is not counted twice.
+   */
+  async eventsReceived(orgId: string, from: number, to: number): Promise<number> {
+    const [row] = await this.backend.query<{ n: string }>(
+      `SELECT count() AS n FROM ${this.db}.events FINAL
+       WHERE org_id = {org:String}
+         AND received_at >= fromUnixTimestamp64Milli({from:Int64}) AND received_at < fromUnixTimestamp64Milli({to:Int64})`,
+      { org: orgId, from, to },
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  private rows(where: string, params: Record<string, string> = {}): Promise<OrgRow[]> {
+    return this.backend.query<OrgRow>(
+      `SELECT org_id, name, plan, created_at, updated_at FROM ${this.db}.orgs FINAL ${where}`,
+      params,
+    );
+  }
+}
+
+function toOrg(r: OrgRow): Org {
+  return { id: r.org_id, name: r.name, plan: r.plan, created_at: isoTime(r.created_at) };
 }
 
 /** API keys: a versioned table (a revocation or a use is a newer version of the key's row). */

@@ -96,6 +96,18 @@ export class PointRepository {
     return { ts, value, weight };
   }
 
+  /**
+   * Re-apply an org's retention to its stored points (after a plan change): their TTL reads
+   * retention_days. An ALTER ... UPDATE mutation: the embedded engine applies it before this
+   * resolves; a ClickHouse server may finish it after (system.mutations shows its progress).
+   */
+  async setRetention(orgId: string, retentionDays: number): Promise<void> {
+    await this.backend.command(
+      `ALTER TABLE ${this.db}.metric_points UPDATE retention_days = {days:UInt16} WHERE org_id = {org:String}`,
+      { org: orgId, days: retentionDays },
+    );
+  }
+
   /** Rows physically stored for a metric, versions and tombstones included (tests, diagnostics). */
   async rawCount(orgId: string, metricId: string): Promise<number> {
     const [row] = await this.backend.query<{ n: string }>(

@@ -36,6 +36,8 @@ export interface EventRouteOptions {
   onStored?: (orgId: string, events: ReceivedEvent[], result: IngestResult) => void;
   /** The app's clock: the receipt time of events without a time of their own. */
   now: () => number;
+  /** The org's ingest limit: admits `count` events (all or none) or returns the 429 to throw; absent: unlimited. */
+  admit?: (orgId: string, count: number) => Promise<ProblemError | undefined>;
 }
 
 export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOptions) {
@@ -81,6 +83,12 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
             202: { description: 'stored', schema: ingestResult },
             413: { description: 'body over 1 MiB' },
             415: { description: 'unsupported content type' },
+            429: {
+              description:
+                "over the org's ingest rate (events per second by plan) or the key's request rate; nothing stored",
+              type: 'application/problem+json',
+              schema: schemaRef('Problem'),
+            },
           },
         },
       },
@@ -118,6 +126,9 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
             `use ${STRUCTURED}, application/json, ${BATCH}, or binary mode with ce-* headers`,
         );
       }
+      // Counted in events, after validation (a rejected batch costs nothing), before anything is stored.
+      const over = await opts.admit?.(orgId, events.length);
+      if (over) throw over;
       const receivedAt = opts.now();
       const received = events.map((e) => receive(e, receivedAt));
       const result = await store.events.ingest(orgId, received);

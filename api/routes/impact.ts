@@ -4,11 +4,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseDuration, type WindowOverrides } from '../../engine/windows.js';
-import type { ComputedReport, ImpactService } from '../../scheduler/impact.js';
+import {
+  AD_HOC_FETCHES_PER_MINUTE,
+  AD_HOC_MAX_GAP_MS,
+  AD_HOC_MAX_WINDOW_MS,
+  type ComputedReport,
+  type ImpactService,
+} from '../../scheduler/impact.js';
+import { RETENTION_DAYS } from '../../domain/plan.js';
 import type { StoredEvent } from '../../store/events.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
-import { notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import { etagOf, matchesIfNoneMatch, notModified } from '../etag.js';
 import { pageSchema, schemaRef } from '../openapi.js';
 import { cursor, decodeCursor, encodeCursor, idParams, instant, isTimeCursor } from '../params.js';
@@ -29,19 +36,38 @@ export interface ImpactRouteOptions {
   replan?: (orgId: string, event: StoredEvent) => Promise<void>;
 }
 
-const duration = z
-  .string()
-  .refine((s) => {
-    try {
-      return parseDuration(s) >= 0;
-    } catch {
-      // parseDuration throws on text it cannot read: that is exactly "not a duration" (a 400 naming the field).
-      return false;
-    }
-  }, 'a duration: ISO 8601 (PT90M) or short form (90m, 2h)')
-  .describe('a duration: ISO 8601 (PT90M) or short form (90m, 2h)')
-  .optional();
-const reportQuery = z.object({ before: duration, after: duration, gap: duration, source: z.string().optional() });
+const DURATION = 'a duration: ISO 8601 (PT90M) or short form (90m, 2h)';
+/** A cap in whole days, as the docs and errors say it: "7 days (P7D, 7d)". */
+const daysText = (ms: number) => {
+  const days = ms / 86_400_000;
+  return `${days} day${days === 1 ? '' : 's'} (P${days}D, ${days}d)`;
+};
+
+/** An ad-hoc window length of at most `maxMs`: longer ones would have months fetched. */
+function duration(maxMs: number) {
+  const limit = daysText(maxMs);
+  return z
+    .string()
+    .superRefine((s, ctx) => {
+      let ms: number;
+      try {
+        ms = parseDuration(s);
+      } catch {
+        // parseDuration throws on text it cannot read: that is exactly "not a duration" (a 400 naming the field).
+        ctx.addIssue({ code: 'custom', message: DURATION });
+        return;
+      }
+      if (ms > maxMs) ctx.addIssue({ code: 'custom', message: `at most ${limit}: longer ad-hoc windows are refused` });
+    })
+    .describe(`${DURATION}; at most ${limit}`)
+    .optional();
+}
+const reportQuery = z.object({
+  before: duration(AD_HOC_MAX_WINDOW_MS),
+  after: duration(AD_HOC_MAX_WINDOW_MS),
+  gap: duration(AD_HOC_MAX_GAP_MS),
+  source: z.string().optional(),
+});
 const VERDICTS = ['regression', 'improvement', 'no_change', 'inconclusive'] as const;
 const listQuery = z.object({
   subject: z.string().min(1).optional(),
@@ -111,7 +137,17 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
           summary: 'The impact report of an event (JSON; HTML with Accept: text/html)',
           description:
             'Read as stored. With before/after/gap the report is computed on stored data for those windows ' +
-            '(pending until their data is in). ETag and If-None-Match (304): the JSON and the page of one ' +
+            '(pending until their data is in). Ad-hoc windows: before and after at most ' +
+            `${daysText(AD_HOC_MAX_WINDOW_MS)} each, gap at most ${daysText(AD_HOC_MAX_GAP_MS)}, ` +
+            'and the before window must start within the org’s retention (by default ' +
+            `${Object.entries(RETENTION_DAYS)
+              .map(([plan, days]) => `${plan} ${days}`)
+              .join(', ')} days; ` +
+            'older data is deleted), else 400 naming the parameter. What they lack is fetched, ' +
+            'within the retention, for at most ' +
+            `${AD_HOC_FETCHES_PER_MINUTE} distinct window sets per org per minute (asking again for the same ` +
+            'ones is free); beyond that the report is computed from stored data only and its explanation ' +
+            'says so. ETag and If-None-Match (304): the JSON and the page of one ' +
             'report carry different tags; computed_at is not part of the version. Retry-After while pending.',
           responses: {
             200: {
@@ -141,6 +177,10 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
       const generation = cache?.generation(orgId) ?? 0;
       const [event] = await store.events.byId(orgId, req.params.id, q.source);
       if (!event) throw notFound('event');
+      // Before anything is computed or fetched: windows reaching past the retention ask for deleted data.
+      const refused = adHoc && (await impact.adHocProblem(orgId, event, adHoc));
+      if (refused)
+        throw badRequest(`${refused.field}: ${refused.message}`, [{ pointer: `/${refused.field}`, ...refused }]);
       let computed: ComputedReport | undefined = adHoc
         ? await impact.compute(orgId, event, adHoc)
         : await impact.stored(orgId, event);

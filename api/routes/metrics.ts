@@ -12,8 +12,10 @@ import { fetchMetricSeries } from '../../scheduler/pull.js';
 import type { Store } from '../../store/index.js';
 import type { Metric, MetricDefinition } from '../../domain/metric.js';
 import { requireOrg } from '../auth.js';
+import type { Rate } from '../../domain/plan.js';
 import { badRequest, notFound, zodFieldErrors, type FieldError } from '../errors.js';
-import type { RouteDoc } from '../openapi.js';
+import { schemaRef, type RouteDoc } from '../openapi.js';
+import { describeRate, TokenBuckets, tooMany } from '../rate-limit.js';
 import { idParams, instant } from '../params.js';
 import { named, type ZodTypeProvider } from '../validation.js';
 
@@ -89,11 +91,16 @@ export interface MetricRouteOptions {
   connectors: ConnectorFactory;
   /** Told after a metric was created or changed (the scheduler plans its pairs for stored events). */
   onSaved?: (orgId: string, metric: Metric) => Promise<unknown>;
+  /** Previews per provider connection (each spends the customer's provider quota); absent: unlimited. */
+  previewLimit?: Rate;
+  /** The preview limit's clock (default Date.now). */
+  limitClock?: () => number;
 }
 
 export async function metricRoutes(fastify: FastifyInstance, opts: MetricRouteOptions) {
-  const { store, connectors } = opts;
+  const { store, connectors, previewLimit } = opts;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const previews = new TokenBuckets<string>(opts.limitClock ?? Date.now);
   /** Tell onSaved without holding up the answer; a failure is logged (a restart's catch-up plans recent events anyway). */
   const saved = (req: FastifyRequest, orgId: string, metric: Metric): Metric => {
     opts
@@ -250,8 +257,15 @@ export async function metricRoutes(fastify: FastifyInstance, opts: MetricRouteOp
     {
       onRequest: app.authenticate,
       schema: { params: idParams, querystring: windowQuery },
-      config: doc('Fetch live from the provider (nothing stored); shows the exact request', 'read', {
+      config: doc('Fetch live from the provider (nothing stored); shows the exact request', 'admin', {
+        description:
+          "Spends the provider connection's quota: needs the admin scope and is rate-limited per connection (429).",
         responses: {
+          429: {
+            description: 'over the preview limit of the metric’s connection',
+            type: 'application/problem+json',
+            schema: schemaRef('Problem'),
+          },
           200: {
             description: 'points and the request sent (secrets left out)',
             schema: {
@@ -270,9 +284,20 @@ export async function metricRoutes(fastify: FastifyInstance, opts: MetricRouteOp
       }),
     },
     async (req) => {
-      const orgId = requireOrg(req, 'read');
+      const orgId = requireOrg(req, 'admin');
       const metric = await found(orgId, req.params.id);
       const { window, vars } = windowOf(metric, req.query);
+      if (previewLimit) {
+        const wait = previews.take(`${orgId}\u0000${metric.connection_id}`, previewLimit);
+        if (wait > 0) {
+          throw tooMany(
+            `previews of connection ${metric.connection_id} are limited to ${describeRate(previewLimit)} ` +
+              `(bursts of ${previewLimit.burst}) to spare its provider quota`,
+            previewLimit,
+            wait,
+          );
+        }
+      }
       const live = await connectors.forConnection(orgId, metric.connection_id);
       if (!live) throw notFound('connection');
       const fetched = await fetchMetricSeries(live, metric, window, vars);

@@ -1,11 +1,12 @@
-// /v1/orgs (operator key) and /v1/keys (org admins).
-import { PLANS } from '../../domain/plan.js';
+// /v1/orgs (operator key), /v1/org (an org's own plan and usage) and /v1/keys (org admins).
+import { PLANS, quotaPeriod, type Plan } from '../../domain/plan.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../../store/index.js';
-import { SCOPES } from '../../store/orgs.js';
+import { SCOPES, type Org } from '../../store/orgs.js';
 import { requireOrg, requireRoot } from '../auth.js';
 import { notFound } from '../errors.js';
+import { schemaRef } from '../openapi.js';
 import { idParams } from '../params.js';
 import { named, type ZodTypeProvider } from '../validation.js';
 
@@ -24,9 +25,191 @@ const createKey = named(
   'key',
 );
 
-export async function orgRoutes(fastify: FastifyInstance, opts: { store: Store }) {
+const updateOrg = named(
+  z
+    .object({
+      name: z.string().trim().min(1, 'required').max(200).optional(),
+      plan: z.enum(PLANS).optional(),
+    })
+    .strict()
+    .refine((b) => b.name !== undefined || b.plan !== undefined, 'give plan, name or both'),
+  'org change',
+);
+
+/** An org as the operator lists it. */
+interface OrgSummary {
+  id: string;
+  name: string;
+  plan: Plan;
+  retention_days: number;
+  created_at: string;
+}
+
+/** An org with its plan's limits and this month's usage (GET /v1/org, the operator's GET and PATCH). */
+interface OrgView extends OrgSummary {
+  quota: { events: number; used: number; period_start: string; period_end: string };
+  alerts: never[];
+}
+
+const count = (description: string) => ({ type: 'integer', minimum: 0, description });
+const orgSummarySchema = {
+  type: 'object',
+  required: ['id', 'name', 'plan', 'retention_days', 'created_at'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    plan: { enum: PLANS },
+    retention_days: count('days of metric points the plan keeps'),
+    created_at: { type: 'string', format: 'date-time' },
+  },
+};
+const orgViewSchema = {
+  ...orgSummarySchema,
+  required: [...orgSummarySchema.required, 'quota', 'alerts'],
+  properties: {
+    ...orgSummarySchema.properties,
+    quota: {
+      type: 'object',
+      description: "the plan's monthly events quota (shown, not enforced yet)",
+      required: ['events', 'used', 'period_start', 'period_end'],
+      properties: {
+        events: count('events the plan accepts per calendar month (UTC)'),
+        used: count('events accepted this month, by receive time (a duplicate is not counted)'),
+        period_start: { type: 'string', format: 'date-time', description: 'start of this month, UTC' },
+        period_end: { type: 'string', format: 'date-time', description: 'start of next month, UTC (exclusive)' },
+      },
+    },
+    alerts: { type: 'array', items: {}, description: 'usage alerts: always empty for now' },
+  },
+};
+
+export interface OrgRouteOptions {
+  store: Store;
+  /** Clock in epoch ms (the quota's month); default Date.now. */
+  now?: () => number;
+}
+
+export async function orgRoutes(fastify: FastifyInstance, opts: OrgRouteOptions) {
   const { store } = opts;
+  const { plans } = store;
+  const now = opts.now ?? Date.now;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+  const summary = (org: Org): OrgSummary => ({
+    id: org.id,
+    name: org.name,
+    plan: org.plan,
+    retention_days: plans[org.plan].retention_days,
+    created_at: org.created_at,
+  });
+  const view = async (org: Org): Promise<OrgView> => {
+    const period = quotaPeriod(now());
+    return {
+      ...summary(org),
+      quota: {
+        events: plans[org.plan].events_per_month,
+        used: await store.orgs.eventsReceived(org.id, period.start, period.end),
+        period_start: new Date(period.start).toISOString(),
+        period_end: new Date(period.end).toISOString(),
+      },
+      // Usage alerts (quota thresholds, their webhook) are a later change.
+      alerts: [],
+    };
+  };
+  const notFoundDoc = { description: 'no such org', type: 'application/problem+json', schema: schemaRef('Problem') };
+
+  app.get(
+    '/v1/org',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: {
+          tag: 'orgs',
+          scope: 'read',
+          summary: "The caller's org: its plan, retention and this month's events quota",
+          responses: { 200: { description: 'the org', schema: orgViewSchema } },
+        },
+      },
+    },
+    async (req) => {
+      const org = await store.orgs.get(requireOrg(req, 'read'));
+      if (!org) throw notFound('org');
+      return view(org);
+    },
+  );
+
+  app.get(
+    '/v1/orgs',
+    {
+      onRequest: app.authenticate,
+      config: {
+        doc: {
+          tag: 'orgs',
+          scope: 'root',
+          summary: 'List orgs (operator key), oldest first',
+          responses: {
+            200: {
+              description: 'orgs',
+              schema: { type: 'object', properties: { items: { type: 'array', items: orgSummarySchema } } },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      requireRoot(req);
+      return { items: (await store.orgs.list()).map(summary) };
+    },
+  );
+
+  app.get(
+    '/v1/orgs/:id',
+    {
+      onRequest: app.authenticate,
+      schema: { params: idParams },
+      config: {
+        doc: {
+          tag: 'orgs',
+          scope: 'root',
+          summary: "One org (operator key), with this month's usage",
+          responses: { 200: { description: 'the org', schema: orgViewSchema }, 404: notFoundDoc },
+        },
+      },
+    },
+    async (req) => {
+      requireRoot(req);
+      const org = await store.orgs.get(req.params.id);
+      if (!org) throw notFound('org');
+      return view(org);
+    },
+  );
+
+  app.patch(
+    '/v1/orgs/:id',
+    {
+      onRequest: app.authenticate,
+      schema: { params: idParams, body: updateOrg },
+      config: {
+        doc: {
+          tag: 'orgs',
+          scope: 'root',
+          summary: "Change an org's plan or name (operator key)",
+          description:
+            "A plan change re-applies the plan's retention to the org's stored metric points (an ALTER TABLE ... UPDATE " +
+            'mutation: on a ClickHouse server it may complete after the answer). Retention of other tables is not changed yet.',
+          responses: { 200: { description: 'the org as changed', schema: orgViewSchema }, 404: notFoundDoc },
+        },
+      },
+    },
+    async (req) => {
+      requireRoot(req);
+      const org = await store.orgs.update(req.params.id, req.body, now());
+      if (!org) throw notFound('org');
+      // Run whenever a plan is given, changed or not: a retry after a failed mutation repairs it.
+      if (req.body.plan !== undefined) await store.points.setRetention(org.id, plans[org.plan].retention_days);
+      return view(org);
+    },
+  );
 
   const keyItem = {
     type: 'object',

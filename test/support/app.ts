@@ -1,7 +1,8 @@
 // A test app (the service's runtime, its scheduler not started) over a fresh store database, with captured log lines and helpers
 // to create orgs and keys through the real API.
 import type { FastifyInstance } from 'fastify';
-import { buildApp, createLogger } from '../../api/app.js';
+import type { Registry } from 'prom-client';
+import { buildApp, createLogger, type AppOptions } from '../../api/app.js';
 import { createRuntime } from '../../runtime.js';
 import type { Store } from '../../store/index.js';
 import { testStore } from './store.js';
@@ -17,14 +18,25 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function testApp(): Promise<TestApp> {
+/**
+ * A test app. Rate limits are off unless `options.rateLimits` sets them (tests that send
+ * many requests quickly stay fast); `options.registry` serves /metrics.
+ */
+export async function testApp(
+  options: Pick<AppOptions, 'rateLimits' | 'metricsToken'> & { registry?: Registry } = {},
+): Promise<TestApp> {
   const logs: string[] = [];
   const runtime = await createRuntime({
     store: await testStore(),
     logger: createLogger('debug', { write: (l) => void logs.push(l) }),
+    registry: options.registry,
   });
   const { store } = runtime;
-  const app = await buildApp(runtime, { rootKey: ROOT_KEY });
+  const app = await buildApp(runtime, {
+    rootKey: ROOT_KEY,
+    rateLimits: options.rateLimits,
+    metricsToken: options.metricsToken,
+  });
   return {
     app,
     store,
