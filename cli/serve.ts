@@ -116,7 +116,11 @@ export async function configuredRuntime(config: Config, more: Partial<RuntimeOpt
   });
 }
 
-/** How long a stopping service keeps answering before it closes its listener and idle connections. */
+/**
+ * How long a stopping service keeps answering before it closes its listener and idle connections.
+ * A connection accepted in the last moment before the close, its request not yet read, is still
+ * cut: clients that reconnect in a tight loop (answers with no work, e.g. 429s) can meet that.
+ */
 const DRAIN_GRACE_MS = 500;
 
 /** This process's id among replicas: readable in logs, unique per start. */
