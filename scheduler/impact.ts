@@ -16,12 +16,12 @@ import {
 } from '../engine/index.js';
 import type { StoredEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
-import type { ImpactPair, PairState, PairWindows, TimeRange } from '../store/jobs.js';
+import type { ImpactPair, PairState, PairWindows } from '../store/jobs.js';
 import { appliesTo, type Metric } from '../domain/metric.js';
-import type { Plan } from '../domain/plan.js';
 import type { StoredReport } from '../store/reports.js';
 import type { ConnectorFactory } from './connectors.js';
 import { pullMetric } from './pull.js';
+import { adHocProblem, AdHocBudget, clipToRetention, retentionOf, type AdHocProblem } from './ad-hoc.js';
 import { toPairWindows } from './plan.js';
 import {
   iso,
@@ -38,34 +38,7 @@ const WEEK = 7 * DAY;
 /** How far before the pre-event stretch a report reads: every reference day the engine may use, and an hour for a DST change. */
 const REFERENCE_READ_MS = MAX_REFERENCE_DAYS * DAY + 3_600_000;
 
-/** Longest ad-hoc before or after window: a week a side bounds what one request may have fetched. */
-export const AD_HOC_MAX_WINDOW_MS = 7 * DAY;
-/** Longest ad-hoc gap: a day around the event is already far from what it changed. */
-export const AD_HOC_MAX_GAP_MS = DAY;
-/** Distinct ad-hoc window sets an org may have fetched per rolling minute (default of adHocFetchesPerMinute). */
-export const AD_HOC_FETCHES_PER_MINUTE = 10;
-const BUDGET_WINDOW_MS = 60_000;
-
-/** Why an ad-hoc window is refused: the query parameter to name and the reason. */
-export interface AdHocProblem {
-  field: 'before' | 'after' | 'gap';
-  message: string;
-}
-
 type ChartPoint = { ts: number; value: number; weight?: number };
-
-/**
- * Ranges clipped to start at `horizon` (empty ones dropped): what lies before an org's retention
- * would be deleted as soon as it was written, so an ad-hoc fetch never asks for it.
- */
-function clipToRetention(w: PairWindows, horizon: number): PairWindows {
-  const clip = (r: TimeRange): TimeRange => ({ from: Math.min(Math.max(r.from, horizon), r.to), to: r.to });
-  return {
-    before: clip(w.before),
-    after: clip(w.after),
-    references: w.references.map(clip).filter((r) => r.to > r.from),
-  };
-}
 
 /** Stored columns inside [from, to) as chart points (ratios keep their weight). */
 function pointsIn(
@@ -125,10 +98,11 @@ export class ImpactService {
   private readonly queued = new Map<string, { orgId: string; source: string; id: string }>();
   private draining: Promise<void> | undefined;
   /** Per org, the ad-hoc window sets granted a fetch in the last minute (key → when). */
-  private readonly adHocFetches = new Map<string, Map<string, number>>();
+  private readonly adHocBudget: AdHocBudget;
 
   constructor(private readonly opts: ImpactServiceOptions) {
     this.now = opts.now ?? Date.now;
+    this.adHocBudget = new AdHocBudget(opts.adHocFetchesPerMinute);
   }
 
   /** Scheduler hook: a pair became ready (or late data changed it); recompute its event soon, once per burst. */
@@ -224,46 +198,9 @@ export class ImpactService {
     return row && { report: row.report, charts: row.charts, retryAfterSeconds: row.retry_after_s };
   }
 
-  /**
-   * Why ad-hoc windows cannot be computed for this event, if they cannot: the before window would
-   * start before the org's retention (that data is deleted). Lengths are capped by the route's schema.
-   * The history stretch and the 7 reference days reach further back (window + 7 days); they are not
-   * refused, since on a 7-day plan even the default windows' last reference days lie past retention:
-   * their fetch is clipped to the retention and the engine uses the reference days still stored.
-   */
-  async adHocProblem(orgId: string, event: StoredEvent, request: WindowOverrides): Promise<AdHocProblem | undefined> {
-    const { plan, days, horizon } = await this.retention(orgId, this.now());
-    const w = computeWindows({ time: event.time, type: event.type, stepSeconds: 60, request });
-    if (w.before.from >= horizon) return undefined;
-    const field = request.before !== undefined ? 'before' : request.gap !== undefined ? 'gap' : 'after';
-    return {
-      field,
-      message:
-        `the before window would start at ${iso(w.before.from)}, past the ${days}-day retention of the ` +
-        `${plan} plan: data older than ${iso(horizon)} is deleted`,
-    };
-  }
-
-  /** The org's plan, its days of retention, and the oldest instant still kept at `now`. */
-  private async retention(orgId: string, now: number): Promise<{ plan: Plan; days: number; horizon: number }> {
-    // An org that cannot be read counts as free, as the scheduler's pull does.
-    const plan = (await this.opts.store.orgs.get(orgId))?.plan ?? 'free';
-    const days = this.opts.store.retentionDays(plan);
-    return { plan, days, horizon: now - days * DAY };
-  }
-
-  /** Whether an org may have these ad-hoc windows fetched now (asking again for the same ones within the minute is free). */
-  private takeAdHocFetch(orgId: string, key: string, now: number): boolean {
-    const granted = this.adHocFetches.get(orgId) ?? new Map<string, number>();
-    for (const [k, at] of granted) if (at <= now - BUDGET_WINDOW_MS) granted.delete(k);
-    if (granted.has(key)) return true;
-    if (granted.size >= (this.opts.adHocFetchesPerMinute ?? AD_HOC_FETCHES_PER_MINUTE)) {
-      this.adHocFetches.set(orgId, granted);
-      return false;
-    }
-    granted.set(key, now);
-    this.adHocFetches.set(orgId, granted);
-    return true;
+  /** Why ad-hoc windows cannot be computed for this event, if they cannot (ad-hoc.ts). */
+  adHocProblem(orgId: string, event: StoredEvent, request: WindowOverrides): Promise<AdHocProblem | undefined> {
+    return adHocProblem(this.opts.store, orgId, event, request, this.now());
   }
 
   /** Compute a report on stored data (default windows, or the request's); nothing is stored. */
@@ -321,8 +258,8 @@ export class ImpactService {
       // Ad-hoc windows: what is not stored yet is fetched through the scheduler (its budgets, its
       // coalescing), within the org's retention and its ad-hoc budget; beyond that, stored data only.
       if (request && state === 'ready' && this.opts.fetchWindows) {
-        mayFetch ??= this.takeAdHocFetch(orgId, fetchKey, now);
-        retentionHorizon ??= (await this.retention(orgId, now)).horizon;
+        mayFetch ??= this.adHocBudget.take(orgId, fetchKey, now);
+        retentionHorizon ??= (await retentionOf(this.opts.store, orgId, now)).horizon;
         const wanted = clipToRetention(toPairWindows(w, event.time, metric.windows.time_zone), retentionHorizon);
         if (mayFetch && (await this.opts.fetchWindows(orgId, metric, vars, wanted))) {
           state = 'pending';
@@ -431,8 +368,7 @@ export class ImpactService {
             ? `Waiting for data: ${awaiting.length} of ${metricReports.length} metrics still pending.`
             : status === 'failed'
               ? 'The data of every metric failed to arrive; see the metrics and GET /v1/jobs.'
-              : result.explanation) +
-        (mayFetch === false ? ` ${storedOnlyNote(this.opts.adHocFetchesPerMinute ?? AD_HOC_FETCHES_PER_MINUTE)}` : ''),
+              : result.explanation) + (mayFetch === false ? ` ${storedOnlyNote(this.adHocBudget.perMinute)}` : ''),
       windows: {
         before: isoWindow(eventWindows.before),
         after: isoWindow(eventWindows.after),

@@ -4,13 +4,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseDuration, type WindowOverrides } from '../../engine/windows.js';
-import {
-  AD_HOC_FETCHES_PER_MINUTE,
-  AD_HOC_MAX_GAP_MS,
-  AD_HOC_MAX_WINDOW_MS,
-  type ComputedReport,
-  type ImpactService,
-} from '../../scheduler/impact.js';
+import { AD_HOC_FETCHES_PER_MINUTE, AD_HOC_MAX_GAP_MS, AD_HOC_MAX_WINDOW_MS } from '../../scheduler/ad-hoc.js';
+import type { ComputedReport, ImpactService } from '../../scheduler/impact.js';
 import { RETENTION_DAYS } from '../../domain/plan.js';
 import type { StoredEvent } from '../../store/events.js';
 import type { Store } from '../../store/index.js';

@@ -3,7 +3,7 @@
 // connector → scheduler (clock driven by the test, jobs planned but never run) → chDB → API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImpactReport } from '../../domain/report.js';
-import { AD_HOC_FETCHES_PER_MINUTE } from '../../scheduler/impact.js';
+import { AD_HOC_FETCHES_PER_MINUTE } from '../../scheduler/ad-hoc.js';
 import { pipeline, type Pipeline } from '../support/pipeline.js';
 
 const MIN = 60_000;
