@@ -48,7 +48,8 @@ interface Job {
   reject(err: unknown): void;
 }
 
-interface EventRow {
+/** An events row as the listing queries select it (EVENT_COLUMNS). */
+export interface EventRow {
   org_id: string;
   source: string;
   id: string;
@@ -57,6 +58,9 @@ interface EventRow {
   t: string;
   raw: string;
 }
+
+/** The columns every listing of events selects (EventRow). */
+export const EVENT_COLUMNS = 'org_id, source, id, type, subject, toUnixTimestamp64Milli(time) AS t, raw';
 
 /** Most events one coalesced INSERT carries. */
 const MAX_FLUSH_EVENTS = 20_000;
@@ -184,7 +188,7 @@ export class EventRepository {
       Object.assign(params, { c_time: after.time, c_source: after.source, c_id: after.id });
     }
     const rows = await this.backend.query<EventRow>(
-      `SELECT org_id, source, id, type, subject, toUnixTimestamp64Milli(time) AS t, raw
+      `SELECT ${EVENT_COLUMNS}
        FROM ${this.db}.events FINAL WHERE ${where.join(' AND ')}
        ORDER BY time DESC, source DESC, id DESC LIMIT {limit:UInt32}`,
       { ...params, limit },
@@ -196,7 +200,7 @@ export class EventRepository {
   async range(orgId: string, filter: EventFilter, limit: number): Promise<StoredEvent[]> {
     const { where, params } = this.where(orgId, filter);
     const rows = await this.backend.query<EventRow>(
-      `SELECT org_id, source, id, type, subject, toUnixTimestamp64Milli(time) AS t, raw
+      `SELECT ${EVENT_COLUMNS}
        FROM ${this.db}.events FINAL WHERE ${where.join(' AND ')}
        ORDER BY time, source, id LIMIT {limit:UInt32}`,
       { ...params, limit },
@@ -208,7 +212,7 @@ export class EventRepository {
   async byId(orgId: string, id: string, source?: string): Promise<StoredEvent[]> {
     const { where, params } = this.where(orgId, { source });
     const rows = await this.backend.query<EventRow>(
-      `SELECT org_id, source, id, type, subject, toUnixTimestamp64Milli(time) AS t, raw
+      `SELECT ${EVENT_COLUMNS}
        FROM ${this.db}.events FINAL WHERE ${where.join(' AND ')} AND id = {id:String}
        ORDER BY received_at DESC`,
       { ...params, id },
@@ -253,7 +257,8 @@ export class EventRepository {
   }
 }
 
-function toStored(r: EventRow): StoredEvent {
+/** An events row as a StoredEvent. */
+export function toStored(r: EventRow): StoredEvent {
   return {
     org_id: r.org_id,
     source: r.source,

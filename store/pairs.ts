@@ -1,7 +1,7 @@
 // Impact pairs: one row per (event, metric) with the windows the engine reads and
 // whether their data is in (ready), at which revision. Versioned rows (versioned.ts).
 import type { Backend, Params } from './backend.js';
-import type { CloudEvent } from '../domain/event.js';
+import { EVENT_COLUMNS, toStored, type EventRow, type StoredEvent } from './events.js';
 import { chTime, fromChTime } from './migrations.js';
 import { msOrNull, VersionedTable, type VersionedRow } from './versioned.js';
 
@@ -44,14 +44,7 @@ export interface ImpactPair {
 }
 
 /** A stored event as planning needs it (what unplannedEvents() and receivedSince() return per org). */
-export interface UnplannedEvent {
-  source: string;
-  id: string;
-  type: string;
-  subject: string;
-  time: number;
-  event: CloudEvent;
-}
+export type UnplannedEvent = StoredEvent;
 
 /** A row of impact_pairs (migration 4). */
 interface Row extends VersionedRow {
@@ -179,30 +172,14 @@ export class PairRepository {
   }
 
   private async eventsToPlan(where: string, params: Params): Promise<{ orgId: string; events: UnplannedEvent[] }[]> {
-    const rows = await this.backend.query<{
-      org_id: string;
-      source: string;
-      id: string;
-      type: string;
-      subject: string;
-      t: string;
-      raw: string;
-    }>(
-      `SELECT org_id, source, id, type, subject, toUnixTimestamp64Milli(time) AS t, raw FROM ${this.db}.events FINAL
-       WHERE ${where} ORDER BY org_id, time LIMIT {limit:UInt32}`,
+    const rows = await this.backend.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM ${this.db}.events FINAL WHERE ${where} ORDER BY org_id, time LIMIT {limit:UInt32}`,
       params,
     );
     const byOrg = new Map<string, UnplannedEvent[]>();
     for (const r of rows) {
       const list = byOrg.get(r.org_id) ?? [];
-      list.push({
-        source: r.source,
-        id: r.id,
-        type: r.type,
-        subject: r.subject,
-        time: Number(r.t),
-        event: JSON.parse(r.raw) as CloudEvent,
-      });
+      list.push(toStored(r));
       byOrg.set(r.org_id, list);
     }
     return [...byOrg].map(([orgId, events]) => ({ orgId, events }));

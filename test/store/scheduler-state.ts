@@ -204,6 +204,7 @@ export function schedulerStateTests(store: () => Store): void {
           orgId: org,
           events: [
             {
+              org_id: org,
               source: 'ci/pipeline',
               id: 'lost',
               type: 'deployment',
