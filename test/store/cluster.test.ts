@@ -444,8 +444,5 @@ if (realCluster) {
       cluster: realCluster.cluster,
     }),
   );
-} else {
-  describe.skip('store suite on a real ClickHouse cluster (skipped: set CLICKHOUSE_URL and CLICKHOUSE_CLUSTER to run it)', () => {
-    it('runs the store suite against the cluster', () => {});
-  });
 }
+// Without CLICKHOUSE_URL and CLICKHOUSE_CLUSTER no cluster is reachable: that suite is not defined at all.
