@@ -88,8 +88,11 @@ export function clusterDdl(statement: string, cluster: string): string[] {
     const [head, db, name] = alter;
     // Indexes, TTLs and mutations belong to the tables that hold the data; on a Replicated table
     // ClickHouse runs such an ALTER ON CLUSTER on one replica per shard and replication does the rest.
-    const target = CLUSTER_WIDE_TABLES.includes(name) ? name : localTable(name);
-    return [`ALTER TABLE ${db}.${target} ${onCluster} ${sql.slice(head.length)}`];
+    const rest = sql.slice(head.length);
+    if (CLUSTER_WIDE_TABLES.includes(name)) return [`ALTER TABLE ${db}.${name} ${onCluster} ${rest}`];
+    const local = `ALTER TABLE ${db}.${localTable(name)} ${onCluster} ${rest}`;
+    // A Distributed table has its own column list: a column added to the data is added to it too.
+    return /^ADD COLUMN /.test(rest) ? [local, `ALTER TABLE ${db}.${name} ${onCluster} ${rest}`] : [local];
   }
 
   throw new StoreError(`cluster DDL: no cluster form for: ${sql.split('\n')[0]}`);

@@ -2,7 +2,8 @@
 // open, and every repository the other layers use.
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_PLAN_LIMITS, type Plan, type PlanTable } from '../domain/plan.js';
-import { identifier, StoreError, type Backend } from './backend.js';
+import { identifier, StoreError, type Backend, type Params } from './backend.js';
+import { clusterDdl } from './cluster.js';
 import { openChdb } from './chdb.js';
 import { ConnectionRepository } from './connections.js';
 import { EventRepository } from './events.js';
@@ -63,8 +64,10 @@ export class Store {
     now: () => number = Date.now,
     /** The plans' limits: how long each plan's data is kept, how many events it may send. */
     readonly plans: PlanTable = DEFAULT_PLAN_LIMITS,
+    /** The ClickHouse cluster the schema is laid out on (mutations then run on its local tables). */
+    readonly cluster?: string,
   ) {
-    this.orgs = new OrgRepository(backend, database);
+    this.orgs = new OrgRepository(backend, database, secretBox);
     this.keys = new KeyRepository(backend, database, now);
     this.events = new EventRepository(backend, database);
     this.connections = new ConnectionRepository(backend, database, secretBox, now);
@@ -79,6 +82,17 @@ export class Store {
   /** Days an org on this plan keeps its data. */
   retentionDays(plan: Plan): number {
     return this.plans[plan].retention_days;
+  }
+
+  /**
+   * Run a mutation (`ALTER TABLE {db}.<table> UPDATE|DELETE ...`) and wait until every replica
+   * has applied it; on a cluster it runs ON CLUSTER on the local tables that hold the data.
+   */
+  async mutate(sql: string, params?: Params): Promise<void> {
+    const statement = `${sql} SETTINGS mutations_sync = 2`;
+    for (const s of this.cluster ? clusterDdl(statement, this.cluster) : [statement]) {
+      await this.backend.command(s, params);
+    }
   }
 
   /** True when the backend answers and the schema is current. */
@@ -122,5 +136,5 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
       : openChdb(opts.dataDir ?? './data'));
   const applied = await migrate(backend, database, cluster);
   const box = opts.secretBox ?? SecretBox.fromPassphrase(randomBytes(32).toString('base64'));
-  return new Store(backend, database, applied, box, opts.now, opts.plans);
+  return new Store(backend, database, applied, box, opts.now, opts.plans, cluster);
 }

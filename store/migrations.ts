@@ -212,6 +212,36 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE {db}.impact_reports MATERIALIZE INDEX idx_computed`,
     ],
   },
+  {
+    version: 7,
+    name: 'plans: usage, usage alerts, notification webhook',
+    statements: [
+      // Events accepted per org and calendar month (the quota's usage): each ingest adds a row of
+      // its newly stored events, which the merge sums. Kept apart from the events themselves,
+      // which expire by event time while the month's count must not.
+      `CREATE TABLE IF NOT EXISTS {db}.usage (
+        org_id String,
+        period_start DateTime64(3, 'UTC'),
+        events UInt64
+      ) ENGINE = SummingMergeTree(events) ORDER BY (org_id, period_start)`,
+      // One alert per (org, type, period), e.g. usage_80 once a month; its delivery to the org's
+      // webhook is a newer version of the row.
+      `CREATE TABLE IF NOT EXISTS {db}.org_alerts (
+        org_id String,
+        type LowCardinality(String),
+        period_start DateTime64(3, 'UTC'),
+        at DateTime64(3, 'UTC'),
+        message String,
+        delivery LowCardinality(String),
+        attempts UInt16,
+        last_error String,
+        updated_at DateTime64(3, 'UTC')
+      ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY (org_id, type, period_start)`,
+      // The org's notification webhook and its signing secret (sealed like connection secrets).
+      `ALTER TABLE {db}.orgs ADD COLUMN IF NOT EXISTS notify_url String DEFAULT ''`,
+      `ALTER TABLE {db}.orgs ADD COLUMN IF NOT EXISTS notify_secret String DEFAULT ''`,
+    ],
+  },
 ];
 
 /** The database and the migrations record, created before any migration runs. */

@@ -3,6 +3,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Backend } from './backend.js';
 import type { Plan } from '../domain/plan.js';
+import type { SecretBox } from './secrets.js';
 import { chTime, fromChTime } from './migrations.js';
 import { isoTime, VersionedTable, type VersionedRow } from './versioned.js';
 
@@ -14,6 +15,14 @@ export interface Org {
   name: string;
   plan: Plan;
   created_at: string;
+  /** Where the org's notifications (usage alerts) are POSTed; null: none. */
+  notify_url: string | null;
+}
+
+/** An org's notification webhook with its signing secret (unsealed): for the sender only. */
+export interface NotifyTarget {
+  url: string;
+  secret: string;
 }
 
 export interface ApiKey {
@@ -65,14 +74,20 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-/** A row of orgs (migration 1). */
+/** A row of orgs (migrations 1 and 7). */
 interface OrgRow {
   org_id: string;
   name: string;
   plan: Plan;
   created_at: string;
   updated_at: string;
+  notify_url: string;
+  /** The webhook's signing secret, sealed (store/secrets.ts); '' with no webhook. */
+  notify_secret: string;
 }
+
+/** The sealing context of a webhook secret: a sealed value moved to another org does not open. */
+const notifyContext = (orgId: string) => `org:${orgId}:notify`;
 
 /**
  * Orgs, keyed by org_id alone (no (org, id) pair, so not a VersionedTable): a change (plan,
@@ -82,6 +97,7 @@ export class OrgRepository {
   constructor(
     private readonly backend: Backend,
     private readonly db: string,
+    private readonly box: SecretBox,
   ) {}
 
   /** Create an org. */
@@ -92,6 +108,8 @@ export class OrgRepository {
       plan,
       created_at: chTime(now),
       updated_at: chTime(now),
+      notify_url: '',
+      notify_secret: '',
     };
     await this.backend.insert(`${this.db}.orgs`, [row]);
     return toOrg(row);
@@ -107,17 +125,52 @@ export class OrgRepository {
     return (await this.rows('ORDER BY created_at, org_id')).map(toOrg);
   }
 
-  /**
-   * Change an org's plan or name; undefined when there is no such org. The new version is
-   * stamped after the current one, so two changes within a millisecond keep their order.
-   */
+  /** Change an org's plan or name; undefined when there is no such org. */
   async update(orgId: string, change: { plan?: Plan; name?: string }, now = Date.now()): Promise<Org | undefined> {
+    return this.write(orgId, now, (current) => ({
+      name: change.name ?? current.name,
+      plan: change.plan ?? current.plan,
+    }));
+  }
+
+  /**
+   * Set the org's notification webhook (a new signing secret each time, returned unsealed: it
+   * is shown once) or remove it (null). Undefined when there is no such org.
+   */
+  async setNotify(
+    orgId: string,
+    url: string | null,
+    now = Date.now(),
+  ): Promise<{ org: Org; secret: string | null } | undefined> {
+    const secret = url === null ? null : `whsec_${randomBytes(32).toString('base64url')}`;
+    const org = await this.write(orgId, now, () => ({
+      notify_url: url ?? '',
+      notify_secret: secret === null ? '' : this.box.seal(secret, notifyContext(orgId)),
+    }));
+    return org && { org, secret };
+  }
+
+  /** The org's webhook and its secret, unsealed; undefined when it has none. Throws when no configured key opens it. */
+  async notifyTarget(orgId: string): Promise<NotifyTarget | undefined> {
+    const [row] = await this.rows('WHERE org_id = {org:String}', { org: orgId });
+    if (!row || row.notify_url === '') return undefined;
+    return { url: row.notify_url, secret: this.box.open<string>(row.notify_secret, notifyContext(orgId)) };
+  }
+
+  /**
+   * Write a newer version of the org's row with `change` applied. It is stamped after the current
+   * one, so two changes within a millisecond keep their order.
+   */
+  private async write(
+    orgId: string,
+    now: number,
+    change: (current: OrgRow) => Partial<OrgRow>,
+  ): Promise<Org | undefined> {
     const [current] = await this.rows('WHERE org_id = {org:String}', { org: orgId });
     if (!current) return undefined;
     const row: OrgRow = {
       ...current,
-      name: change.name ?? current.name,
-      plan: change.plan ?? current.plan,
+      ...change(current),
       updated_at: chTime(Math.max(now, fromChTime(current.updated_at) + 1)),
     };
     await this.backend.insert(`${this.db}.orgs`, [row]);
@@ -146,14 +199,20 @@ export class OrgRepository {
 
   private rows(where: string, params: Record<string, string> = {}): Promise<OrgRow[]> {
     return this.backend.query<OrgRow>(
-      `SELECT org_id, name, plan, created_at, updated_at FROM ${this.db}.orgs FINAL ${where}`,
+      `SELECT org_id, name, plan, created_at, updated_at, notify_url, notify_secret FROM ${this.db}.orgs FINAL ${where}`,
       params,
     );
   }
 }
 
 function toOrg(r: OrgRow): Org {
-  return { id: r.org_id, name: r.name, plan: r.plan, created_at: isoTime(r.created_at) };
+  return {
+    id: r.org_id,
+    name: r.name,
+    plan: r.plan,
+    created_at: isoTime(r.created_at),
+    notify_url: r.notify_url === '' ? null : r.notify_url,
+  };
 }
 
 /** API keys: a versioned table (a revocation or a use is a newer version of the key's row). */

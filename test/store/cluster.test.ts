@@ -88,14 +88,17 @@ describe('cluster DDL (text)', () => {
     }
   });
 
-  it('alters the local tables ON CLUSTER (indexes live where the data is)', () => {
+  it('alters the local tables ON CLUSTER (indexes live where the data is), added columns also the Distributed one', () => {
     const alters = CLUSTER_DDL.filter((d) => d.sql.startsWith('ALTER'));
-    expect(alters.length).toBe(4);
+    expect(alters.length).toBe(6);
     for (const { sql, cluster } of alters) {
       const [, name, rest] = /^ALTER TABLE \w+\.(\w+) (.*)$/s.exec(sql)!;
       expect(ORG_TABLES).toContain(name);
-      expect(cluster).toEqual([`ALTER TABLE ${DB}.${name}_local ON CLUSTER ${CLUSTER} ${rest}`]);
+      const local = `ALTER TABLE ${DB}.${name}_local ON CLUSTER ${CLUSTER} ${rest}`;
+      const distributed = `ALTER TABLE ${DB}.${name} ON CLUSTER ${CLUSTER} ${rest}`;
+      expect(cluster).toEqual(rest.startsWith('ADD COLUMN ') ? [local, distributed] : [local]);
     }
+    expect(alters.filter((a) => a.cluster.length === 2).length).toBe(2);
   });
 
   it('refuses a statement it has no cluster form for', () => {
