@@ -12,6 +12,7 @@ import type { HostPolicy } from './connectors/types.js';
 import { ConnectorFactory } from './scheduler/connectors.js';
 import { ImpactService } from './scheduler/impact.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/index.js';
+import { RetentionSweep } from './scheduler/retention-sweep.js';
 import { openStore, Store, type StoreOptions } from './store/index.js';
 
 /** Scheduler settings a runtime may override (the rest are wired here; an onPairReady given is told after the impact service). */
@@ -43,9 +44,9 @@ export interface Runtime {
   logger: Logger;
   now: () => number;
   registry?: Registry;
-  /** Start the scheduler's loop (resume persisted jobs, plan what a crash left). */
+  /** Start the scheduler's loop (resume persisted jobs, plan what a crash left) and the hourly retention sweep. */
   start(): Promise<void>;
-  /** Stop fetching, let report computations finish, close the store. */
+  /** Stop fetching and sweeping, let report computations finish, close the store. */
   close(): Promise<void>;
 }
 
@@ -82,6 +83,12 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     logger: child('impact'),
     fetchWindows: (orgId, metric, vars, windows) => scheduler.fetchWindows(orgId, metric, vars, windows),
   });
+  // Among replicas only the scheduler's lease holder sweeps (the mutations are idempotent; one is enough).
+  const sweep = new RetentionSweep({
+    retention: store.retention,
+    logger: child('retention'),
+    shouldRun: () => scheduler.isActive(),
+  });
   return {
     store,
     connectors,
@@ -90,8 +97,12 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     logger,
     now,
     registry: opts.registry,
-    start: () => scheduler.start(),
+    async start() {
+      await scheduler.start();
+      sweep.start();
+    },
     async close() {
+      await sweep.stop();
       await scheduler.stop();
       await impact.idle();
       await store.close();

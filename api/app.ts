@@ -210,7 +210,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
       scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted));
     },
   });
-  await app.register(orgRoutes, { store, now: deps.now });
+  await app.register(orgRoutes, { store, now: deps.now, onPlanChanged: (orgId) => reportCache.orgChanged(orgId) });
   await app.register(connectionRoutes, {
     store,
     connectors,

@@ -49,6 +49,12 @@ export const REPORT_CACHE_LIMITS: ReportCacheLimits = {
 /** A cached answer is served only while the change feed was checked this recently. */
 export const FRESH_MS = 5_000;
 
+/**
+ * A timeline page is served from the cache for at most this long: events leave it as they pass
+ * the org's retention, which no change announces.
+ */
+export const PAGE_MAX_AGE_MS = 60_000;
+
 export interface ReportCacheOptions {
   /** Changes written by any replica after a time: ReportRepository.changesSince. */
   changesSince(since: number, limit: number): Promise<TimelineChange[]>;
@@ -72,8 +78,9 @@ const changeKey = (c: TimelineChange) => `${c.kind}\u0000${c.org_id}\u0000${c.so
  * read before a change that was applied meanwhile is not kept.
  */
 export class ReportCache {
-  private readonly reports: Lru<string, CachedReport>;
-  private readonly pages: Lru<string, CachedPage & { generation: number }>;
+  private readonly reports: Lru<string, CachedReport & { eventTime: number }>;
+  private readonly pages: Lru<string, CachedPage & { generation: number; at: number }>;
+  private readonly now: () => number;
   /** Per org, the tick of its last change; `flushed` is the tick of the last "everything changed". */
   private readonly changedAt = new Map<string, number>();
   private tick = 0;
@@ -82,6 +89,7 @@ export class ReportCache {
 
   constructor(opts: ReportCacheOptions) {
     const limits = { ...REPORT_CACHE_LIMITS, ...opts.limits };
+    this.now = opts.now;
     this.reports = new Lru({ maxEntries: limits.maxReports, maxWeight: limits.maxReportChars });
     this.pages = new Lru({ maxEntries: limits.maxPages, maxWeight: limits.maxPageChars });
     this.feed = new ChangeFeed<TimelineChange>({
@@ -118,29 +126,50 @@ export class ReportCache {
     return Math.max(this.changedAt.get(orgId) ?? 0, this.flushed);
   }
 
-  /** The cached answer of GET /v1/events/{id}/impact[?source=] with default windows. */
-  report(orgId: string, id: string, source: string | undefined): CachedReport | undefined {
+  /**
+   * The cached answer of GET /v1/events/{id}/impact[?source=] with default windows, unless its
+   * event is older than `horizon` (epoch ms): past the org's retention it is gone.
+   */
+  report(orgId: string, id: string, source: string | undefined, horizon: number): CachedReport | undefined {
     if (!this.feed.isFresh(FRESH_MS)) return undefined;
-    return this.reports.get(reportKey(orgId, id, source));
+    const hit = this.reports.get(reportKey(orgId, id, source));
+    return hit && hit.eventTime >= horizon ? hit : undefined;
   }
 
-  /** Keep a stored report's answer, unless the org changed since `generation` was taken. */
-  keepReport(orgId: string, id: string, source: string | undefined, entry: CachedReport, generation: number): void {
+  /** Keep a stored report's answer (of an event at `eventTime`), unless the org changed since `generation` was taken. */
+  keepReport(
+    orgId: string,
+    id: string,
+    source: string | undefined,
+    entry: CachedReport,
+    eventTime: number,
+    generation: number,
+  ): void {
     if (generation !== this.generation(orgId)) return;
-    this.reports.set(reportKey(orgId, id, source), entry, entry.json.length + (entry.html?.length ?? 0));
+    this.reports.set(
+      reportKey(orgId, id, source),
+      { ...entry, eventTime },
+      entry.json.length + (entry.html?.length ?? 0),
+    );
   }
 
   /** The cached page of GET /v1/impact for this normalized query. */
   page(orgId: string, query: string): CachedPage | undefined {
     if (!this.feed.isFresh(FRESH_MS)) return undefined;
     const hit = this.pages.get(`${orgId}\u0000${query}`);
-    return hit && hit.generation === this.generation(orgId) ? hit : undefined;
+    const fresh = hit && hit.generation === this.generation(orgId) && this.now() - hit.at < PAGE_MAX_AGE_MS;
+    return fresh ? hit : undefined;
   }
 
   /** Keep a timeline page read at `generation` (it is served only while the org is unchanged). */
   keepPage(orgId: string, query: string, page: CachedPage, generation: number): void {
     if (generation !== this.generation(orgId)) return;
-    this.pages.set(`${orgId}\u0000${query}`, { ...page, generation }, page.json.length);
+    this.pages.set(`${orgId}\u0000${query}`, { ...page, generation, at: this.now() }, page.json.length);
+  }
+
+  /** The org's plan changed (its retention with it) or the org was deleted: no page of it is served again. */
+  orgChanged(orgId: string): void {
+    this.changedAt.set(orgId, ++this.tick);
   }
 
   /** A report was stored by this process (ImpactService.onReportStored). */

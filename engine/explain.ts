@@ -179,6 +179,16 @@ export function insufficientExplanation(r: MetricResult): string {
   return `Not enough data to judge ${r.name}: ${r.reason}${detectable}`;
 }
 
+/**
+ * Why a window lacks data when it starts before the org's retention horizon (`from`, epoch ms):
+ * its data has been deleted, which a bare "no data" would hide.
+ */
+export function pastRetention(window: string, from: number, retention: { days: number; plan: string }): string {
+  const day = new Date(from).toISOString().slice(0, 10);
+  const plan = retention.plan.charAt(0).toUpperCase() + retention.plan.slice(1);
+  return `the ${window} starts on ${day}, past this org's ${retention.days}-day retention (${plan} plan): its data has been deleted`;
+}
+
 /** Why a change is not put down to this event when another event covers much of a window. */
 export function confoundedReason(heavy: Confounder, typeWord: string): string {
   return (

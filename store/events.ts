@@ -6,6 +6,7 @@
 import type { CloudEvent, ReceivedEvent } from '../domain/event.js';
 import type { Backend, Params } from './backend.js';
 import { chTime } from './migrations.js';
+import { keptSince, type Horizon } from './org-tables.js';
 
 /** The query-relevant view of a stored event. */
 export interface StoredEvent {
@@ -72,6 +73,8 @@ export class EventRepository {
   constructor(
     private readonly backend: Backend,
     private readonly db: string,
+    /** Reads keep to events within the org's retention; ingest's duplicate check sees every stored row. */
+    private readonly horizon: Horizon,
   ) {}
 
   /**
@@ -182,7 +185,7 @@ export class EventRepository {
 
   /** One page of an org's events, newest first. */
   async list(orgId: string, filter: EventFilter, limit: number, after?: EventCursor): Promise<StoredEvent[]> {
-    const { where, params } = this.where(orgId, filter);
+    const { where, params } = await this.where(orgId, filter);
     if (after) {
       where.push(`(toUnixTimestamp64Milli(time), source, id) < ({c_time:Int64}, {c_source:String}, {c_id:String})`);
       Object.assign(params, { c_time: after.time, c_source: after.source, c_id: after.id });
@@ -198,7 +201,7 @@ export class EventRepository {
 
   /** Events of a time range, oldest first (export). */
   async range(orgId: string, filter: EventFilter, limit: number): Promise<StoredEvent[]> {
-    const { where, params } = this.where(orgId, filter);
+    const { where, params } = await this.where(orgId, filter);
     const rows = await this.backend.query<EventRow>(
       `SELECT ${EVENT_COLUMNS}
        FROM ${this.db}.events FINAL WHERE ${where.join(' AND ')}
@@ -210,7 +213,7 @@ export class EventRepository {
 
   /** Events of this org with this id (several only if sources share an id), newest first. */
   async byId(orgId: string, id: string, source?: string): Promise<StoredEvent[]> {
-    const { where, params } = this.where(orgId, { source });
+    const { where, params } = await this.where(orgId, { source });
     const rows = await this.backend.query<EventRow>(
       `SELECT ${EVENT_COLUMNS}
        FROM ${this.db}.events FINAL WHERE ${where.join(' AND ')} AND id = {id:String}
@@ -220,7 +223,7 @@ export class EventRepository {
     return rows.map(toStored);
   }
 
-  /** Number of stored events of an org. */
+  /** Number of stored events of an org, expired or not (tests, diagnostics: what a sweep has yet to remove counts). */
   async count(orgId: string): Promise<number> {
     const [row] = await this.backend.query<{ n: string }>(
       `SELECT count() AS n FROM ${this.db}.events FINAL WHERE org_id = {org:String}`,
@@ -229,9 +232,9 @@ export class EventRepository {
     return Number(row?.n ?? 0);
   }
 
-  private where(orgId: string, f: EventFilter): { where: string[]; params: Params } {
-    const where = ['org_id = {org:String}'];
-    const params: Params = { org: orgId };
+  private async where(orgId: string, f: EventFilter): Promise<{ where: string[]; params: Params }> {
+    const where = ['org_id = {org:String}', keptSince('events')];
+    const params: Params = { org: orgId, horizon: await this.horizon(orgId) };
     if (f.subject !== undefined) {
       where.push('subject = {subject:String}');
       params.subject = f.subject;

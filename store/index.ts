@@ -16,6 +16,8 @@ import { SecretBox } from './secrets.js';
 import { migrate, SCHEMA_VERSION } from './migrations.js';
 import { KeyRepository, OrgRepository } from './orgs.js';
 import { PairRepository } from './pairs.js';
+import { Retention } from './retention.js';
+import { OrgCache } from './org-cache.js';
 import { openServer } from './server.js';
 
 export interface StoreOptions {
@@ -54,6 +56,10 @@ export class Store {
   readonly pairs: PairRepository;
   /** Which replica runs the scheduler, when several share this store. */
   readonly leases: LeaseRepository;
+  /** Plan retention of every org table: the horizon reads filter by, plan changes, the sweep. */
+  readonly retention: Retention;
+  /** Orgs as hot paths read them: from the store at most every few seconds. */
+  readonly orgCache: OrgCache;
 
   constructor(
     readonly backend: Backend,
@@ -61,22 +67,28 @@ export class Store {
     /** Migration versions applied when this store was opened. */
     readonly appliedMigrations: number[],
     secretBox: SecretBox,
-    now: () => number = Date.now,
+    /** The store's clock: retention horizons are taken at it. */
+    readonly now: () => number = Date.now,
     /** The plans' limits: how long each plan's data is kept, how many events it may send. */
     readonly plans: PlanTable = DEFAULT_PLAN_LIMITS,
     /** The ClickHouse cluster the schema is laid out on (mutations then run on its local tables). */
     readonly cluster?: string,
   ) {
+    this.retention = new Retention(this);
+    // Each org-scoped read keeps to rows within the org's retention (store/org-tables.ts keptSince).
+    const horizon = (orgId: string) => this.retention.horizon(orgId);
+    const mutate = (sql: string, params?: Params) => this.mutate(sql, params);
     this.orgs = new OrgRepository(backend, database, secretBox);
     this.keys = new KeyRepository(backend, database, now);
-    this.events = new EventRepository(backend, database);
+    this.events = new EventRepository(backend, database, horizon);
     this.connections = new ConnectionRepository(backend, database, secretBox, now);
     this.metrics = new MetricRepository(backend, database, now);
-    this.points = new PointRepository(backend, database);
-    this.reports = new ReportRepository(backend, database);
-    this.jobs = new JobRepository(backend, database, now);
-    this.pairs = new PairRepository(backend, database, now);
+    this.points = new PointRepository(backend, database, horizon, mutate);
+    this.reports = new ReportRepository(backend, database, horizon);
+    this.jobs = new JobRepository(backend, database, horizon, now);
+    this.pairs = new PairRepository(backend, database, horizon, now);
     this.leases = new LeaseRepository(backend, database, now);
+    this.orgCache = new OrgCache(this.orgs, now);
   }
 
   /** Days an org on this plan keeps its data. */

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Backend, Params } from './backend.js';
 import { chTime, fromChTime } from './migrations.js';
+import { keptSince, type Horizon } from './org-tables.js';
 import type { TimeRange } from './pairs.js';
 import { msOrNull, VersionedTable, type VersionedRow } from './versioned.js';
 
@@ -99,6 +100,8 @@ export class JobRepository {
   constructor(
     private readonly backend: Backend,
     db: string,
+    /** Org-scoped reads keep to jobs whose window ends within the org's retention. */
+    private readonly horizon: Horizon,
     now: () => number = Date.now,
   ) {
     this.rows = new VersionedTable<Row>(backend, `${db}.fetch_jobs`, ['job_id'], now);
@@ -135,14 +138,21 @@ export class JobRepository {
   }
 
   async get(orgId: string, id: string): Promise<FetchJob | undefined> {
-    const row = await this.rows.get(orgId, id);
+    const [row] = await this.rows.select(
+      `org_id = {org:String} AND job_id = {id:String} AND ${keptSince('fetch_jobs')}`,
+      {
+        org: orgId,
+        id,
+        horizon: await this.horizon(orgId),
+      },
+    );
     return row && fromRow(row);
   }
 
   /** Jobs of one org matching the filter, newest first. */
   async list(orgId: string, filter: JobFilter = {}, limit = 10_000, after?: JobCursor): Promise<FetchJob[]> {
-    const where = ['org_id = {org:String}'];
-    const params: Params = { org: orgId, limit };
+    const where = ['org_id = {org:String}', keptSince('fetch_jobs')];
+    const params: Params = { org: orgId, limit, horizon: await this.horizon(orgId) };
     addFilter(filter, where, params);
     if (after) {
       where.push('(toUnixTimestamp64Milli(created_at), job_id) < ({c_created:Int64}, {c_id:String})');
@@ -156,7 +166,11 @@ export class JobRepository {
     return rows.map(fromRow);
   }
 
-  /** Queued jobs of every org whose run time has come, oldest first (the run loop's one cross-org read). */
+  /**
+   * Queued jobs of every org whose run time has come, oldest first (the run loop's one cross-org
+   * read). Unfiltered by retention, as are inStates() and countByState(): they serve the run loop
+   * and telemetry, not an org, and a job past its org's retention is gone at the next sweep.
+   */
   async due(now: number, kinds: readonly JobKind[], limit: number, backfillId?: string): Promise<FetchJob[]> {
     const where = [
       `state = 'queued'`,
@@ -206,8 +220,9 @@ export class JobRepository {
          argMaxIf(last_error_code, updated_at, last_error != '') AS err_code,
          argMaxIf(last_error, updated_at, last_error != '') AS err,
          countIf(state IN ('queued', 'running', 'blocked')) AS open
-       FROM ${this.rows.table} FINAL WHERE org_id = {org:String} AND connection_id = {connection:String}`,
-      { org: orgId, connection: connectionId },
+       FROM ${this.rows.table} FINAL
+       WHERE org_id = {org:String} AND connection_id = {connection:String} AND ${keptSince('fetch_jobs')}`,
+      { org: orgId, connection: connectionId, horizon: await this.horizon(orgId) },
     );
     const num = (v: string | null | undefined) => (v === null || v === undefined || Number(v) <= 0 ? null : Number(v));
     const errAt = num(row?.err_at);

@@ -3,6 +3,7 @@
 import type { Backend, Params } from './backend.js';
 import { EVENT_COLUMNS, toStored, type EventRow, type StoredEvent } from './events.js';
 import { chTime, fromChTime } from './migrations.js';
+import { keptSince, type Horizon } from './org-tables.js';
 import { msOrNull, VersionedTable, type VersionedRow } from './versioned.js';
 
 /** A span of time [from, to), epoch ms. */
@@ -71,6 +72,8 @@ export class PairRepository {
   constructor(
     private readonly backend: Backend,
     private readonly db: string,
+    /** Reads of an org's pairs keep to those whose event is within the org's retention. */
+    private readonly horizon: Horizon,
     now: () => number = Date.now,
   ) {
     this.rows = new VersionedTable<Row>(backend, `${db}.impact_pairs`, ['metric_id', 'event_source', 'event_id'], now);
@@ -122,13 +125,14 @@ export class PairRepository {
       where.push('event_time < fromUnixTimestamp64Milli({to:Int64})');
       params.to = opts.eventTo;
     }
-    return this.select(where.join(' AND '), params);
+    return this.select(orgId, where.join(' AND '), params);
   }
 
   /** Pairs of these events in one org. */
   async forEvents(orgId: string, events: { source: string; id: string }[]): Promise<ImpactPair[]> {
     if (events.length === 0) return [];
     return this.select(
+      orgId,
       'org_id = {org:String} AND has(arrayZip({sources:Array(String)}, {ids:Array(String)}), (event_source, event_id))',
       { org: orgId, sources: events.map((e) => e.source), ids: events.map((e) => e.id) },
     );
@@ -137,8 +141,8 @@ export class PairRepository {
   /** Pairs of an event id (any source unless given). */
   async forEventId(orgId: string, eventId: string, source?: string): Promise<ImpactPair[]> {
     if (source === undefined)
-      return this.select('org_id = {org:String} AND event_id = {id:String}', { org: orgId, id: eventId });
-    return this.select('org_id = {org:String} AND event_id = {id:String} AND event_source = {source:String}', {
+      return this.select(orgId, 'org_id = {org:String} AND event_id = {id:String}', { org: orgId, id: eventId });
+    return this.select(orgId, 'org_id = {org:String} AND event_id = {id:String} AND event_source = {source:String}', {
       org: orgId,
       id: eventId,
       source,
@@ -148,13 +152,18 @@ export class PairRepository {
   /** Ready pairs of one org, oldest ready_at first; `since` (exclusive) lets a consumer page through new readiness. */
   async ready(orgId: string, opts: { since?: number; limit?: number } = {}): Promise<ImpactPair[]> {
     return this.select(
+      orgId,
       `org_id = {org:String} AND state = 'ready' AND ready_at > fromUnixTimestamp64Milli({since:Int64})`,
       { org: orgId, since: opts.since ?? 0 },
       `ORDER BY ready_at, event_source, event_id, metric_id LIMIT ${Math.max(1, Math.floor(opts.limit ?? 1000))}`,
     );
   }
 
-  /** Events received since `since` (epoch ms) that have no pair yet, by org (planning a crash interrupted). */
+  /**
+   * Events received since `since` (epoch ms) that have no pair yet, by org (planning a crash
+   * interrupted). Across orgs by receive time, unfiltered by retention, as is receivedSince():
+   * the scan sees the last hours' arrivals, whose times the events route kept within retention.
+   */
   async unplannedEvents(since: number, limit = 100_000): Promise<{ orgId: string; events: UnplannedEvent[] }[]> {
     return this.eventsToPlan(
       `received_at >= fromUnixTimestamp64Milli({since:Int64})
@@ -185,8 +194,17 @@ export class PairRepository {
     return [...byOrg].map(([orgId, events]) => ({ orgId, events }));
   }
 
-  private async select(where: string, params: Params, tail = BY_EVENT_TIME): Promise<ImpactPair[]> {
-    return (await this.rows.select(where, params, tail)).map(fromRow);
+  /** Pairs of one org matching `where` whose event is within the org's retention. */
+  private async select(orgId: string, where: string, params: Params, tail = BY_EVENT_TIME): Promise<ImpactPair[]> {
+    const rows = await this.rows.select(
+      `(${where}) AND ${keptSince('impact_pairs')}`,
+      {
+        ...params,
+        horizon: await this.horizon(orgId),
+      },
+      tail,
+    );
+    return rows.map(fromRow);
   }
 }
 

@@ -1,8 +1,9 @@
 // Metric points: one row per (org, metric, bucket). Writing a window replaces
 // what was stored for it: newer versions win, and buckets the provider no longer
 // reports get a tombstone (is_deleted = 1), so nothing is duplicated or stale.
-import { StoreError, type Backend } from './backend.js';
+import { StoreError, type Backend, type Params } from './backend.js';
 import { chTime } from './migrations.js';
+import { keptSince, type Horizon } from './org-tables.js';
 
 /** One stored bucket: `ts` epoch ms at the bucket start. */
 export interface StoredPoint {
@@ -22,6 +23,10 @@ export class PointRepository {
   constructor(
     private readonly backend: Backend,
     private readonly db: string,
+    /** Reads keep to points within the org's retention: the TTL removes them only at a merge. */
+    private readonly horizon: Horizon,
+    /** Runs a mutation on every replica (Store.mutate). */
+    private readonly mutate: (sql: string, params?: Params) => Promise<void>,
   ) {}
 
   /** Replace the points of [from, to) with `points` (fetched at `fetchedAt`). Returns rows written. */
@@ -59,8 +64,9 @@ export class PointRepository {
       `SELECT toUnixTimestamp64Milli(ts) AS t, value, weight FROM ${this.db}.metric_points FINAL
        WHERE org_id = {org:String} AND metric_id = {metric:String} AND series = {series:String}
          AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})
+         AND ${keptSince('metric_points')}
        ORDER BY ts`,
-      { org: orgId, metric: metricId, series, from, to },
+      { org: orgId, metric: metricId, series, from, to, horizon: await this.horizon(orgId) },
     );
     return rows.map((r) =>
       r.weight === null ? { ts: Number(r.t), value: r.value } : { ts: Number(r.t), value: r.value, weight: r.weight },
@@ -77,8 +83,9 @@ export class PointRepository {
       `SELECT toFloat64(toUnixTimestamp64Milli(ts)), value, ifNull(weight, nan) FROM ${this.db}.metric_points FINAL
        WHERE org_id = {org:String} AND metric_id = {metric:String} AND series = {series:String}
          AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})
+         AND ${keptSince('metric_points')}
        ORDER BY ts`,
-      { org: orgId, metric: metricId, series, from, to },
+      { org: orgId, metric: metricId, series, from, to, horizon: await this.horizon(orgId) },
     );
     if (bytes.length % 24 !== 0)
       throw new StoreError(`RowBinary points: ${bytes.length} bytes is not a whole number of rows`);
@@ -97,12 +104,11 @@ export class PointRepository {
   }
 
   /**
-   * Re-apply an org's retention to its stored points (after a plan change): their TTL reads
-   * retention_days. An ALTER ... UPDATE mutation: the embedded engine applies it before this
-   * resolves; a ClickHouse server may finish it after (system.mutations shows its progress).
+   * Re-apply an org's retention to its stored points (after a plan change; store.retention.apply
+   * calls it): their TTL reads retention_days. A mutation, applied on every replica before this resolves.
    */
   async setRetention(orgId: string, retentionDays: number): Promise<void> {
-    await this.backend.command(
+    await this.mutate(
       `ALTER TABLE ${this.db}.metric_points UPDATE retention_days = {days:UInt16} WHERE org_id = {org:String}`,
       { org: orgId, days: retentionDays },
     );

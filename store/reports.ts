@@ -2,6 +2,7 @@
 // API serves these rows as they are (polling never recomputes).
 import type { Backend, Params } from './backend.js';
 import { chTime } from './migrations.js';
+import { keptSince, type Horizon } from './org-tables.js';
 
 /** A stored report; `report` and `charts` are the JSON the API serves and the page draws. */
 export interface StoredReport<R = unknown, C = unknown> {
@@ -69,6 +70,8 @@ export class ReportRepository {
   constructor(
     private readonly backend: Backend,
     private readonly db: string,
+    /** Reads keep to reports (and timeline events) within the org's retention. */
+    private readonly horizon: Horizon,
   ) {}
 
   /** Store a computation of a report; resolves to the version it was stored under (computed_at, epoch ms). */
@@ -100,6 +103,8 @@ export class ReportRepository {
    * What may have changed a report answer or the impact timeline after `since` (epoch ms):
    * reports computed and events received, oldest first, at most `limit` rows. Every version
    * counts (no FINAL); the compute and receive time indexes (migration 6) keep it to new parts.
+   * Across orgs and unfiltered by retention: it hands out keys of what just changed (fresh
+   * rows), and whoever serves them reads through get() or timeline(), which filter.
    */
   async changesSince(since: number, limit: number): Promise<TimelineChange[]> {
     const rows = await this.backend.query<{
@@ -127,8 +132,9 @@ export class ReportRepository {
       `SELECT org_id, event_source, event_id, toUnixTimestamp64Milli(event_time) AS t, status, verdict, worst_metric, report, charts,
               retry_after_s, toUnixTimestamp64Milli(computed_at) AS c
        FROM ${this.db}.impact_reports FINAL
-       WHERE org_id = {org:String} AND event_source = {source:String} AND event_id = {id:String}`,
-      { org: orgId, source, id },
+       WHERE org_id = {org:String} AND event_source = {source:String} AND event_id = {id:String}
+         AND ${keptSince('impact_reports')}`,
+      { org: orgId, source, id, horizon: await this.horizon(orgId) },
     );
     const r = rows[0];
     return (
@@ -156,7 +162,7 @@ export class ReportRepository {
     after?: { time: number; source: string; id: string },
   ): Promise<ImpactSummaryRow[]> {
     const where = ['e.org_id = {org:String}'];
-    const params: Params = { org: orgId, limit };
+    const params: Params = { org: orgId, limit, horizon: await this.horizon(orgId) };
     if (filter.subject !== undefined) {
       where.push('e.subject = {subject:String}');
       params.subject = filter.subject;
@@ -196,9 +202,10 @@ export class ReportRepository {
     }>(
       `SELECT e.source AS source, e.id AS id, e.type AS type, e.subject AS subject, e.version AS version,
               toUnixTimestamp64Milli(e.time) AS t, r.status AS status, r.verdict AS verdict, r.worst_metric AS worst_metric
-       FROM (SELECT * FROM ${this.db}.events FINAL WHERE org_id = {org:String}) AS e
+       FROM (SELECT * FROM ${this.db}.events FINAL WHERE org_id = {org:String} AND ${keptSince('events')}) AS e
        LEFT JOIN (SELECT event_source, event_id, status, verdict, worst_metric
-                  FROM ${this.db}.impact_reports FINAL WHERE org_id = {org:String}) AS r
+                  FROM ${this.db}.impact_reports FINAL
+                  WHERE org_id = {org:String} AND ${keptSince('impact_reports')}) AS r
          ON e.source = r.event_source AND e.id = r.event_id
        WHERE ${where.join(' AND ')}
        ORDER BY e.time DESC, e.source DESC, e.id DESC

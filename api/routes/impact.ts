@@ -166,7 +166,10 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
       const adHoc: WindowOverrides | undefined =
         q.before || q.after || q.gap ? { before: q.before, after: q.after, gap: q.gap } : undefined;
       // Ad-hoc windows are computed per request (and may be fetching): never cached.
-      const hit = adHoc ? undefined : cache?.report(orgId, req.params.id, q.source);
+      const hit =
+        adHoc || !cache
+          ? undefined
+          : cache.report(orgId, req.params.id, q.source, await store.retention.horizon(orgId));
       if (hit && sendReport(req, reply, hit, html)) return reply;
 
       const generation = cache?.generation(orgId) ?? 0;
@@ -185,7 +188,7 @@ export async function impactRoutes(fastify: FastifyInstance, opts: ImpactRouteOp
       // Not computed yet (just received): say what is awaited, without storing.
       computed ??= await impact.compute(orgId, event);
       const answers = reportAnswers(computed, html);
-      if (storedReport) cache?.keepReport(orgId, req.params.id, q.source, answers, generation);
+      if (storedReport) cache?.keepReport(orgId, req.params.id, q.source, answers, event.time, generation);
       sendReport(req, reply, answers, html);
       return reply;
     },

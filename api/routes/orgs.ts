@@ -85,6 +85,8 @@ const orgViewSchema = {
 
 export interface OrgRouteOptions {
   store: Store;
+  /** Told after an org's plan changed (answers cached for it may hold what its retention no longer keeps). */
+  onPlanChanged?: (orgId: string) => void;
   /** Clock in epoch ms (the quota's month); default Date.now. */
   now?: () => number;
 }
@@ -195,8 +197,8 @@ export async function orgRoutes(fastify: FastifyInstance, opts: OrgRouteOptions)
           scope: 'root',
           summary: "Change an org's plan or name (operator key)",
           description:
-            "A plan change re-applies the plan's retention to the org's stored metric points (an ALTER TABLE ... UPDATE " +
-            'mutation: on a ClickHouse server it may complete after the answer). Retention of other tables is not changed yet.',
+            "A plan change applies the new plan's retention to everything the org has stored before it answers: " +
+            'on a shorter one, what is past it is deleted at once.',
           responses: { 200: { description: 'the org as changed', schema: orgViewSchema }, 404: notFoundDoc },
         },
       },
@@ -205,8 +207,12 @@ export async function orgRoutes(fastify: FastifyInstance, opts: OrgRouteOptions)
       requireRoot(req);
       const org = await store.orgs.update(req.params.id, req.body, now());
       if (!org) throw notFound('org');
+      store.orgCache.forget(org.id);
       // Run whenever a plan is given, changed or not: a retry after a failed mutation repairs it.
-      if (req.body.plan !== undefined) await store.points.setRetention(org.id, plans[org.plan].retention_days);
+      if (req.body.plan !== undefined) {
+        await store.retention.apply(org.id);
+        opts.onPlanChanged?.(org.id);
+      }
       return view(org);
     },
   );

@@ -19,8 +19,11 @@ let t: TestApp;
 let a: { orgId: string; adminKey: string };
 let b: { orgId: string; adminKey: string };
 
+/** The service's clock: the day after the events' time (a free org keeps 7 days). */
+const NOW = Date.parse('2026-11-21T00:00:00Z');
+
 beforeAll(async () => {
-  t = await testApp();
+  t = await testApp({ now: () => NOW });
   a = await t.createOrg('alpha', 'starter');
   b = await t.createOrg('beta', 'free');
 });
@@ -51,7 +54,7 @@ describe('GET /v1/org', () => {
 
     const res = await t.app.inject({ url: '/v1/org', headers: bearer(a.adminKey) });
     expect(res.statusCode).toBe(200);
-    const period = quotaPeriod(Date.now());
+    const period = quotaPeriod(NOW);
     expect(res.json()).toEqual({
       id: a.orgId,
       name: 'alpha',

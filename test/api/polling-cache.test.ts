@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, createLogger } from '../../api/app.js';
 import { ChangeFeed } from '../../api/change-feed.js';
 import { Lru } from '../../api/lru.js';
-import { ReportCache } from '../../api/report-cache.js';
+import { PAGE_MAX_AGE_MS, ReportCache } from '../../api/report-cache.js';
 import { createRuntime, type Runtime } from '../../runtime.js';
 import { StoreError, type Backend } from '../../store/backend.js';
 import type { TimelineChange } from '../../store/reports.js';
@@ -487,18 +487,24 @@ describe('ChangeFeed', () => {
 
 describe('ReportCache bounds', () => {
   const changes: TimelineChange[] = [];
+  /** When the cached reports' event happened, epoch ms. */
+  const EVENT_TIME = 50_000;
+  let now = 100_000;
   const cache = () =>
     new ReportCache({
       changesSince: async (since) => changes.filter((c) => c.at > since),
-      now: () => 100_000,
+      now: () => now,
       limits: { maxReports: 2, maxPages: 1 },
     });
   const answer = (n: number) => ({ etag: `"${n}"`, htmlEtag: `"${n}-html"`, json: `{"n":${n}}` });
 
   it('keeps at most maxReports reports and maxPages pages', () => {
     const c = cache();
-    for (const n of [1, 2, 3]) c.keepReport('org', `e${n}`, undefined, answer(n), c.generation('org'));
-    expect([c.report('org', 'e1', undefined), c.report('org', 'e3', undefined)?.etag]).toEqual([undefined, '"3"']);
+    for (const n of [1, 2, 3]) c.keepReport('org', `e${n}`, undefined, answer(n), EVENT_TIME, c.generation('org'));
+    expect([c.report('org', 'e1', undefined, 0), c.report('org', 'e3', undefined, 0)?.etag]).toEqual([
+      undefined,
+      '"3"',
+    ]);
     c.keepPage('org', 'q1', answer(1), c.generation('org'));
     c.keepPage('org', 'q2', answer(2), c.generation('org'));
     expect([c.page('org', 'q1'), c.page('org', 'q2')?.etag, c.size.pages]).toEqual([undefined, '"2"', 1]);
@@ -508,17 +514,35 @@ describe('ReportCache bounds', () => {
     const c = cache();
     const before = c.generation('org');
     c.reportStored('org', 'ci', 'e1', 99_000);
-    c.keepReport('org', 'e1', undefined, answer(1), before);
-    expect(c.report('org', 'e1', undefined)).toBeUndefined();
-    c.keepReport('org', 'e1', 'ci', answer(1), c.generation('org'));
+    c.keepReport('org', 'e1', undefined, answer(1), EVENT_TIME, before);
+    expect(c.report('org', 'e1', undefined, 0)).toBeUndefined();
+    c.keepReport('org', 'e1', 'ci', answer(1), EVENT_TIME, c.generation('org'));
     c.keepPage('org', 'q', answer(1), c.generation('org'));
     c.keepPage('other', 'q', answer(2), c.generation('other'));
     changes.push({ kind: 'report', org_id: 'org', source: 'ci', id: 'e1', at: 99_900 });
     await c.check();
-    expect([c.report('org', 'e1', 'ci'), c.page('org', 'q'), c.page('other', 'q')?.etag]).toEqual([
+    expect([c.report('org', 'e1', 'ci', 0), c.page('org', 'q'), c.page('other', 'q')?.etag]).toEqual([
       undefined,
       undefined,
       '"2"',
     ]);
+  });
+
+  it('serves no report of an event past the retention, no page older than a minute, none after a plan change', () => {
+    const c = cache();
+    c.keepReport('org', 'e1', undefined, answer(1), EVENT_TIME, c.generation('org'));
+    expect(c.report('org', 'e1', undefined, EVENT_TIME)?.etag).toBe('"1"');
+    expect(c.report('org', 'e1', undefined, EVENT_TIME + 1)).toBeUndefined();
+
+    c.keepPage('org', 'q', answer(1), c.generation('org'));
+    now += PAGE_MAX_AGE_MS - 1;
+    expect(c.page('org', 'q')?.etag).toBe('"1"');
+    now += 1;
+    expect(c.page('org', 'q')).toBeUndefined();
+
+    c.keepPage('org', 'q', answer(2), c.generation('org'));
+    c.keepPage('other', 'q', answer(3), c.generation('other'));
+    c.orgChanged('org');
+    expect([c.page('org', 'q'), c.page('other', 'q')?.etag]).toEqual([undefined, '"3"']);
   });
 });

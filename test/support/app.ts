@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { buildApp, createLogger, type AppOptions } from '../../api/app.js';
-import { createRuntime } from '../../runtime.js';
+import { createRuntime, type Runtime } from '../../runtime.js';
 import type { Store } from '../../store/index.js';
 import { testStore } from './store.js';
 
@@ -12,6 +12,8 @@ export const ROOT_KEY = 'root-key-for-tests-0123456789abcdef';
 export interface TestApp {
   app: FastifyInstance;
   store: Store;
+  /** The runtime the app serves (its scheduler not started). */
+  runtime: Runtime;
   logs: string[];
   /** Create an org through POST /v1/orgs; returns its id and admin key. */
   createOrg(name?: string, plan?: string): Promise<{ orgId: string; adminKey: string }>;
@@ -23,11 +25,16 @@ export interface TestApp {
  * many requests quickly stay fast); `options.registry` serves /metrics.
  */
 export async function testApp(
-  options: Pick<AppOptions, 'rateLimits' | 'metricsToken'> & { registry?: Registry } = {},
+  options: Pick<AppOptions, 'rateLimits' | 'metricsToken'> & {
+    registry?: Registry;
+    /** The service's clock (epoch ms): tests move it instead of waiting. Default Date.now. */
+    now?: () => number;
+  } = {},
 ): Promise<TestApp> {
   const logs: string[] = [];
   const runtime = await createRuntime({
-    store: await testStore(),
+    store: await testStore({ now: options.now }),
+    now: options.now,
     logger: createLogger('debug', { write: (l) => void logs.push(l) }),
     registry: options.registry,
   });
@@ -40,6 +47,7 @@ export async function testApp(
   return {
     app,
     store,
+    runtime,
     logs,
     async createOrg(name = 'acme', plan = 'pro') {
       const res = await app.inject({
