@@ -13,6 +13,8 @@ import { ConnectorFactory } from './scheduler/connectors.js';
 import { ImpactService } from './scheduler/impact.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/index.js';
 import { RetentionSweep } from './scheduler/retention-sweep.js';
+import { UsageAlerts } from './notify/usage-alerts.js';
+import { webhookUrlProblem, WebhookSender } from './notify/webhook.js';
 import { openStore, Store, type StoreOptions } from './store/index.js';
 
 /** Scheduler settings a runtime may override (the rest are wired here; an onPairReady given is told after the impact service). */
@@ -31,6 +33,8 @@ export interface RuntimeOptions {
   hostPolicy?: HostPolicy;
   /** Per-connection timeout overrides of provider calls, ms. */
   connectorTimeoutMs?: (connectionId: string) => number | undefined;
+  /** Waits between a webhook's delivery attempts (tests shorten them; default notify/webhook.ts RETRY_DELAYS_MS). */
+  notifyRetryDelaysMs?: readonly number[];
   /** Where the scheduler's Prometheus metrics go (served at /metrics). */
   registry?: Registry;
   scheduler?: SchedulerTuning;
@@ -44,6 +48,10 @@ export interface Runtime {
   logger: Logger;
   now: () => number;
   registry?: Registry;
+  /** Orgs' usage alerts and their notifications. */
+  alerts: UsageAlerts;
+  /** Why a URL cannot be an org's notification webhook under the service's host policy, or undefined. */
+  notifyUrlProblem(url: string): string | undefined;
   /** Start the scheduler's loop (resume persisted jobs, plan what a crash left) and the hourly retention sweep. */
   start(): Promise<void>;
   /** Stop fetching and sweeping, let report computations finish, close the store. */
@@ -53,13 +61,14 @@ export interface Runtime {
 export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
   const now = opts.now ?? Date.now;
   const { logger } = opts;
+  const hostPolicy = opts.hostPolicy ?? { allowedHosts: [] };
   const child = (component: string) => logger.child({ component });
   const store = opts.store instanceof Store ? opts.store : await openStore({ now, ...opts.store });
   const connectors = new ConnectorFactory(store, {
     fetch: opts.fetch ?? globalThis.fetch,
     now,
     logger: child('connector'),
-    hostPolicy: opts.hostPolicy ?? { allowedHosts: [] },
+    hostPolicy,
     timeoutMs: opts.connectorTimeoutMs,
   });
   // The scheduler tells the impact service when a pair's data is in; the impact
@@ -83,6 +92,15 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     logger: child('impact'),
     fetchWindows: (orgId, metric, vars, windows) => scheduler.fetchWindows(orgId, metric, vars, windows),
   });
+  // Webhooks go out under the connectors' host rules (any public https host is admitted besides).
+  const webhook = new WebhookSender({
+    fetch: opts.fetch ?? globalThis.fetch,
+    hostPolicy,
+    now,
+    logger: child('notify'),
+    retryDelaysMs: opts.notifyRetryDelaysMs,
+  });
+  const alerts = new UsageAlerts({ store, webhook, logger: child('notify'), now });
   // Among replicas only the scheduler's lease holder sweeps (the mutations are idempotent; one is enough).
   const sweep = new RetentionSweep({
     retention: store.retention,
@@ -97,6 +115,8 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     logger,
     now,
     registry: opts.registry,
+    alerts,
+    notifyUrlProblem: (url) => webhookUrlProblem(url, hostPolicy),
     async start() {
       await scheduler.start();
       sweep.start();
@@ -104,6 +124,8 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     async close() {
       await sweep.stop();
       await scheduler.stop();
+      await alerts.stop();
+      await webhook.close();
       await impact.idle();
       await store.close();
     },

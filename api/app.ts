@@ -11,6 +11,8 @@ import type { Store } from '../store/index.js';
 import { authPlugin } from './auth.js';
 import { clientErrorHandler, errorHandler, frameworkErrors, sendProblem } from './errors.js';
 import { openApiCollector, schemaRef, type RouteDoc } from './openapi.js';
+import type { UsageAlerts } from '../notify/usage-alerts.js';
+import { EventQuota } from './quota.js';
 import { IngestLimiter, type RateLimits } from './rate-limit.js';
 import { ReportCache } from './report-cache.js';
 import { connectionRoutes } from './routes/connections.js';
@@ -38,6 +40,10 @@ export interface AppDeps {
   now: () => number;
   /** Prometheus registry served at /metrics (absent: no /metrics route). */
   registry?: Registry;
+  /** Orgs' usage alerts (told when ingest grows an org's usage). */
+  alerts: UsageAlerts;
+  /** Why a URL cannot be an org's notification webhook, or undefined. */
+  notifyUrlProblem(url: string): string | undefined;
 }
 
 export interface AppOptions {
@@ -191,14 +197,20 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
   const ingestLimiter = limits.ingest
     ? new IngestLimiter({
         rates: limits.ingest,
-        planOf: async (orgId) => (await store.orgs.get(orgId))?.plan,
         now: limitClock,
       })
     : undefined;
+  const quota = new EventQuota({
+    store,
+    plans: store.plans,
+    now: deps.now,
+    onUsage: (org, usage) => deps.alerts.usageChanged(org, usage),
+  });
   await app.register(eventRoutes, {
     store,
+    quota,
     now: deps.now,
-    admit: ingestLimiter && ((orgId, count) => ingestLimiter.admit(orgId, count)),
+    admit: ingestLimiter && ((org, count) => ingestLimiter.admit(org.id, org.plan, count)),
     onStored: (orgId, events, result) => {
       const accepted = new Set(result.accepted);
       reportCache.eventsStored(
@@ -210,7 +222,12 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
       scheduler.onEventsStored(orgId, schedulerEvents(events, result.accepted));
     },
   });
-  await app.register(orgRoutes, { store, now: deps.now, onPlanChanged: (orgId) => reportCache.orgChanged(orgId) });
+  await app.register(orgRoutes, {
+    store,
+    now: deps.now,
+    notifyUrlProblem: (url) => deps.notifyUrlProblem(url),
+    onPlanChanged: (orgId) => reportCache.orgChanged(orgId),
+  });
   await app.register(connectionRoutes, {
     store,
     connectors,

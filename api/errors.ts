@@ -41,6 +41,8 @@ export class ProblemError extends Error {
     readonly detail: string,
     readonly errors?: FieldError[],
     readonly headers?: Record<string, string>,
+    /** The problem's kind when the status alone does not say it (the end of its `type`, e.g. "quota-exceeded"). */
+    readonly kind?: string,
   ) {
     super(detail);
     this.name = 'ProblemError';
@@ -72,9 +74,15 @@ const PROVIDER_STATUS: Record<ConnectorErrorCode, number> = {
 };
 
 /** The problem+json body for a status. */
-function problem(status: number, detail: string, errors?: FieldError[], extra: Record<string, unknown> = {}) {
+function problem(
+  status: number,
+  detail: string,
+  errors?: FieldError[],
+  extra: Record<string, unknown> = {},
+  kind?: string,
+) {
   return {
-    type: `https://opstrails.dev/problems/${status}`,
+    type: `https://opstrails.dev/problems/${kind ?? status}`,
     title: TITLES[status] ?? 'Error',
     status,
     detail,
@@ -90,18 +98,19 @@ export function sendProblem(
   detail: string,
   errors?: FieldError[],
   extra: Record<string, unknown> = {},
+  kind?: string,
 ): FastifyReply {
   return reply
     .code(status)
     .type('application/problem+json')
-    .send(problem(status, detail, errors, extra));
+    .send(problem(status, detail, errors, extra, kind));
 }
 
 /** The one error handler: known errors keep their status; anything else is a 500 without details. */
 export function errorHandler(err: FastifyError | ProblemError | Error, req: FastifyRequest, reply: FastifyReply) {
   if (err instanceof ProblemError) {
     if (err.headers) reply.headers(err.headers);
-    return sendProblem(reply, err.status, err.detail, err.errors);
+    return sendProblem(reply, err.status, err.detail, err.errors, {}, err.kind);
   }
   if (err instanceof ConnectorError) {
     // Connector messages never carry secrets (the contract suite proves it per provider).

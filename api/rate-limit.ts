@@ -113,32 +113,21 @@ export function parseRate(text: string): Rate | string {
   return { perSecond: count / unit, burst };
 }
 
-/** Ingest limits per org: the org's plan is read from the store at most once a minute per org. */
+/** Ingest limits per org, by the org's plan. */
 export class IngestLimiter {
   private readonly buckets: TokenBuckets<string>;
-  private readonly plans = new Lru<string, { plan: Plan; at: number }>({ maxEntries: MAX_BUCKETS });
 
   constructor(
     private readonly opts: {
       rates: Readonly<Record<Plan, Rate>>;
-      planOf: (orgId: string) => Promise<Plan | undefined>;
       now: () => number;
     },
   ) {
     this.buckets = new TokenBuckets(opts.now);
   }
 
-  private async plan(orgId: string): Promise<Plan> {
-    const known = this.plans.get(orgId);
-    if (known && known.at + 60_000 > this.opts.now()) return known.plan;
-    const plan = (await this.opts.planOf(orgId)) ?? 'free';
-    this.plans.set(orgId, { plan, at: this.opts.now() });
-    return plan;
-  }
-
   /** Admit `events` events of the org, all or none; otherwise a 429 ProblemError to throw. */
-  async admit(orgId: string, events: number): Promise<ProblemError | undefined> {
-    const plan = await this.plan(orgId);
+  admit(orgId: string, plan: Plan, events: number): ProblemError | undefined {
     const rate = this.opts.rates[plan];
     const wait = this.buckets.take(orgId, rate, events);
     if (wait === 0) return undefined;

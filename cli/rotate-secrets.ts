@@ -10,7 +10,7 @@ import { storeOptions } from './serve.js';
 
 export const ROTATE_SECRETS_USAGE = `usage: opstrails-impact rotate-secrets [--reset-unreadable]
 
-Re-encrypt the connection secrets of every org under the current key
+Re-encrypt the connection and webhook secrets of every org under the current key
 (OPSTRAILS_SECRET_KEY, else the file OPSTRAILS_SECRET_KEY_FILE, else DATA_DIR/secret.key),
 reading each with whichever configured key opens it: the current one, the
 OPSTRAILS_SECRET_KEY_PREVIOUS keys, and on the embedded store DATA_DIR/secret.key
@@ -85,6 +85,21 @@ export async function rotateSecrets(
     for (const u of scan.unreadable) {
       out.stdout(`unreadable: org ${u.org_id} connection ${u.connection_id} (${u.reason})\n`);
     }
+    const hooks = await store.orgs.resealNotifySecrets({ resetUnreadable: reset });
+    out.stdout(
+      `webhook secrets: re-encrypted ${hooks.resealed}, already current ${hooks.current}, ` +
+        `unreadable ${hooks.unreadable.length}${reset && hooks.unreadable.length > 0 ? ' (webhook removed)' : ''}\n`,
+    );
+    for (const org of hooks.unreadable) out.stdout(`unreadable: org ${org} webhook secret\n`);
+    // 1 when any secret stays unreadable (without --reset-unreadable).
+    const hooksStatus = hooks.unreadable.length > 0 && !reset ? 1 : 0;
+    if (hooksStatus) {
+      out.stderr(
+        `opstrails-impact rotate-secrets: ${hooks.unreadable.length} webhook secret(s) cannot be decrypted with any ` +
+          'configured key: configure the key they were sealed under, or run with --reset-unreadable and have the ' +
+          "org's admin set the webhook again (PATCH /v1/org)\n",
+      );
+    }
     if (scan.unreadable.length > 0) {
       if (reset) {
         out.stderr(
@@ -92,7 +107,7 @@ export async function rotateSecrets(
             'decrypts: they now hold empty secrets and are marked failing; enter their secrets again ' +
             '(PATCH /v1/connections/{id}), then check them\n',
         );
-        return 0;
+        return hooksStatus;
       }
       out.stderr(
         `opstrails-impact rotate-secrets: ${scan.unreadable.length} connection secret(s) cannot be decrypted ` +
@@ -101,7 +116,7 @@ export async function rotateSecrets(
       return 1;
     }
     const done = keys.filter((k) => !k.current).map((k) => k.source);
-    if (done.length > 0) {
+    if (done.length > 0 && hooksStatus === 0) {
       const names = unique(done.map(variableOf));
       out.stdout(
         `every secret is under the current key ${keys[0].id}: ${names.join(' and ')} ` +
@@ -112,7 +127,7 @@ export async function rotateSecrets(
           '\n',
       );
     }
-    return 0;
+    return hooksStatus;
   } finally {
     await store.close();
   }

@@ -27,6 +27,11 @@ export interface EgressPolicy extends HostPolicy {
   provider: string;
   /** The provider's official hosts: exact names, or a subdomain suffix when the entry starts with ".". */
   officialHosts: readonly string[];
+  /**
+   * Admit any host over https whose every address is public (an org's notification webhook has
+   * no official hosts); hosts the operator listed keep the listed rules (http, listed addresses).
+   */
+  publicHosts?: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -180,8 +185,11 @@ function isOfficial(host: string, officialHosts: readonly string[]): boolean {
   return officialHosts.some((h) => (h.startsWith('.') ? host.endsWith(h) : host === h));
 }
 
-/** How a host is admitted: as an official host of the provider, as listed by the operator, or by the tests-only any-host policy. */
-type Admission = 'official' | 'listed' | 'any';
+/**
+ * How a host is admitted: as an official host of the provider, as listed by the operator, as any
+ * public host (publicHosts), or by the tests-only any-host policy.
+ */
+type Admission = 'official' | 'listed' | 'public' | 'any';
 
 // ---------------------------------------------------------------------------
 // URLs (checked at config time by resolveBaseUrl, and again for every request)
@@ -194,7 +202,7 @@ type Admission = 'official' | 'listed' | 'any';
  */
 export function admitUrl(
   url: URL,
-  policy: HostPolicy & { officialHosts: readonly string[] },
+  policy: HostPolicy & Pick<EgressPolicy, 'officialHosts' | 'publicHosts'>,
   field: string,
 ): Admission {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
@@ -216,6 +224,16 @@ export function admitUrl(
   if (policy.allowAnyHost) return 'any';
   const list = parseAllowList(policy.allowedHosts);
   const listed = isIP(host) ? addressListed(list, host) : list.names.has(host);
+  if (!listed && policy.publicHosts) {
+    if (url.protocol !== 'https:') throw new ConnectorError('invalid_config', `${field} must use https`);
+    if (isIP(host) && addressClass(host) !== 'public') {
+      throw new ConnectorError(
+        'invalid_config',
+        `${field}: ${host} is a ${addressClass(host)} address; the operator can allow it in ${ALLOW_LIST}`,
+      );
+    }
+    return 'public';
+  }
   if (!listed) {
     throw new ConnectorError(
       'invalid_config',
@@ -253,7 +271,8 @@ export async function resolveChecked(hostname: string, policy: EgressPolicy): Pr
       ? 'any'
       : 'listed';
   const list = parseAllowList(policy.allowedHosts);
-  if (admission === 'listed' && !list.names.has(host) && !isIP(host)) {
+  // Under publicHosts an unlisted name is admitted; its addresses must then be public (below).
+  if (admission === 'listed' && !list.names.has(host) && !isIP(host) && !policy.publicHosts) {
     throw new ConnectorError('invalid_config', `${policy.provider}: host ${host} is not allowed (${ALLOW_LIST})`);
   }
   const addresses = isIP(host)

@@ -57,6 +57,22 @@ export interface ReceivedEvent {
   receivedAt: number;
 }
 
+/** How far ahead of the service's clock an event time may be (a clock off by hours is common; days is a bug). */
+export const MAX_FUTURE_MS = 24 * 3600_000;
+
+/**
+ * Why an event at `time` is refused at ingest (a phrase), or undefined: older than the org's
+ * oldest kept instant `horizon` (it would be deleted at once), or more than MAX_FUTURE_MS ahead of `now`.
+ */
+export function eventTimeProblem(time: number, now: number, horizon: { at: number; why: string }): string | undefined {
+  if (time < horizon.at)
+    return `${new Date(time).toISOString()} is older than ${horizon.why}: it would be deleted at once`;
+  if (time > now + MAX_FUTURE_MS) {
+    return `${new Date(time).toISOString()} is more than 24 hours ahead of the service's clock (${new Date(now).toISOString()})`;
+  }
+  return undefined;
+}
+
 /**
  * An event as received, its type normalized (normalizeEventType: the event is stored with the
  * canonical type); its `time` must have passed validation (api/cloudevents.ts), or this throws.

@@ -1,5 +1,6 @@
-// Plans: what an org keeps and may send. Retention bounds the metric points (TTL) by the
-// org's plan; a plan change re-applies it to the points stored. Limits are data (PlanTable).
+// Plans: what an org keeps and may send. Retention bounds every org-owned table by the org's
+// plan (store/retention.ts), the monthly events quota bounds ingest (api/quota.ts). Limits are
+// data (PlanTable).
 
 export const PLANS = ['free', 'starter', 'pro'] as const;
 export type Plan = (typeof PLANS)[number];

@@ -3,7 +3,7 @@
 // after it is stored; a retry of a stored event is reported as a duplicate.
 // If a coalesced INSERT fails, each request is retried alone (a bulkhead), so
 // one request's bad rows fail that request only.
-import type { CloudEvent, ReceivedEvent } from '../domain/event.js';
+import { normalizeEventType, type CloudEvent, type ReceivedEvent } from '../domain/event.js';
 import type { Backend, Params } from './backend.js';
 import { chTime } from './migrations.js';
 import { keptSince, type Horizon } from './org-tables.js';
@@ -183,6 +183,18 @@ export class EventRepository {
     return results;
   }
 
+  /** How many of these (source, id) pairs the org has stored already (an ingest would report them as duplicates). */
+  async countStored(orgId: string, events: readonly { source: string; id: string }[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const [row] = await this.backend.query<{ n: string }>(
+      `SELECT count() AS n FROM (SELECT DISTINCT source, id FROM ${this.db}.events
+       WHERE org_id = {org:String} AND id IN {ids:Array(String)}
+         AND has(arrayZip({sources:Array(String)}, {ids:Array(String)}), (source, id)))`,
+      { org: orgId, sources: events.map((e) => e.source), ids: events.map((e) => e.id) },
+    );
+    return Number(row?.n ?? 0);
+  }
+
   /** One page of an org's events, newest first. */
   async list(orgId: string, filter: EventFilter, limit: number, after?: EventCursor): Promise<StoredEvent[]> {
     const { where, params } = await this.where(orgId, filter);
@@ -242,7 +254,8 @@ export class EventRepository {
     if (f.type !== undefined) {
       // domain/event.ts eventTypeIs in SQL: "deployment" also matches "dev.opstrails.deployment".
       where.push(`(type = {type:String} OR endsWith(type, concat('.', {type:String})))`);
-      params.type = f.type;
+      // Read as ingest reads a type: "Data_Load" finds the events stored as "data-load".
+      params.type = normalizeEventType(f.type);
     }
     if (f.source !== undefined) {
       where.push('source = {source:String}');

@@ -17,7 +17,9 @@ import { migrate, SCHEMA_VERSION } from './migrations.js';
 import { KeyRepository, OrgRepository } from './orgs.js';
 import { PairRepository } from './pairs.js';
 import { Retention } from './retention.js';
+import { UsageRepository } from './usage.js';
 import { OrgCache } from './org-cache.js';
+import { AlertRepository } from './alerts.js';
 import { openServer } from './server.js';
 
 export interface StoreOptions {
@@ -60,6 +62,10 @@ export class Store {
   readonly retention: Retention;
   /** Orgs as hot paths read them: from the store at most every few seconds. */
   readonly orgCache: OrgCache;
+  /** Events accepted per org and month (the events quota). */
+  readonly usage: UsageRepository;
+  /** Orgs' alerts (usage_80) and their notification's delivery. */
+  readonly alerts: AlertRepository;
 
   constructor(
     readonly backend: Backend,
@@ -89,6 +95,8 @@ export class Store {
     this.pairs = new PairRepository(backend, database, horizon, now);
     this.leases = new LeaseRepository(backend, database, now);
     this.orgCache = new OrgCache(this.orgs, now);
+    this.usage = new UsageRepository(backend, database);
+    this.alerts = new AlertRepository(backend, database);
   }
 
   /** Days an org on this plan keeps its data. */

@@ -3,7 +3,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Backend } from './backend.js';
 import type { Plan } from '../domain/plan.js';
-import type { SecretBox } from './secrets.js';
+import { SecretUndecryptableError, type SecretBox } from './secrets.js';
 import { chTime, fromChTime } from './migrations.js';
 import { isoTime, VersionedTable, type VersionedRow } from './versioned.js';
 
@@ -158,6 +158,40 @@ export class OrgRepository {
   }
 
   /**
+   * Re-encrypt every webhook secret sealed under a previous key (rotate-secrets), as the same
+   * version of the org's row (a change made since has a newer version and wins). Secrets no
+   * configured key opens are listed by org; with `resetUnreadable` their webhook is removed, for
+   * an admin to set again. Returns the counts.
+   */
+  async resealNotifySecrets(opts: { resetUnreadable?: boolean } = {}): Promise<{
+    resealed: number;
+    current: number;
+    unreadable: string[];
+  }> {
+    const result = { resealed: 0, current: 0, unreadable: [] as string[] };
+    for (const row of await this.rows("WHERE notify_secret != '' ORDER BY org_id")) {
+      let opened;
+      try {
+        opened = this.box.unseal<string>(row.notify_secret, notifyContext(row.org_id));
+      } catch (err) {
+        if (!(err instanceof SecretUndecryptableError)) throw err;
+        result.unreadable.push(row.org_id);
+        if (opts.resetUnreadable)
+          await this.write(row.org_id, Date.now(), () => ({ notify_url: '', notify_secret: '' }));
+        continue;
+      }
+      if (!opened.stale) {
+        result.current++;
+        continue;
+      }
+      const notify_secret = this.box.seal(opened.value, notifyContext(row.org_id));
+      await this.backend.insert(`${this.db}.orgs`, [{ ...row, notify_secret }]);
+      result.resealed++;
+    }
+    return result;
+  }
+
+  /**
    * Write a newer version of the org's row with `change` applied. It is stamped after the current
    * one, so two changes within a millisecond keep their order.
    */
@@ -180,20 +214,6 @@ export class OrgRepository {
   /** Number of orgs (used to bootstrap the embedded default). */
   async count(): Promise<number> {
     const [row] = await this.backend.query<{ n: string }>(`SELECT count() AS n FROM ${this.db}.orgs FINAL`);
-    return Number(row?.n ?? 0);
-  }
-
-  /**
-   * Events the org had accepted with a receive time in [from, to) (epoch ms): its usage of an
-   * events quota. A duplicate is never stored twice, so it is not counted twice.
-   */
-  async eventsReceived(orgId: string, from: number, to: number): Promise<number> {
-    const [row] = await this.backend.query<{ n: string }>(
-      `SELECT count() AS n FROM ${this.db}.events FINAL
-       WHERE org_id = {org:String}
-         AND received_at >= fromUnixTimestamp64Milli({from:Int64}) AND received_at < fromUnixTimestamp64Milli({to:Int64})`,
-      { org: orgId, from, to },
-    );
     return Number(row?.n ?? 0);
   }
 

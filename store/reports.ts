@@ -1,5 +1,6 @@
 // Impact reports as computed: one row per event, newest computation wins. The
 // API serves these rows as they are (polling never recomputes).
+import { normalizeEventType } from '../domain/event.js';
 import type { Backend, Params } from './backend.js';
 import { chTime } from './migrations.js';
 import { keptSince, type Horizon } from './org-tables.js';
@@ -169,7 +170,8 @@ export class ReportRepository {
     }
     if (filter.type !== undefined) {
       where.push(`(e.type = {type:String} OR endsWith(e.type, concat('.', {type:String})))`);
-      params.type = filter.type;
+      // Read as ingest reads a type: "Data_Load" finds the events stored as "data-load".
+      params.type = normalizeEventType(filter.type);
     }
     if (filter.since !== undefined) {
       where.push('e.time >= fromUnixTimestamp64Milli({since:Int64})');

@@ -195,6 +195,20 @@
     }
   }
 
+  /** Shows this month's usage alert of the key's org (GET /v1/org), if it has one; says nothing otherwise. */
+  async function loadUsage() {
+    const box = el('usage');
+    try {
+      const org = await (await api('/v1/org', 'application/json')).json();
+      const alert = (org.alerts || []).find((a) => a.period_start === (org.quota && org.quota.period_start));
+      box.textContent = alert ? 'Usage alert: ' + alert.message + '.' : '';
+      box.hidden = !alert;
+    } catch {
+      // The timeline says what is wrong with the key; the usage line is only an extra.
+      box.hidden = true;
+    }
+  }
+
   function resizeFrame() {
     const frame = el('report-frame');
     try {
@@ -273,6 +287,7 @@
     if (!timelineLoaded) {
       timelineLoaded = true;
       loadTimeline(true);
+      loadUsage();
     }
   }
 

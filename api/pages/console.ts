@@ -102,6 +102,7 @@ The key stays in this browser tab only (session storage, cleared when the tab cl
 </section>
 <section id="timeline-view" aria-labelledby="timeline-h" hidden>
 <h1 id="timeline-h">Events and their impact</h1>
+<p id="usage" class="message info" role="status" hidden></p>
 <form id="filters" role="search" aria-label="Filter events">
 <label>Subject<input name="subject" placeholder="production" autocomplete="off"></label>
 <label>Type<input name="type" placeholder="deployment" autocomplete="off"></label>

@@ -2,12 +2,14 @@
 // cursors, one event, and export of a time range as a CloudEvents batch.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { receive, type ReceivedEvent } from '../../domain/event.js';
+import { eventTimeProblem, receive, type ReceivedEvent } from '../../domain/event.js';
+import type { EventQuota } from '../quota.js';
 import type { EventFilter, IngestResult } from '../../store/events.js';
+import type { Org } from '../../store/orgs.js';
 import type { Store } from '../../store/index.js';
 import { requireOrg } from '../auth.js';
 import { BATCH, fromBinary, MAX_BATCH, STRUCTURED, validateBatch, validateEvent } from '../cloudevents.js';
-import { badRequest, notFound, ProblemError } from '../errors.js';
+import { badRequest, notFound, ProblemError, type FieldError } from '../errors.js';
 import { schemaRef } from '../openapi.js';
 import { cursor, decodeCursor, encodeCursor, idParams, instant, isTimeCursor } from '../params.js';
 import type { ZodTypeProvider } from '../validation.js';
@@ -32,12 +34,14 @@ const oneQuery = z.object({ source: z.string().optional() });
 
 export interface EventRouteOptions {
   store: Store;
+  /** The events quota of the org's plan (absent: not enforced). */
+  quota?: EventQuota;
   /** Told after events are stored (the scheduler plans their fetches); must return quickly. */
   onStored?: (orgId: string, events: ReceivedEvent[], result: IngestResult) => void;
   /** The app's clock: the receipt time of events without a time of their own. */
   now: () => number;
   /** The org's ingest limit: admits `count` events (all or none) or returns the 429 to throw; absent: unlimited. */
-  admit?: (orgId: string, count: number) => Promise<ProblemError | undefined>;
+  admit?: (org: Org, count: number) => ProblemError | undefined;
 }
 
 export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOptions) {
@@ -72,7 +76,10 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
             `Structured: ${STRUCTURED} or application/json, one event. ` +
             `Batch: ${BATCH}, up to 1,000 events, all or nothing. ` +
             'Binary: ce-* headers with the data as the body. ' +
-            '(source, id) identifies an event; a retry is reported under duplicates. 202 means stored.',
+            '(source, id) identifies an event; a retry is reported under duplicates. 202 means stored. ' +
+            "An event `time` older than the org's plan retention, or more than 24 hours ahead, is refused (422, the batch whole). " +
+            "Past the plan's monthly events quota a batch that does not fit is refused whole (429 `quota-exceeded`, " +
+            'Retry-After to the start of next month, UTC); events already stored do not count again.',
           // Read as bytes: the content mode is decided by headers, and api/cloudevents.ts validates.
           rawBody: {
             [STRUCTURED]: schemaRef('CloudEvent'),
@@ -83,9 +90,15 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
             202: { description: 'stored', schema: ingestResult },
             413: { description: 'body over 1 MiB' },
             415: { description: 'unsupported content type' },
+            422: {
+              description: "an event's time is past the org's retention or more than 24 hours ahead; nothing stored",
+              type: 'application/problem+json',
+              schema: schemaRef('Problem'),
+            },
             429: {
               description:
-                "over the org's ingest rate (events per second by plan) or the key's request rate; nothing stored",
+                "over the org's monthly events quota (type ends in quota-exceeded), its ingest rate (events per second " +
+                "by plan) or the key's request rate; nothing stored",
               type: 'application/problem+json',
               schema: schemaRef('Problem'),
             },
@@ -101,11 +114,14 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
         .trim()
         .toLowerCase();
       let events;
+      let mode: Mode;
       if (req.headers['ce-specversion'] !== undefined) {
+        mode = 'binary';
         const r = validateEvent(fromBinary(req.headers, body));
         if (!r.event) throw badRequest(summarize(r.errors), r.errors);
         events = [r.event];
       } else if (mediaType === STRUCTURED || mediaType === 'application/json') {
+        mode = 'structured';
         const parsed = parseJson(body);
         if (Array.isArray(parsed)) {
           throw badRequest(`a JSON array is a batch: send it as ${BATCH}`, [
@@ -116,6 +132,7 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
         if (!r.event) throw badRequest(summarize(r.errors), r.errors);
         events = [r.event];
       } else if (mediaType === BATCH) {
+        mode = 'batch';
         const r = validateBatch(parseJson(body));
         if (r.errors.length > 0) throw badRequest(`batch rejected, nothing stored: ${summarize(r.errors)}`, r.errors);
         events = r.events;
@@ -126,12 +143,39 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
             `use ${STRUCTURED}, application/json, ${BATCH}, or binary mode with ce-* headers`,
         );
       }
-      // Counted in events, after validation (a rejected batch costs nothing), before anything is stored.
-      const over = await opts.admit?.(orgId, events.length);
-      if (over) throw over;
+      const org = await store.orgCache.get(orgId);
+      if (!org) throw notFound('org');
       const receivedAt = opts.now();
       const received = events.map((e) => receive(e, receivedAt));
-      const result = await store.events.ingest(orgId, received);
+      const days = store.retentionDays(org.plan);
+      const horizon = {
+        at: receivedAt - days * 86_400_000,
+        why: `the ${days}-day retention of this org's ${org.plan} plan`,
+      };
+      const timeErrors = timeErrorsOf(received, receivedAt, horizon, mode);
+      if (timeErrors.length > 0) {
+        throw new ProblemError(
+          422,
+          `${mode === 'batch' ? 'batch rejected, nothing stored: ' : ''}${summarize(timeErrors)}`,
+          timeErrors,
+        );
+      }
+      // Counted in events, after validation (a rejected batch costs nothing), before anything is stored.
+      const over = opts.admit?.(org, events.length);
+      if (over) throw over;
+      const reservation = await opts.quota?.admit(org, received);
+      // Counted once stored; a failed ingest releases what it reserved. A failure to count (the
+      // usage row, the alert) is logged: the events are stored, and the answer says so.
+      const settle = async (stored: number) =>
+        reservation &&
+        opts.quota?.settle(reservation, stored).catch((err: unknown) => {
+          req.log.warn({ err: String(err), org_id: orgId }, 'counting events toward the quota failed');
+        });
+      const result = await store.events.ingest(orgId, received).catch(async (err: unknown) => {
+        await settle(0);
+        throw err;
+      });
+      await settle(result.accepted.length);
       if (result.accepted.length > 0) opts.onStored?.(orgId, received, result);
       return reply.code(202).send(result);
     },
@@ -225,6 +269,25 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
       return found.event;
     },
   );
+}
+
+/** How the events came: ce-* headers with the data as the body, one event as JSON, or a batch. */
+type Mode = 'binary' | 'structured' | 'batch';
+
+/** The events whose time ingest refuses (eventTimeProblem), as field errors naming `time` where it was sent. */
+function timeErrorsOf(
+  received: readonly ReceivedEvent[],
+  now: number,
+  horizon: { at: number; why: string },
+  mode: Mode,
+): FieldError[] {
+  return received.flatMap((r, i): FieldError[] => {
+    const problem = r.event.time === undefined ? undefined : eventTimeProblem(r.time, now, horizon);
+    if (!problem) return [];
+    if (mode === 'binary') return [{ field: 'time', message: `${problem} (header ce-time)` }];
+    if (mode === 'batch') return [{ index: i, pointer: `/${i}/time`, field: 'time', message: problem }];
+    return [{ pointer: '/time', field: 'time', message: problem }];
+  });
 }
 
 function toFilter(q: z.infer<typeof exportQuery>): EventFilter {

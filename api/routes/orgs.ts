@@ -3,9 +3,10 @@ import { PLANS, quotaPeriod, type Plan } from '../../domain/plan.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../../store/index.js';
+import { ALERT_TYPES, type Alert } from '../../store/alerts.js';
 import { SCOPES, type Org } from '../../store/orgs.js';
 import { requireOrg, requireRoot } from '../auth.js';
-import { notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import { schemaRef } from '../openapi.js';
 import { idParams } from '../params.js';
 import { named, type ZodTypeProvider } from '../validation.js';
@@ -36,6 +37,11 @@ const updateOrg = named(
   'org change',
 );
 
+const updateOwnOrg = named(
+  z.object({ notify_url: z.string().trim().min(1, 'required').max(2000).nullable() }).strict(),
+  'notification settings',
+);
+
 /** An org as the operator lists it. */
 interface OrgSummary {
   id: string;
@@ -45,10 +51,11 @@ interface OrgSummary {
   created_at: string;
 }
 
-/** An org with its plan's limits and this month's usage (GET /v1/org, the operator's GET and PATCH). */
+/** An org with its plan's limits, this month's usage and its alerts (GET /v1/org, the operator's GET and PATCH). */
 interface OrgView extends OrgSummary {
   quota: { events: number; used: number; period_start: string; period_end: string };
-  alerts: never[];
+  alerts: Omit<Alert, 'org_id'>[];
+  notify_url: string | null;
 }
 
 const count = (description: string) => ({ type: 'integer', minimum: 0, description });
@@ -70,16 +77,39 @@ const orgViewSchema = {
     ...orgSummarySchema.properties,
     quota: {
       type: 'object',
-      description: "the plan's monthly events quota (shown, not enforced yet)",
+      description: "the plan's monthly events quota: past it ingest answers 429 quota-exceeded until the period ends",
       required: ['events', 'used', 'period_start', 'period_end'],
       properties: {
         events: count('events the plan accepts per calendar month (UTC)'),
-        used: count('events accepted this month, by receive time (a duplicate is not counted)'),
+        used: count('events accepted this month (a duplicate is not counted)'),
         period_start: { type: 'string', format: 'date-time', description: 'start of this month, UTC' },
         period_end: { type: 'string', format: 'date-time', description: 'start of next month, UTC (exclusive)' },
       },
     },
-    alerts: { type: 'array', items: {}, description: 'usage alerts: always empty for now' },
+    alerts: {
+      type: 'array',
+      description: "the org's alerts within its retention, newest first: usage_80 once a month at 80% of the quota",
+      items: {
+        type: 'object',
+        required: ['type', 'at', 'message', 'period_start', 'delivery', 'attempts', 'last_error'],
+        properties: {
+          type: { enum: ALERT_TYPES },
+          at: { type: 'string', format: 'date-time' },
+          message: { type: 'string' },
+          period_start: { type: 'string', format: 'date-time', description: 'the quota period it belongs to' },
+          delivery: {
+            enum: ['none', 'pending', 'delivered', 'failed'],
+            description: 'its notification to notify_url: none (no webhook), pending, delivered or failed',
+          },
+          attempts: count('delivery attempts made'),
+          last_error: { type: 'string', description: "why the last attempt failed ('' when delivered)" },
+        },
+      },
+    },
+    notify_url: {
+      type: ['string', 'null'],
+      description: 'where notifications (usage alerts) are POSTed as CloudEvents; null: none',
+    },
   },
 };
 
@@ -87,6 +117,8 @@ export interface OrgRouteOptions {
   store: Store;
   /** Told after an org's plan changed (answers cached for it may hold what its retention no longer keeps). */
   onPlanChanged?: (orgId: string) => void;
+  /** Why a URL cannot be an org's webhook (notify/webhook.ts webhookUrlProblem with the service's host policy), or undefined. */
+  notifyUrlProblem: (url: string) => string | undefined;
   /** Clock in epoch ms (the quota's month); default Date.now. */
   now?: () => number;
 }
@@ -106,16 +138,17 @@ export async function orgRoutes(fastify: FastifyInstance, opts: OrgRouteOptions)
   });
   const view = async (org: Org): Promise<OrgView> => {
     const period = quotaPeriod(now());
+    const alerts = await store.alerts.list(org.id, await store.retention.horizon(org.id));
     return {
       ...summary(org),
       quota: {
         events: plans[org.plan].events_per_month,
-        used: await store.orgs.eventsReceived(org.id, period.start, period.end),
+        used: await store.usage.used(org.id, period.start),
         period_start: new Date(period.start).toISOString(),
         period_end: new Date(period.end).toISOString(),
       },
-      // Usage alerts (quota thresholds, their webhook) are a later change.
-      alerts: [],
+      alerts: alerts.map(({ org_id: _, ...alert }) => alert),
+      notify_url: org.notify_url,
     };
   };
   const notFoundDoc = { description: 'no such org', type: 'application/problem+json', schema: schemaRef('Problem') };
@@ -137,6 +170,50 @@ export async function orgRoutes(fastify: FastifyInstance, opts: OrgRouteOptions)
       const org = await store.orgs.get(requireOrg(req, 'read'));
       if (!org) throw notFound('org');
       return view(org);
+    },
+  );
+
+  app.patch(
+    '/v1/org',
+    {
+      onRequest: app.authenticate,
+      schema: { body: updateOwnOrg },
+      config: {
+        doc: {
+          tag: 'orgs',
+          scope: 'admin',
+          summary: "Set or remove the caller's org notification webhook",
+          description:
+            'Usage alerts are POSTed to notify_url as CloudEvents (type dev.opstrails.usage.alert, structured mode), ' +
+            'signed as Standard Webhooks says: headers webhook-id, webhook-timestamp and webhook-signature ' +
+            '("v1," + base64 HMAC-SHA256 over "<id>.<timestamp>.<body>", keyed with the base64 part of notify_secret). ' +
+            'Failed deliveries are retried 3 times over about 5 minutes. The URL must be https to a host whose ' +
+            'addresses are public, unless the operator listed the host in OPSTRAILS_ALLOWED_PROVIDER_HOSTS. ' +
+            'Each URL set gets a new notify_secret, shown in this answer only; null removes the webhook.',
+          responses: {
+            200: {
+              description: 'the org, with the new signing secret when a URL was set',
+              schema: {
+                ...orgViewSchema,
+                properties: {
+                  ...orgViewSchema.properties,
+                  notify_secret: { type: 'string', description: 'the webhook signing secret, shown once' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const orgId = requireOrg(req, 'admin');
+      const url = req.body.notify_url;
+      const problem = url === null ? undefined : opts.notifyUrlProblem(url);
+      if (problem) throw badRequest(problem, [{ pointer: '/notify_url', field: 'notify_url', message: problem }]);
+      const set = await store.orgs.setNotify(orgId, url, now());
+      if (!set) throw notFound('org');
+      store.orgCache.forget(orgId);
+      return { ...(await view(set.org)), ...(set.secret === null ? {} : { notify_secret: set.secret }) };
     },
   );
 

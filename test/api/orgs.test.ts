@@ -68,6 +68,7 @@ describe('GET /v1/org', () => {
         period_end: new Date(period.end).toISOString(),
       },
       alerts: [],
+      notify_url: null,
     });
   });
 
@@ -194,6 +195,14 @@ describe('event types at ingest', () => {
     expect(list.statusCode).toBe(200);
     const byId = Object.fromEntries(list.json().items.map((e: { id: string; type: string }) => [e.id, e.type]));
     expect(byId).toEqual({ t1: 'data-load', t2: 'data-load', t3: 'data-load', t4: 'dev.opstrails.data-load' });
+    // The filter's type is read the way ingest reads a type.
+    const loose = await t.app.inject({ url: '/v1/events?type=Data_Load', headers: bearer(b.adminKey) });
+    expect(
+      loose
+        .json()
+        .items.map((e: { id: string }) => e.id)
+        .sort(),
+    ).toEqual(['t1', 't2', 't3', 't4']);
     const kept = await t.app.inject({ url: '/v1/events/t6', headers: bearer(b.adminKey) });
     expect(kept.json().type).toBe('Feature_Flag');
     expect((await t.app.inject({ url: '/v1/events/t5', headers: bearer(b.adminKey) })).json().type).toBe(

@@ -36,6 +36,7 @@ describe('rotate-secrets on a ClickHouse server', () => {
   const stores: Store[] = [];
   let env: Record<string, string>;
   const ids: Record<string, { org: string; id: string }> = {};
+  let hookSecret: string;
 
   const open = async (passphrase: string) => {
     const store = await openStore({
@@ -74,6 +75,9 @@ describe('rotate-secrets on a ClickHouse server', () => {
     await make(underK1, orgA, 'a');
     await make(underK1, orgB, 'b');
     await make(await open(LOST), orgB, 'lost');
+    // Webhook secrets: org A's under K1, org B's under the lost key.
+    hookSecret = (await underK1.orgs.setNotify(orgA, 'https://hooks.example.com/a'))!.secret!;
+    await (await open(LOST)).orgs.setNotify(orgB, 'https://hooks.example.com/b');
   });
   afterAll(async () => {
     for (const store of stores) await store.close();
@@ -94,6 +98,9 @@ describe('rotate-secrets on a ClickHouse server', () => {
     expect(first.out).not.toContain(ids.a.id);
     expect(first.err).toContain('OPSTRAILS_SECRET_KEY_PREVIOUS');
     expect(first.err).toContain('--reset-unreadable');
+    expect(first.out).toContain('webhook secrets: re-encrypted 1, already current 0, unreadable 1');
+    expect(first.out).toContain(`unreadable: org ${ids.lost.org} webhook secret`);
+    expect(first.out).not.toContain(hookSecret);
 
     // Nothing left to do for the readable ones, and the current key alone reads them.
     const again = await run([], { OPSTRAILS_SECRET_KEY: K2 });
@@ -102,6 +109,10 @@ describe('rotate-secrets on a ClickHouse server', () => {
     const currentOnly = await open(K2);
     expect(await currentOnly.connections.secrets(ids.a.org, ids.a.id)).toEqual({ api_key: `${SECRET}-a` });
     expect(await currentOnly.connections.secrets(ids.b.org, ids.b.id)).toEqual({ api_key: `${SECRET}-b` });
+    expect(await currentOnly.orgs.notifyTarget(ids.a.org)).toEqual({
+      url: 'https://hooks.example.com/a',
+      secret: hookSecret,
+    });
   });
 
   it('--reset-unreadable empties what no key opens and marks it failing; then every secret is current', async () => {
@@ -111,10 +122,13 @@ describe('rotate-secrets on a ClickHouse server', () => {
     expect(reset.err).toContain('enter their secrets again');
     const store = await open(K2);
     expect(await store.connections.get(ids.lost.org, ids.lost.id)).toMatchObject({ status: 'failing' });
+    expect(reset.out).toContain('webhook secrets: re-encrypted 0, already current 1, unreadable 1 (webhook removed)');
+    expect((await store.orgs.get(ids.lost.org))!.notify_url).toBeNull();
 
     const clean = await run([], { OPSTRAILS_SECRET_KEY: K2, OPSTRAILS_SECRET_KEY_PREVIOUS: K1 });
     expect(clean.code).toBe(0);
     expect(clean.out).toContain('re-encrypted 0, already current 3, unreadable 0');
+    expect(clean.out).toContain('webhook secrets: re-encrypted 0, already current 1, unreadable 0');
     expect(clean.out).toContain('OPSTRAILS_SECRET_KEY_PREVIOUS is no longer needed');
   });
 

@@ -93,6 +93,9 @@ describe.skipIf(!RUN)('console in headless Chromium', () => {
     await signIn(page);
     await page.waitForSelector('#events-body tr');
     expect(await rowCount(page)).toBe(20);
+    // The org's usage alert of this month is shown above the timeline, as text.
+    await page.waitForSelector('#usage:not([hidden])');
+    expect(await page.textContent('#usage')).toContain('Usage alert: 8,000 of 10,000 events used this month (80%');
     // Badges carry words, not only colour.
     const badges = await page.locator('#events-body .badge').allTextContents();
     expect(badges).toHaveLength(20);

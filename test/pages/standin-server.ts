@@ -90,6 +90,33 @@ export async function startStandIn(key = 'otk_test_4f9c2e8a1b7d4c3e9f0a'): Promi
     return fixture.report;
   });
 
+  // The org of the key: this month's quota and one usage alert (the console shows it above the timeline).
+  app.get('/v1/org', async (req, reply) => {
+    if (!authorized(req)) return problem(reply, 401, 'the API key is not valid or has been revoked');
+    const period = { period_start: '2026-11-01T00:00:00.000Z', period_end: '2026-12-01T00:00:00.000Z' };
+    return {
+      id: 'org_standin',
+      name: 'stand-in',
+      plan: 'free',
+      retention_days: 7,
+      created_at: '2026-10-01T00:00:00.000Z',
+      quota: { events: 10000, used: 8123, ...period },
+      alerts: [
+        {
+          type: 'usage_80',
+          at: '2026-11-20T10:00:00.000Z',
+          message:
+            '8,000 of 10,000 events used this month (80%, free plan): past 10,000 new events are refused until 2026-12-01',
+          period_start: period.period_start,
+          delivery: 'none',
+          attempts: 0,
+          last_error: '',
+        },
+      ],
+      notify_url: null,
+    };
+  });
+
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { url, key, seen, close: () => app.close() };
 }

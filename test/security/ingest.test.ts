@@ -87,8 +87,11 @@ let t: TestApp;
 let orgA: { orgId: string; adminKey: string };
 let orgB: { orgId: string; adminKey: string };
 
+/** The service's clock: the day after the events' time (ingest refuses times past retention or a day ahead). */
+let clock = Date.parse('2026-11-21T00:00:00Z');
+
 beforeAll(async () => {
-  t = await testApp();
+  t = await testApp({ now: () => clock });
   orgA = await t.createOrg('poisoner');
   orgB = await t.createOrg('bystander');
 });
@@ -243,7 +246,10 @@ describe('strict RFC 3339 times', () => {
   });
 
   it('ingest stores a valid time as the instant it names', async () => {
+    const saved = clock;
+    clock = Date.UTC(2028, 2, 1, 2, 0);
     const res = await post(orgA.adminKey, JSON.stringify(ev('leap-day', { time: '2028-02-29T23:30:00-01:00' })));
+    clock = saved;
     expect(res.statusCode).toBe(202);
     const [stored] = await t.store.events.byId(orgA.orgId, 'leap-day');
     expect(stored.time).toBe(Date.UTC(2028, 2, 1, 0, 30));
@@ -431,9 +437,11 @@ describe('bulkhead: a coalesced INSERT the store refuses fails only the request 
   let app: Awaited<ReturnType<typeof buildApp>>;
 
   beforeAll(async () => {
+    const now = () => clock;
     const runtime = await createRuntime({
-      store: await testStore({ backend: refusing(unclosable(sharedChdb())) }),
+      store: await testStore({ backend: refusing(unclosable(sharedChdb())), now }),
       logger: createLogger('silent'),
+      now,
     });
     store = runtime.store;
     app = await buildApp(runtime, { rootKey: ROOT_KEY });

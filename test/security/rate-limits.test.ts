@@ -135,7 +135,7 @@ describe('ingest per org, by plan, in events', () => {
     now: clock.now,
   };
   beforeAll(async () => {
-    t = await testApp({ rateLimits: limits });
+    t = await testApp({ rateLimits: limits, now: clock.now });
   });
   afterAll(async () => t?.close());
 

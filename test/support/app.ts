@@ -3,8 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { buildApp, createLogger, type AppOptions } from '../../api/app.js';
-import { createRuntime, type Runtime } from '../../runtime.js';
-import type { Store } from '../../store/index.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../runtime.js';
+import type { Store, StoreOptions } from '../../store/index.js';
 import { testStore } from './store.js';
 
 export const ROOT_KEY = 'root-key-for-tests-0123456789abcdef';
@@ -29,12 +29,15 @@ export async function testApp(
     registry?: Registry;
     /** The service's clock (epoch ms): tests move it instead of waiting. Default Date.now. */
     now?: () => number;
-  } = {},
+  } & Pick<RuntimeOptions, 'hostPolicy' | 'notifyRetryDelaysMs'> &
+    Pick<StoreOptions, 'plans'> = {},
 ): Promise<TestApp> {
   const logs: string[] = [];
   const runtime = await createRuntime({
-    store: await testStore({ now: options.now }),
+    store: await testStore({ now: options.now, plans: options.plans }),
     now: options.now,
+    hostPolicy: options.hostPolicy,
+    notifyRetryDelaysMs: options.notifyRetryDelaysMs,
     logger: createLogger('debug', { write: (l) => void logs.push(l) }),
     registry: options.registry,
   });

@@ -3,6 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { PlanTable } from '../../domain/plan.js';
 import type { Backend } from '../../store/backend.js';
 import { openChdb, type ChdbBackend } from '../../store/chdb.js';
 import { openStore, type Store } from '../../store/index.js';
@@ -27,11 +28,12 @@ export function databaseName(prefix = 't'): string {
 
 /** A migrated store in a fresh database on this process's chDB. */
 export async function testStore(
-  opts: { database?: string; now?: () => number; backend?: Backend } = {},
+  opts: { database?: string; now?: () => number; backend?: Backend; plans?: PlanTable } = {},
 ): Promise<Store> {
   return openStore({
     backend: opts.backend ?? unclosable(sharedChdb()),
     database: opts.database ?? databaseName(),
     now: opts.now,
+    plans: opts.plans,
   });
 }
