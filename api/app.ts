@@ -21,6 +21,7 @@ import { impactRoutes } from './routes/impact.js';
 import { jobRoutes } from './routes/jobs.js';
 import { mcpRoutes } from './routes/mcp.js';
 import { metricRoutes } from './routes/metrics.js';
+import { orgDeletionRoutes } from './routes/org-deletion.js';
 import { orgRoutes } from './routes/orgs.js';
 import { pageRoutes } from './routes/pages.js';
 import { telemetryRoutes } from './routes/telemetry.js';
@@ -227,6 +228,12 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     now: deps.now,
     notifyUrlProblem: (url) => deps.notifyUrlProblem(url),
     onPlanChanged: (orgId) => reportCache.orgChanged(orgId),
+  });
+  await app.register(orgDeletionRoutes, {
+    store,
+    now: deps.now,
+    forgetKeys: () => app.forgetKeys(),
+    settle: () => Promise.all([scheduler.idle(), impact.idle()]),
   });
   await app.register(connectionRoutes, {
     store,

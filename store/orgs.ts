@@ -279,6 +279,15 @@ export class KeyRepository {
     return true;
   }
 
+  /** Revoke every active key of an org (its deletion); returns how many were revoked. */
+  async revokeAll(orgId: string, now = Date.now()): Promise<number> {
+    const active = await this.rows.list(orgId, 'revoked_at IS NULL');
+    await this.rows.insert(
+      active.map((row) => ({ ...row, revoked_at: chTime(now), updated_at: this.nextVersion(row) })),
+    );
+    return active.length;
+  }
+
   /** Record use (callers throttle this). */
   async touch(orgId: string, keyId: string, now = Date.now()): Promise<void> {
     const row = await this.rows.get(orgId, keyId);
