@@ -3,6 +3,7 @@
 // and drain in-flight requests and pending writes on SIGTERM/SIGINT.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp, createLogger } from '../api/app.js';
@@ -117,9 +118,8 @@ export async function configuredRuntime(config: Config, more: Partial<RuntimeOpt
 }
 
 /**
- * How long a stopping service keeps answering before it closes its listener and idle connections.
- * A connection accepted in the last moment before the close, its request not yet read, is still
- * cut: clients that reconnect in a tight loop (answers with no work, e.g. 429s) can meet that.
+ * How long a stopping service, its listener closed, keeps answering the connections it has
+ * before it closes the idle ones: requests already on the wire arrive and are answered.
  */
 const DRAIN_GRACE_MS = 500;
 
@@ -177,7 +177,11 @@ export async function serve(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down: draining requests, fetches and pending writes');
-    // A moment for requests already on the wire to arrive and be answered (with Connection: close).
+    // No new connection from now on (clients are refused, and retry elsewhere), so none can be
+    // accepted in the last moment and cut with its request unread. Only the listener closes (net's
+    // close; http's would also drop idle keep-alive connections a client is about to reuse): the
+    // open connections get a moment for requests on the wire to be answered (with Connection: close).
+    NetServer.prototype.close.call(app.server);
     await new Promise((resolve) => setTimeout(resolve, DRAIN_GRACE_MS));
     await app.close();
     await runtime.close();
