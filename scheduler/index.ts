@@ -180,10 +180,8 @@ export class Scheduler {
    * time is within the org's retention (older events' data is gone). Returns the events looked at.
    */
   async onMetricSaved(orgId: string, metric: Metric): Promise<number> {
-    const org = await this.store.orgs.get(orgId);
-    if (!org) return 0;
-    const since = this.now() - this.store.retentionDays(org.plan) * 24 * 3600_000;
-    const events = (await this.store.events.range(orgId, { since }, METRIC_LOOKBACK_EVENTS)).filter((e) =>
+    // The events read are those within the org's retention (store/retention.ts): older ones' data is gone.
+    const events = (await this.store.events.range(orgId, {}, METRIC_LOOKBACK_EVENTS)).filter((e) =>
       appliesTo(metric, { type: e.type, subject: e.subject }),
     );
     await this.replan(orgId, events);

@@ -147,10 +147,9 @@ export async function eventRoutes(fastify: FastifyInstance, opts: EventRouteOpti
       if (!org) throw notFound('org');
       const receivedAt = opts.now();
       const received = events.map((e) => receive(e, receivedAt));
-      const days = store.retentionDays(org.plan);
       const horizon = {
-        at: receivedAt - days * 86_400_000,
-        why: `the ${days}-day retention of this org's ${org.plan} plan`,
+        at: await store.retention.horizon(orgId),
+        why: `the ${store.retentionDays(org.plan)}-day retention of this org's ${org.plan} plan`,
       };
       const timeErrors = timeErrorsOf(received, receivedAt, horizon, mode);
       if (timeErrors.length > 0) {
