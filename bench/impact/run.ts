@@ -20,8 +20,13 @@ const T0 = Date.UTC(2026, 9, 1);
 const T1 = T0 + DAYS * 86_400_000;
 const KINDS = ['count', 'ratio', 'gauge', 'quantile'] as const;
 
-const store = await openStore({ dataDir: mkdtempSync(join(tmpdir(), 'opstrails-bench-impact-')), database: 'bench' });
-const org = 'org_bench';
+// The store's clock is the end of the data set: reads keep to the org's retention at that instant.
+const store = await openStore({
+  dataDir: mkdtempSync(join(tmpdir(), 'opstrails-bench-impact-')),
+  database: 'bench',
+  now: () => T1,
+});
+const org = (await store.orgs.create('bench', 'pro', T0)).id;
 
 // The data set: METRICS metrics of eight days of one-minute points, EVENTS events spread over the
 // last day (from 06:00 on, so each has its 5 hours of pre-event stretch that day and 7 reference days).

@@ -25,6 +25,8 @@ const org = await (
 ).json();
 const headers = { authorization: `Bearer ${org.admin_key}`, 'content-type': 'application/cloudevents-batch+json' };
 
+/** Event times from two days ago on, a second apart: within every plan's retention, never ahead. */
+const START = Date.now() - 2 * 86_400_000;
 const body = (round: number, b: number) =>
   JSON.stringify(
     Array.from({ length: BATCH }, (_, i) => ({
@@ -33,7 +35,7 @@ const body = (round: number, b: number) =>
       source: 'bench/ci',
       type: 'dev.opstrails.deployment',
       subject: i % 2 ? 'production' : 'staging',
-      time: new Date(Date.UTC(2026, 10, 1) + (round * batchesPerRound * BATCH + b * BATCH + i) * 1000).toISOString(),
+      time: new Date(START + (round * batchesPerRound * BATCH + b * BATCH + i) * 1000).toISOString(),
       version: `v${i}`,
       data: { commit: 'abcdef0123456789', service: 'checkout' },
     })),
