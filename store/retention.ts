@@ -9,7 +9,7 @@
 // and the sweep do the whole job from one expiry expression per table. metric_points keeps its
 // TTL on a per-row retention_days column (set at write, re-set by apply()): the largest table,
 // where a merge dropping expired rows costs nothing extra.
-import type { PlanTable } from '../domain/plan.js';
+import { PLANS, type PlanTable } from '../domain/plan.js';
 import type { Backend, Params } from './backend.js';
 import type { OrgCache } from './org-cache.js';
 import { ORG_TABLES } from './org-tables.js';
@@ -71,8 +71,10 @@ export class Retention {
   }
 
   /**
-   * Physically remove every org's expired rows: one mutation per table that has any (orgs no
-   * longer stored keep nothing). Returns the rows deleted per table.
+   * Physically remove every org's expired rows: one mutation per table that has any. Rows of an
+   * org not in the list read at the start (one created since, or leftovers of a deleted one) are
+   * kept for the longest retention of any plan: a new org's rows are never taken for a deleted
+   * one's. Returns the rows deleted per table.
    */
   async sweep(): Promise<Record<string, number>> {
     const orgs = await this.deps.orgs.list();
@@ -80,13 +82,14 @@ export class Retention {
       now: this.deps.now(),
       orgs: orgs.map((o) => o.id),
       days: orgs.map((o) => this.deps.plans[o.plan].retention_days),
+      longest: Math.max(...PLANS.map((p) => this.deps.plans[p].retention_days)),
     };
     const deleted: Record<string, number> = {};
     for (const t of EXPIRING) {
       deleted[t.name] = await this.deleteExpired(
         t.name,
         `${t.expiresBy} < fromUnixTimestamp64Milli({now:Int64})
-           - toIntervalDay(transform(org_id, {orgs:Array(String)}, {days:Array(UInt16)}, 0))`,
+           - toIntervalDay(transform(org_id, {orgs:Array(String)}, {days:Array(UInt16)}, {longest:UInt16}))`,
         params,
       );
     }

@@ -24,6 +24,7 @@ let clock = START;
 let store: Store;
 let free: string;
 let pro: string;
+const UNLISTED = 'org_created_during_the_sweep';
 
 /** Write one row per table per age for an org; the row's expiry instant is START - age days. */
 async function seed(orgId: string): Promise<void> {
@@ -161,6 +162,8 @@ beforeAll(async () => {
   pro = (await store.orgs.create('Pro org', 'pro')).id;
   await seed(free);
   await seed(pro);
+  // Rows of an org the sweep's list does not name (created since it was read).
+  await seed(UNLISTED);
 });
 afterAll(async () => {
   await store?.close();
@@ -196,6 +199,8 @@ describe('retention by plan', () => {
     const after = await stored(free);
     for (const t of EXPIRING) expect(after[t], t).toBe(4 - deleted[t]);
     expect(await stored(pro)).toEqual(Object.fromEntries(EXPIRING.map((t) => [t, 4])));
+    // Kept for the longest plan's 90 days: the sweep never takes a new org's rows for a deleted one's.
+    expect(await stored(UNLISTED)).toEqual(Object.fromEntries(EXPIRING.map((t) => [t, 4])));
     expect(await visible(free)).toEqual(seen(2, ['e1', 'e5']));
     expect(Object.values(await store.retention.sweep()).every((n) => n === 0)).toBe(true);
   });
