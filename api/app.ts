@@ -22,6 +22,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { mcpRoutes } from './routes/mcp.js';
 import { metricRoutes } from './routes/metrics.js';
 import { orgDeletionRoutes } from './routes/org-deletion.js';
+import { keyRoutes } from './routes/keys.js';
 import { orgRoutes } from './routes/orgs.js';
 import { pageRoutes } from './routes/pages.js';
 import { telemetryRoutes } from './routes/telemetry.js';
@@ -229,6 +230,7 @@ export async function buildApp(deps: AppDeps, opts: AppOptions = {}): Promise<Fa
     notifyUrlProblem: (url) => deps.notifyUrlProblem(url),
     onPlanChanged: (orgId) => reportCache.orgChanged(orgId),
   });
+  await app.register(keyRoutes, { store });
   await app.register(orgDeletionRoutes, {
     store,
     now: deps.now,

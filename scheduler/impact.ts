@@ -12,10 +12,9 @@ import {
   type EventWindows,
   type MetricInput,
   MAX_REFERENCE_DAYS,
-  type MetricResult,
   type WindowOverrides,
 } from '../engine/index.js';
-import { insufficientExplanation, pastRetention } from '../engine/explain.js';
+import { notePastRetention } from './past-retention.js';
 import type { StoredEvent } from '../store/events.js';
 import type { Store } from '../store/index.js';
 import type { ImpactPair, PairState, PairWindows } from '../store/jobs.js';
@@ -59,27 +58,6 @@ function pointsIn(
     );
   }
   return out;
-}
-
-/**
- * Say so when a metric lacks data because its windows start before the org's retention horizon
- * (that data has been deleted), instead of a bare "no data": the before window when it is short
- * of buckets, and each reference day skipped for missing buckets.
- */
-export function notePastRetention(r: MetricResult, retention: { plan: string; days: number; horizon: number }): void {
-  const before = r.windows.before.from;
-  const { present, expected } = r.data_quality;
-  if (r.verdict === 'insufficient_data' && before < retention.horizon && present.before < expected.before) {
-    r.reason = pastRetention('before window', before, retention);
-    r.explanation = insufficientExplanation(r);
-  }
-  for (const skipped of r.baseline.skipped_days ?? []) {
-    // A reference day lies `day` days earlier, give or take an hour of a daylight-saving change;
-    // only a day skipped for missing buckets ("under 80% ...") is put down to the retention.
-    const start = before - skipped.day * DAY;
-    if (start + 3_600_000 < retention.horizon && skipped.reason.startsWith('under '))
-      skipped.reason = pastRetention(`reference day ${skipped.day}`, start, retention);
-  }
 }
 
 /** Most other events one report reads (28 days of 300 deployments a day). */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { receive } from '../../domain/event.js';
 import { quotaPeriod } from '../../domain/plan.js';
 import { analyzeEvent, computeWindows } from '../../engine/index.js';
-import { notePastRetention } from '../../scheduler/impact.js';
+import { notePastRetention } from '../../scheduler/past-retention.js';
 import { RetentionSweep } from '../../scheduler/retention-sweep.js';
 import type { Store } from '../../store/index.js';
 import { chTime } from '../../store/migrations.js';
