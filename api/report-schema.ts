@@ -39,7 +39,18 @@ const baseline = z.object({
     .enum(['model', 'placebo'])
     .optional()
     .describe('which variance decided the interval: the noise model, or the placebo spread of the reference days'),
-  placebo: z.object({ se: z.number(), model_se: z.number(), placebos: z.number(), df: z.number() }).optional(),
+  placebo: z
+    .object({
+      se: z.number(),
+      model_se: z.number(),
+      placebos: z.number(),
+      df: z.number(),
+      model_df: z.number().optional(),
+    })
+    .optional()
+    .describe(
+      'the placebo spread (se, df, from how many placebos) and the noise model (model_se, model_df; reports computed before model_df was added lack it), each as the standard error of the change',
+    ),
   weekday_adjusted: z.boolean().optional(),
   reference_change: z.number().nullable().optional().describe('change over the same clock windows in the reference'),
   explains_change: z

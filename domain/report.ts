@@ -31,7 +31,8 @@ export interface Baseline {
   skipped_days?: { day: number; reason: string }[];
   /** Which variance decided the interval: the noise model, or the placebo spread of the reference days. */
   calibration?: 'model' | 'placebo';
-  placebo?: { se: number; model_se: number; placebos: number; df: number };
+  /** The placebo spread and the noise model's, each as the standard error of the change with its degrees of freedom (`model_df` absent in reports stored before it was added); `placebos` = how many. */
+  placebo?: { se: number; model_se: number; placebos: number; df: number; model_df?: number };
   weekday_adjusted?: boolean;
   /** Change over the same clock windows in the reference (relative), when seasonal. */
   reference_change?: number | null;

@@ -31,8 +31,8 @@ export interface Counterfactual {
   outliers: number[];
   /** Which variance decided the interval: the noise model, or the placebo spread where that was wider. */
   calibration: 'model' | 'placebo';
-  /** The placebo events' spread and the noise model's, both as the standard error of the change; `placebos` = how many, `df` = their degrees of freedom. */
-  placebo: { se: number; model_se: number; placebos: number; df: number };
+  /** The placebo events' spread and the noise model's, both as the standard error of the change; `placebos` = how many, `df` and `model_df` = the degrees of freedom of each. */
+  placebo: { se: number; model_se: number; placebos: number; df: number; model_df: number };
   /** True when two or more same-weekday references moved the prediction toward their own days' pattern. */
   weekday_adjusted: boolean;
 }
@@ -315,48 +315,60 @@ export function compareCounterfactual(
   const se = usePlacebo ? placeboSe : wd.se;
   const df = usePlacebo ? placebo.df : wd.df;
   const diff = wd.diff;
-  const t = se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity;
-  const pValue = se > 0 ? tTwoSided(t, df) : diff === 0 ? 1 : 0;
-  const q = tQuantile(1 - (1 - opts.confLevel) / 2, df);
-  let relative: number | null;
-  let ci: [number, number] | null;
-  let absolute: number | null;
-  let ciAbsolute: [number, number] | null;
-  let seRelative: number | null;
-  if (kind !== 'gauge') {
-    // Against the expected after level: the observed one over e^Δ.
-    const observed = afterLevel(kind, g);
-    const expected = observed / Math.exp(diff);
-    relative = Math.expm1(diff);
-    ci = [Math.expm1(diff - q * se), Math.expm1(diff + q * se)];
-    absolute = expected * relative;
-    ciAbsolute = [expected * ci[0], expected * ci[1]];
-    seRelative = se;
-  } else {
-    const expected = afterLevel(kind, g) - diff;
-    absolute = diff;
-    ciAbsolute = [diff - q * se, diff + q * se];
-    const scale = Math.abs(expected);
-    relative = scale > 0 ? diff / scale : null;
-    ci = scale > 0 ? [ciAbsolute[0] / scale, ciAbsolute[1] / scale] : null;
-    seRelative = scale > 0 ? se / scale : null;
-  }
+  const interval = counterfactualInterval(kind, diff, se, df, afterLevel(kind, g), opts.confLevel);
   return {
     diff,
     se,
     df,
-    p: pValue,
-    relative,
-    ci,
-    absolute,
-    ci_absolute: ciAbsolute,
-    se_relative: seRelative,
+    ...interval,
     autocorrelation: wd.autocorrelation,
     n_eff: wd.n_eff,
     days: references.flatMap((d, i) => (kept[i] ? [{ day: d, weight: weights[i], change: fit!.changes[i] }] : [])),
     outliers: [...outliers, ...dropped].sort((a, b) => a - b),
     calibration: usePlacebo ? 'placebo' : 'model',
-    placebo: { se: placeboSe, model_se: wd.se, placebos: placebo.placebos, df: placebo.df },
+    placebo: { se: placeboSe, model_se: wd.se, placebos: placebo.placebos, df: placebo.df, model_df: wd.df },
     weekday_adjusted: weekday,
+  };
+}
+
+/**
+ * A counterfactual change on the comparison scale with its standard error and df, as the report
+ * states it: the p-value, and the relative and absolute change of the observed after level
+ * (`observed`, in the metric's units) against the expected one, with their intervals.
+ */
+export function counterfactualInterval(
+  kind: MetricKind,
+  diff: number,
+  se: number,
+  df: number,
+  observed: number,
+  confLevel: number,
+): Pick<Counterfactual, 'p' | 'relative' | 'ci' | 'absolute' | 'ci_absolute' | 'se_relative'> {
+  const t = se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity;
+  const p = se > 0 ? tTwoSided(t, df) : diff === 0 ? 1 : 0;
+  const q = tQuantile(1 - (1 - confLevel) / 2, df);
+  if (kind !== 'gauge') {
+    // Against the expected after level: the observed one over e^Δ.
+    const expected = observed / Math.exp(diff);
+    const relative = Math.expm1(diff);
+    const ci: [number, number] = [Math.expm1(diff - q * se), Math.expm1(diff + q * se)];
+    return {
+      p,
+      relative,
+      ci,
+      absolute: expected * relative,
+      ci_absolute: [expected * ci[0], expected * ci[1]],
+      se_relative: se,
+    };
+  }
+  const scale = Math.abs(observed - diff);
+  const ciAbsolute: [number, number] = [diff - q * se, diff + q * se];
+  return {
+    p,
+    relative: scale > 0 ? diff / scale : null,
+    ci: scale > 0 ? [ciAbsolute[0] / scale, ciAbsolute[1] / scale] : null,
+    absolute: diff,
+    ci_absolute: ciAbsolute,
+    se_relative: scale > 0 ? se / scale : null,
   };
 }

@@ -9,6 +9,7 @@ import {
   type MetricResult,
 } from '../../engine/index.js';
 import { zoneOffsetMs } from '../../domain/time-zone.js';
+import { counterfactualInterval } from '../../engine/counterfactual.js';
 import { referenceShifts } from '../../engine/windows.js';
 
 const MIN = 60_000;
@@ -218,6 +219,33 @@ describe('reference-day counterfactual', () => {
     expect(r.baseline.placebo!.se).toBeGreaterThan(2 * r.baseline.placebo!.model_se);
     expect(r.change.ci![1] - r.change.ci![0]).toBeGreaterThan(2 * (calm.change.ci![1] - calm.change.ci![0]));
     expect(r.explanation).toMatch(/placebo spread/);
+  });
+
+  it("reports the noise model's standard error and df beside the placebos', and restates either interval", () => {
+    const z = noise(78);
+    const dayShift = Array.from({ length: 8 }, (_, d) => (d === 0 ? 1 : 1 + 0.06 * z()));
+    const wobbly = (t: number) => {
+      const d = Math.round((T - t) / DAY);
+      return rhythm(t) * (t >= windows.after.from - d * DAY ? dayShift[d] : 1);
+    };
+    const r = analyze(gauge({ level: wobbly, seed: 12, sd: 0.01 }), { kind: 'quantile' });
+    const p = r.baseline.placebo!;
+    expect(r.baseline.calibration).toBe('placebo');
+    expect(r.test.df).toBe(p.df);
+    expect(p.model_df).toBeGreaterThan(1);
+    // Latency compares logs: the change on that scale is the statistic times the standard error used.
+    const diff = r.test.statistic! * p.se;
+    const restated = counterfactualInterval('quantile', diff, p.se, p.df, r.counterfactual!.observed, 0.95);
+    expect(restated.p).toBeCloseTo(r.test.p_value!, 12);
+    expect(restated.ci![0]).toBeCloseTo(r.change.ci![0], 12);
+    expect(restated.ci![1]).toBeCloseTo(r.change.ci![1], 12);
+    // The noise model's own interval is the narrower one here: that is why the placebos decided.
+    const model = counterfactualInterval('quantile', diff, p.model_se, p.model_df!, r.counterfactual!.observed, 0.95);
+    expect(model.ci![1] - model.ci![0]).toBeLessThan(r.change.ci![1] - r.change.ci![0]);
+    // A calm series: whichever decided, the test's df is that one's.
+    const calm = analyze(gauge({ level: rhythm, seed: 12, sd: 0.01 }));
+    const c = calm.baseline.placebo!;
+    expect(calm.test.df).toBe(calm.baseline.calibration === 'model' ? c.model_df : c.df);
   });
 
   it('compares latency on the log scale, gaps in the stored buckets included', () => {
