@@ -23,8 +23,14 @@ export const DEFAULT_THRESHOLDS: Readonly<Record<MetricKind, number>> = {
 /** Share of a window another event may cover before a verdict drops to inconclusive. */
 export const HEAVY_COVERAGE = 0.5;
 
-/** Verdict from a comparison and its q-value. */
-function judge(cmp: Comparison, q: number, alpha: number, threshold: number, direction: Direction): MetricVerdict {
+/** Verdict from a comparison and its q-value (the accuracy bench judges other calibrations with it too). */
+export function judge(
+  cmp: Comparison,
+  q: number,
+  alpha: number,
+  threshold: number,
+  direction: Direction,
+): MetricVerdict {
   const rel = cmp.relative;
   const ci = cmp.ci;
   if (rel === null || ci === null) {

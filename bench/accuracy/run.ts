@@ -1,8 +1,11 @@
 // Accuracy benchmark: false-positive and detection rates of the engine, a Kayenta-style judge
 // and a naive ±10% rule on simulated series from the testdata generator.
 //   npx tsx bench/accuracy/run.ts [--reps N] [--quick] [--kinds ratio,gauge] [--rhos 0.8] [--main-only]
+//   npx tsx bench/accuracy/run.ts --realistic-only [--reps N] [--realistic-kinds count30,gauge] [--days 7,14,28]
 import { analyzeEvent, computeWindows, type MetricInput, type Point } from '../../engine/index.js';
 import { compareWindows } from '../../engine/compare.js';
+import { counterfactualInterval } from '../../engine/counterfactual.js';
+import { judge } from '../../engine/judge.js';
 import { rankSum } from '../../engine/rank.js';
 import { testdataPoint, testdataQuerySchema, type TestdataQuery } from '../../connectors/testdata/generator.js';
 import { engineKind, realisticRep, REALISTIC_KINDS, type RealisticKind } from './realistic.js';
@@ -219,10 +222,29 @@ interface RealTally {
   oracle: number;
   noChange: number;
   previousNoChange: number;
+  /** Null events whose raw p-value was under α (the interval's calibration, before the threshold). */
+  pSig: number;
   placebo: number;
   references: number;
   ratio: number[];
   rels: number[];
+  /** Each counterfactual's change and both variances, to judge it again under other calibrations. */
+  changes: CounterfactualChange[];
+}
+
+/** What a counterfactual result says about its change: enough to state it again with another standard error. */
+interface CounterfactualChange {
+  kind: 'count' | 'ratio' | 'gauge' | 'quantile';
+  diff: number;
+  observed: number;
+  modelSe: number;
+  modelDf: number;
+  /** The placebo spread over the noise model's variance (the inflation the engine estimated for this event), and its df. */
+  inflation: number;
+  placeboDf: number;
+  /** The engine's verdict and p-value (its rule: the placebo variance where wider, on its df). */
+  verdict: string;
+  p: number;
 }
 const realBlank = (): RealTally => ({
   n: 0,
@@ -233,11 +255,51 @@ const realBlank = (): RealTally => ({
   oracle: 0,
   noChange: 0,
   previousNoChange: 0,
+  pSig: 0,
   placebo: 0,
   references: 0,
   ratio: [],
   rels: [],
+  changes: [],
 });
+
+/**
+ * A counterfactual judged again with the noise model's variance times `inflation` on `df`,
+ * through the engine's own interval and verdict (one metric: q = p): its verdict and raw p-value.
+ */
+function rejudge(c: CounterfactualChange, inflation: number, df: number): { verdict: string; p: number } {
+  const se = c.modelSe * Math.sqrt(inflation);
+  const i = counterfactualInterval(c.kind, c.diff, se, df, c.observed, 1 - ALPHA);
+  const cmp = {
+    ...i,
+    method: 'rejudged',
+    statistic: c.diff / se,
+    p_value: i.p,
+    df,
+    autocorrelation: 0,
+    n_eff: { before: 0, after: 0 },
+    exact: false,
+  };
+  return { verdict: judge(cmp, i.p, ALPHA, THRESHOLD, 'increase_is_bad'), p: i.p };
+}
+
+/** Flagged as a cell counts it: any change for null events, a regression (a rise) for injected ones. */
+const flaggedAs = (v: string, effect: number) =>
+  effect === 0 ? v === 'regression' || v === 'improvement' : v === 'regression';
+
+/** The engine's rule, for the self-check: the placebo variance where it is the wider one (on the placebo df). */
+const engineRule = (c: CounterfactualChange) =>
+  c.placeboDf >= 2 && c.inflation > 1 ? rejudge(c, c.inflation, c.placeboDf) : rejudge(c, 1, c.modelDf);
+
+/**
+ * Calibrations compared on the same counterfactuals: the series' inflation known exactly (the
+ * cell's mean over its null events: what learning it across a metric's events would converge
+ * to), and the noise model alone (inflation 1).
+ */
+const CALIBRATIONS = [
+  { name: 'known inflation', inflation: (cell: number) => Math.max(1, cell) },
+  { name: 'noise model only', inflation: () => 1 },
+] as const;
 
 /** One realistic cell: this engine (reference days), the previous release (single-week difference-in-differences), the judge, the rule. */
 function runRealistic(kind: RealisticKind, days: number, effect: number, reps: number): RealTally {
@@ -278,15 +340,33 @@ function runRealistic(kind: RealisticKind, days: number, effect: number, reps: n
     }).metrics[0];
     const before = pts(w.before.from, w.before.to);
     const after = pts(w.after.from, w.after.to);
-    const flagged = (v: string) => (effect === 0 ? v === 'regression' || v === 'improvement' : v === 'regression');
+    const flagged = (v: string) => flaggedAs(v, effect);
     t.n++;
     if (flagged(now.verdict)) t.engine++;
     if (flagged(previous.verdict)) t.previous++;
     if (now.verdict === 'no_change') t.noChange++;
+    if ((now.test.p_value ?? 1) < ALPHA) t.pSig++;
     if (previous.verdict === 'no_change') t.previousNoChange++;
     if (now.baseline.kind === 'reference_days') t.references++;
     if (now.baseline.calibration === 'placebo') t.placebo++;
-    if (now.baseline.placebo) t.ratio.push((now.baseline.placebo.se / now.baseline.placebo.model_se) ** 2);
+    const placebo = now.baseline.placebo;
+    if (placebo) {
+      const inflation = (placebo.se / placebo.model_se) ** 2;
+      t.ratio.push(inflation);
+      const se = now.baseline.calibration === 'placebo' ? placebo.se : placebo.model_se;
+      if (now.test.statistic !== null && now.counterfactual && placebo.model_df !== undefined)
+        t.changes.push({
+          kind: ek,
+          diff: now.test.statistic * se,
+          observed: now.counterfactual.observed,
+          modelSe: placebo.model_se,
+          modelDf: placebo.model_df,
+          inflation,
+          placeboDf: placebo.df,
+          verdict: now.verdict,
+          p: now.test.p_value ?? 1,
+        });
+    }
     if (now.change.relative !== null) t.rels.push(now.change.relative);
     const k = kayenta(ek, before, after);
     const nv = naive(ek, before, after);
@@ -301,13 +381,17 @@ function realisticTable(nullReps: number, effectReps: number) {
   console.log(
     '\nRealistic cells: daily rhythm ±40–60% with deploys on its morning or evening ramp, a latent level ' +
       '(AR 0.8 and a persistent AR 0.995), negative binomial counts, 5% missing buckets, persistent effects; ' +
-      `7 or 14 earlier days stored. ${nullReps} null events and ${effectReps} per change size a cell; ` +
+      `${(listArg('--days') ?? ['7', '14']).join(' or ')} earlier days stored. ${nullReps} null events and ${effectReps} per change size a cell; ` +
       `threshold ${THRESHOLD * 100}%.`,
   );
   console.log(
     'engine = this release (reference days; "refs" = share of events that got the counterfactual, ' +
       '"placebo" = share whose interval the placebo spread decided); previous = the single-week ' +
-      'difference-in-differences of the previous release; no_change = share of null events called no_change.\n',
+      'difference-in-differences of the previous release; no_change = share of null events called no_change. ' +
+      '"known inflation" and "noise model only" judge the same counterfactuals again with the engine\'s own ' +
+      "interval and verdict, but with the noise model's variance times the cell's mean placebo inflation (known " +
+      "exactly, as learning it across a metric's events would approach) or times 1, on the model's df; " +
+      'p<α = null events whose raw p-value is under α (the calibration of the interval itself).\n',
   );
   console.log(
     `| kind | days | method | FPR | ${REALISTIC_EFFECTS.map((e) => `+${e * 100}%`).join(' | ')} | no_change |`,
@@ -328,12 +412,36 @@ function realisticTable(nullReps: number, effectReps: number) {
         console.log(`| ${kind} | ${days} | ${name} | ${pct(nul[key], nul.n)} | ${detections} | ${nc} |`);
       };
       const spreadToModel = nul.ratio.reduce((a, b) => a + b, 0) / Math.max(1, nul.ratio.length);
+      // Self-check: the engine's rule applied again to the recorded changes gives its verdicts.
+      const recorded = [nul, ...eff].flatMap((x) => x.changes);
+      const agree = recorded.filter((c) => engineRule(c).verdict === c.verdict).length;
       row(
         `engine (refs ${pct(nul.references, nul.n).trim()}, placebo ${pct(nul.placebo, nul.n).trim()}, ` +
-          `spread/model ${spreadToModel.toFixed(2)})`,
+          `spread/model ${spreadToModel.toFixed(2)}, p<α ${pct(nul.pSig, nul.n).trim()}; ` +
+          `its rule re-applied agrees on ${pct(agree, recorded.length).trim()})`,
         'engine',
         pct(nul.noChange, nul.n),
       );
+      // The same counterfactuals under other calibrations; an event without one keeps the engine's verdict.
+      for (const cal of CALIBRATIONS) {
+        const inflation = cal.inflation(spreadToModel);
+        const verdicts = (x: RealTally) => {
+          const judged = x.changes.map((c) => rejudge(c, inflation, c.modelDf));
+          const count = (pick: (v: string) => boolean) =>
+            judged.filter((j) => pick(j.verdict)).length - x.changes.filter((c) => pick(c.verdict)).length;
+          return { judged, count };
+        };
+        const share = (x: RealTally, effect: number) =>
+          pct(x.engine + verdicts(x).count((v) => flaggedAs(v, effect)), x.n);
+        const nulls = verdicts(nul);
+        const pSig =
+          nul.pSig + nulls.judged.filter((j) => j.p < ALPHA).length - nul.changes.filter((c) => c.p < ALPHA).length;
+        console.log(
+          `| ${kind} | ${days} | ${cal.name} (inflation ${inflation.toFixed(2)}, p<α ${pct(pSig, nul.n).trim()}) | ` +
+            `${share(nul, 0)} | ${eff.map((e, i) => share(e, REALISTIC_EFFECTS[i])).join(' | ')} | ` +
+            `${pct(nul.noChange + nulls.count((v) => v === 'no_change'), nul.n)} |`,
+        );
+      }
       row('previous release', 'previous', pct(nul.previousNoChange, nul.n));
       row('kayenta', 'kayenta', '—');
       row('naive ±10%', 'naive', '—');
