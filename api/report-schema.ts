@@ -36,9 +36,11 @@ const baseline = z.object({
     .optional()
     .describe('days with data that were not used, and why (another event, missing buckets, far from the others)'),
   calibration: z
-    .enum(['model', 'placebo'])
+    .enum(['model', 'placebo', 'pooled'])
     .optional()
-    .describe('which variance decided the interval: the noise model, or the placebo spread of the reference days'),
+    .describe(
+      "which variance decided the interval: the noise model, this event's placebo spread (where wider), or the placebo inflation pooled with the metric's earlier events",
+    ),
   placebo: z
     .object({
       se: z.number(),
@@ -46,6 +48,10 @@ const baseline = z.object({
       placebos: z.number(),
       df: z.number(),
       model_df: z.number().optional(),
+      pooled: z
+        .object({ inflation: z.number(), df: z.number(), events: z.number() })
+        .optional()
+        .describe("the placebo inflation pooled with this many earlier events' of the metric, and its df"),
     })
     .optional()
     .describe(

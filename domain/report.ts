@@ -21,6 +21,20 @@ export interface Confounder {
   coverage: number;
 }
 
+/** Which variance decided a reference-day interval: the noise model, the event's placebo spread where wider, or the placebo inflation pooled with the metric's earlier events'. */
+export type Calibration = 'model' | 'placebo' | 'pooled';
+
+/**
+ * A metric's placebo inflation over its earlier events: Σ df·inflation / Σ df of their own
+ * placebo estimates (each event's placebo variance over its noise model's), Σ df, and how many.
+ * The inflation is a property of the series; one event's placebos estimate it on about ten df.
+ */
+export interface PlaceboHistory {
+  inflation: number;
+  df: number;
+  events: number;
+}
+
 /** What a metric's change is measured against (reference days, a single reference, or the before window alone). */
 export interface Baseline {
   kind: 'before_window' | 'reference_days' | 'seasonal_week' | 'seasonal_day';
@@ -29,10 +43,18 @@ export interface Baseline {
   days?: { day: number; date: string; weight: number; change: number }[];
   /** Days with data that were not used, and why (another event, missing buckets, far from the others). */
   skipped_days?: { day: number; reason: string }[];
-  /** Which variance decided the interval: the noise model, or the placebo spread of the reference days. */
-  calibration?: 'model' | 'placebo';
+  /** Which variance decided the interval (reference days): the noise model, the placebo spread, or the placebo inflation pooled with the metric's earlier events. */
+  calibration?: Calibration;
   /** The placebo spread and the noise model's, each as the standard error of the change with its degrees of freedom (`model_df` absent in reports stored before it was added); `placebos` = how many. */
-  placebo?: { se: number; model_se: number; placebos: number; df: number; model_df?: number };
+  placebo?: {
+    se: number;
+    model_se: number;
+    placebos: number;
+    df: number;
+    model_df?: number;
+    /** The inflation pooled with the metric's earlier events, its df, and how many events (when their history was used). */
+    pooled?: PlaceboHistory;
+  };
   weekday_adjusted?: boolean;
   /** Change over the same clock windows in the reference (relative), when seasonal. */
   reference_change?: number | null;

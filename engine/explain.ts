@@ -139,7 +139,13 @@ function explainCounterfactual(
   const cf = r.counterfactual!;
   const obs = fmtNum(cf.observed, r.kind, r.unit);
   const exp = fmtNum(cf.expected, r.kind, r.unit);
-  const widened = r.baseline.calibration === 'placebo' ? ', interval widened to their placebo spread' : '';
+  const pooled = r.baseline.placebo?.pooled;
+  const widened =
+    r.baseline.calibration === 'placebo'
+      ? ', interval widened to their placebo spread'
+      : r.baseline.calibration === 'pooled' && pooled
+        ? `, interval widened to the placebo spread of this and ${pooled.events} earlier events`
+        : '';
   const days = `${r.baseline.reference_days} reference days${widened}`;
   const vs = `${obs} after the ${typeWord} against ${exp} expected from ${days}`;
   let s: string;

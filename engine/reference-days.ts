@@ -122,7 +122,7 @@ export function referenceDays(
     ranges.push({ from: origin, to: rAfter.to });
   });
   const noise = referenceStretches(m, source, ranges, windows.before_ms, others);
-  const c = compareCounterfactual(m.kind, grid, used, { confLevel: conf }, noise);
+  const c = compareCounterfactual(m.kind, grid, used, { confLevel: conf }, noise, m.placebo_history);
   if (!c) return null;
   for (const day of c.outliers)
     skipped.push({ day, reason: "its own change lay far from the other days' (an outage or an unlisted event?)" });

@@ -1,7 +1,14 @@
 // The engine's public input and result types: an event (epoch ms), its metrics with the windows
 // the caller computed for them, other events, and the per-metric and per-event results.
 import type { Direction, MetricKind } from '../domain/metric.js';
-import type { Baseline, Confounder, CounterfactualLevels, EventVerdict, MetricVerdict } from '../domain/report.js';
+import type {
+  Baseline,
+  Confounder,
+  CounterfactualLevels,
+  EventVerdict,
+  MetricVerdict,
+  PlaceboHistory,
+} from '../domain/report.js';
 import type { Onset } from './onset.js';
 import type { WindowSummary } from './summary.js';
 import type { EventWindows, TimeWindow } from './windows.js';
@@ -63,6 +70,8 @@ export interface MetricInput {
   reference_days?: number;
   /** IANA time zone in which "the same clock time" is meant (the provider's; default UTC). */
   time_zone?: string | null;
+  /** The placebo inflation of this metric's earlier events (their reports'), pooled with this event's when they agree. */
+  placebo_history?: PlaceboHistory;
   /** Points around the same clock windows one week / one day earlier (single-reference fallback). */
   seasonal?: { week?: Point[]; day?: Point[] };
 }

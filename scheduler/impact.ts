@@ -326,6 +326,14 @@ export class ImpactService {
     const others = [...earlier, ...around]
       .filter((e) => !(e.source === event.source && e.id === event.id))
       .map((e) => ({ id: e.id, type: e.type, time: e.time, subject: e.subject || null }));
+    // Each metric's placebo inflation over its earlier events' reports: pooled with this event's,
+    // it calibrates the interval on far more than one event's placebos.
+    const histories = await store.reports.placeboHistory(
+      orgId,
+      inputs.map((i) => i.id),
+      event,
+    );
+    for (const input of inputs) input.placebo_history = histories.get(input.id);
     const engineEvent = { id: event.id, type: event.type, time: event.time, subject: event.subject || null };
     const result = analyzeEvent({
       event: engineEvent,

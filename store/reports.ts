@@ -4,6 +4,11 @@ import { normalizeEventType } from '../domain/event.js';
 import type { Backend, Params } from './backend.js';
 import { chTime } from './migrations.js';
 import { keptSince, type Horizon } from './org-tables.js';
+import type { PlaceboHistory } from '../domain/report.js';
+
+/** Earlier events whose placebos a report pools per metric (a month of daily deploys), and the latest reports it looks through for them. */
+export const PLACEBO_HISTORY_EVENTS = 30;
+const PLACEBO_HISTORY_SCAN = 500;
 
 /** A stored report; `report` and `charts` are the JSON the API serves and the page draws. */
 export interface StoredReport<R = unknown, C = unknown> {
@@ -153,6 +158,59 @@ export class ReportRepository {
         computed_at: Number(r.c),
       }
     );
+  }
+
+  /**
+   * Each metric's placebo history: its own placebo inflation (placebo se² over the noise model's)
+   * and df in the org's latest stored reports of events before `before` (not the event itself),
+   * at most `events` per metric among the latest `scan` reports, pooled by df. Metrics without
+   * such results are absent.
+   */
+  async placeboHistory(
+    orgId: string,
+    metricIds: readonly string[],
+    before: { time: number; source: string; id: string },
+    events = PLACEBO_HISTORY_EVENTS,
+    scan = PLACEBO_HISTORY_SCAN,
+  ): Promise<Map<string, PlaceboHistory>> {
+    const out = new Map<string, PlaceboHistory>();
+    if (metricIds.length === 0) return out;
+    const rows = await this.backend.query<{ metric_id: string; inflation: number; df: number; events: string }>(
+      `SELECT metric_id, sum(d * i) / sum(d) AS inflation, sum(d) AS df, count() AS events
+       FROM (
+         SELECT t, JSONExtractString(m, 'metric_id') AS metric_id,
+                JSONExtractFloat(m, 'baseline', 'placebo', 'se') AS se,
+                JSONExtractFloat(m, 'baseline', 'placebo', 'model_se') AS model_se,
+                JSONExtractFloat(m, 'baseline', 'placebo', 'df') AS d,
+                pow(se / model_se, 2) AS i
+         FROM (
+           SELECT event_time AS t, report FROM ${this.db}.impact_reports FINAL
+           WHERE org_id = {org:String} AND ${keptSince('impact_reports')}
+             AND event_time < fromUnixTimestamp64Milli({before:Int64})
+             AND NOT (event_source = {source:String} AND event_id = {id:String})
+           ORDER BY event_time DESC
+           LIMIT {scan:UInt32}
+         )
+         ARRAY JOIN JSONExtractArrayRaw(report, 'metrics') AS m
+         WHERE metric_id IN {ids:Array(String)} AND model_se > 0 AND d > 0 AND isFinite(i)
+         ORDER BY t DESC
+         LIMIT {events:UInt32} BY metric_id
+       )
+       GROUP BY metric_id`,
+      {
+        org: orgId,
+        horizon: await this.horizon(orgId),
+        before: Math.floor(before.time),
+        source: before.source,
+        id: before.id,
+        ids: [...metricIds],
+        events,
+        scan,
+      },
+    );
+    for (const r of rows)
+      out.set(r.metric_id, { inflation: Number(r.inflation), df: Number(r.df), events: Number(r.events) });
+    return out;
   }
 
   /** The timeline: the org's events newest first, each with its report summary when there is one. */

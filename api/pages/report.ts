@@ -282,6 +282,8 @@ function referenceDaysText(b: Baseline): string {
   ];
   if (b.calibration === 'placebo')
     notes.push(`interval widened to the placebo spread${b.placebo ? ` (${b.placebo.placebos} placebo events)` : ''}`);
+  if (b.calibration === 'pooled' && b.placebo?.pooled)
+    notes.push(`interval widened to the placebo spread of this and ${b.placebo.pooled.events} earlier events`);
   if (b.weekday_adjusted) notes.push('weekday pattern used');
   if (b.reference_change != null) {
     notes.push(

@@ -3,6 +3,8 @@
 //   npx tsx bench/accuracy/run.ts [--reps N] [--quick] [--kinds ratio,gauge] [--rhos 0.8] [--main-only]
 //   npx tsx bench/accuracy/run.ts --realistic-only [--reps N] [--realistic-kinds count30,gauge] [--days 7,14,28]
 import { analyzeEvent, computeWindows, type MetricInput, type Point } from '../../engine/index.js';
+import type { PlaceboHistory } from '../../domain/report.js';
+import { PLACEBO_HISTORY_EVENTS } from '../../store/reports.js';
 import { compareWindows } from '../../engine/compare.js';
 import { counterfactualInterval } from '../../engine/counterfactual.js';
 import { judge } from '../../engine/judge.js';
@@ -230,6 +232,24 @@ interface RealTally {
   rels: number[];
   /** Each counterfactual's change and both variances, to judge it again under other calibrations. */
   changes: CounterfactualChange[];
+  /** Each event's own placebo inflation and df (NaN without a counterfactual), the history later events pool. */
+  own: { inflation: number; df: number }[];
+  /** The engine given the metric's history (the placebos of PLACEBO_HISTORY_EVENTS earlier events, as the scheduler pools them): flagged, no_change, p < α, pooled. */
+  learned: { flagged: number; noChange: number; pSig: number; pooled: number };
+}
+
+/** The placebo history of events [from, to) of a list, as the scheduler pools it from stored reports. */
+function historyOf(own: readonly { inflation: number; df: number }[], from: number, to: number) {
+  let sum = 0;
+  let df = 0;
+  let events = 0;
+  for (const o of own.slice(Math.max(0, from), to)) {
+    if (!(Number.isFinite(o.inflation) && o.df > 0)) continue;
+    sum += o.df * o.inflation;
+    df += o.df;
+    events++;
+  }
+  return events ? { inflation: sum / df, df, events } : undefined;
 }
 
 /** What a counterfactual result says about its change: enough to state it again with another standard error. */
@@ -261,6 +281,8 @@ const realBlank = (): RealTally => ({
   ratio: [],
   rels: [],
   changes: [],
+  own: [],
+  learned: { flagged: 0, noChange: 0, pSig: 0, pooled: 0 },
 });
 
 /**
@@ -302,7 +324,13 @@ const CALIBRATIONS = [
 ] as const;
 
 /** One realistic cell: this engine (reference days), the previous release (single-week difference-in-differences), the judge, the rule. */
-function runRealistic(kind: RealisticKind, days: number, effect: number, reps: number): RealTally {
+function runRealistic(
+  kind: RealisticKind,
+  days: number,
+  effect: number,
+  reps: number,
+  history: (rep: number, own: RealTally['own']) => PlaceboHistory | undefined,
+): RealTally {
   const tag = seedOf(100 + REALISTIC_KINDS.indexOf(kind), days, effect);
   const t = realBlank();
   const ek = engineKind(kind);
@@ -324,6 +352,14 @@ function runRealistic(kind: RealisticKind, days: number, effect: number, reps: n
       windows: w,
     };
     const now = analyzeEvent({ event, metrics: [{ ...base, before: [], after: [], series }], alpha: ALPHA }).metrics[0];
+    const placeboHistory = history(rep, t.own);
+    const learned = placeboHistory
+      ? analyzeEvent({
+          event,
+          metrics: [{ ...base, before: [], after: [], series, placebo_history: placeboHistory }],
+          alpha: ALPHA,
+        }).metrics[0]
+      : now;
     const pts = (from: number, to: number): Point[] => {
       const out: Point[] = [];
       for (let i = 0; i < r.ts.length; i++)
@@ -343,6 +379,10 @@ function runRealistic(kind: RealisticKind, days: number, effect: number, reps: n
     const flagged = (v: string) => flaggedAs(v, effect);
     t.n++;
     if (flagged(now.verdict)) t.engine++;
+    if (flagged(learned.verdict)) t.learned.flagged++;
+    if (learned.verdict === 'no_change') t.learned.noChange++;
+    if ((learned.test.p_value ?? 1) < ALPHA) t.learned.pSig++;
+    if (learned.baseline.calibration === 'pooled') t.learned.pooled++;
     if (flagged(previous.verdict)) t.previous++;
     if (now.verdict === 'no_change') t.noChange++;
     if ((now.test.p_value ?? 1) < ALPHA) t.pSig++;
@@ -350,6 +390,9 @@ function runRealistic(kind: RealisticKind, days: number, effect: number, reps: n
     if (now.baseline.kind === 'reference_days') t.references++;
     if (now.baseline.calibration === 'placebo') t.placebo++;
     const placebo = now.baseline.placebo;
+    t.own.push(
+      placebo ? { inflation: (placebo.se / placebo.model_se) ** 2, df: placebo.df } : { inflation: NaN, df: 0 },
+    );
     if (placebo) {
       const inflation = (placebo.se / placebo.model_se) ** 2;
       t.ratio.push(inflation);
@@ -385,8 +428,11 @@ function realisticTable(nullReps: number, effectReps: number) {
       `threshold ${THRESHOLD * 100}%.`,
   );
   console.log(
-    'engine = this release (reference days; "refs" = share of events that got the counterfactual, ' +
-      '"placebo" = share whose interval the placebo spread decided); previous = the single-week ' +
+    'engine, no history = this release on a metric\'s first events (reference days; "refs" = share of events ' +
+      'that got the counterfactual, "placebo" = share whose interval its own placebo spread decided); engine with ' +
+      `the metric's history = the same events given the placebo estimates of ${PLACEBO_HISTORY_EVENTS} earlier events of ` +
+      'the series, as the scheduler pools them from stored reports ("pooled" = share widened by the pooled ' +
+      'inflation); previous = the single-week ' +
       'difference-in-differences of the previous release; no_change = share of null events called no_change. ' +
       '"known inflation" and "noise model only" judge the same counterfactuals again with the engine\'s own ' +
       "interval and verdict, but with the noise model's variance times the cell's mean placebo inflation (known " +
@@ -400,8 +446,16 @@ function realisticTable(nullReps: number, effectReps: number) {
   const kinds = (listArg('--realistic-kinds') ?? REALISTIC_KINDS) as RealisticKind[];
   for (const kind of kinds) {
     for (const days of (listArg('--days') ?? ['7', '14']).map(Number)) {
-      const nul = runRealistic(kind, days, 0, nullReps);
-      const eff = REALISTIC_EFFECTS.map((e) => runRealistic(kind, days, e, effectReps));
+      // The history: for a null event the null events before it, for a changed one a sliding set of them.
+      const nul = runRealistic(kind, days, 0, nullReps, (rep, own) =>
+        historyOf(own, rep - PLACEBO_HISTORY_EVENTS, rep),
+      );
+      const eff = REALISTIC_EFFECTS.map((e) =>
+        runRealistic(kind, days, e, effectReps, (rep) => {
+          const from = rep % Math.max(1, nul.own.length - PLACEBO_HISTORY_EVENTS);
+          return historyOf(nul.own, from, from + PLACEBO_HISTORY_EVENTS);
+        }),
+      );
       const sorted = nul.rels.filter(Number.isFinite).sort((a, b) => a - b);
       const lo = sorted[Math.floor(0.025 * sorted.length)];
       const hi = sorted[Math.ceil(0.975 * sorted.length) - 1];
@@ -412,15 +466,27 @@ function realisticTable(nullReps: number, effectReps: number) {
         console.log(`| ${kind} | ${days} | ${name} | ${pct(nul[key], nul.n)} | ${detections} | ${nc} |`);
       };
       const spreadToModel = nul.ratio.reduce((a, b) => a + b, 0) / Math.max(1, nul.ratio.length);
+      // The placebo df the engine used, against the df its inflation estimates behave as if they had
+      // (a scaled χ² with df ν has variance 2·mean²/ν over the null events).
+      const inflationVar =
+        nul.ratio.reduce((a, b) => a + (b - spreadToModel) ** 2, 0) / Math.max(1, nul.ratio.length - 1);
+      const placeboDf = nul.changes.reduce((a, c) => a + c.placeboDf, 0) / Math.max(1, nul.changes.length);
       // Self-check: the engine's rule applied again to the recorded changes gives its verdicts.
       const recorded = [nul, ...eff].flatMap((x) => x.changes);
       const agree = recorded.filter((c) => engineRule(c).verdict === c.verdict).length;
       row(
-        `engine (refs ${pct(nul.references, nul.n).trim()}, placebo ${pct(nul.placebo, nul.n).trim()}, ` +
-          `spread/model ${spreadToModel.toFixed(2)}, p<α ${pct(nul.pSig, nul.n).trim()}; ` +
+        `engine, no history (refs ${pct(nul.references, nul.n).trim()}, placebo ${pct(nul.placebo, nul.n).trim()}, ` +
+          `spread/model ${spreadToModel.toFixed(2)}, placebo df ${placeboDf.toFixed(1)} where its spread implies ` +
+          `${((2 * spreadToModel ** 2) / inflationVar).toFixed(1)}, p<α ${pct(nul.pSig, nul.n).trim()}; ` +
           `its rule re-applied agrees on ${pct(agree, recorded.length).trim()})`,
         'engine',
         pct(nul.noChange, nul.n),
+      );
+      console.log(
+        `| ${kind} | ${days} | engine with the metric's history (${PLACEBO_HISTORY_EVENTS} earlier events; pooled ` +
+          `${pct(nul.learned.pooled, nul.n).trim()}, p<α ${pct(nul.learned.pSig, nul.n).trim()}) | ` +
+          `${pct(nul.learned.flagged, nul.n)} | ${eff.map((e) => pct(e.learned.flagged, e.n)).join(' | ')} | ` +
+          `${pct(nul.learned.noChange, nul.n)} |`,
       );
       // The same counterfactuals under other calibrations; an event without one keeps the engine's verdict.
       for (const cal of CALIBRATIONS) {

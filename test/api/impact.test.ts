@@ -69,6 +69,29 @@ beforeAll(async () => {
     expect(res.statusCode, res.body).toBe(201);
     metricIds[k] = res.json().id;
   }
+  // Five earlier reports of the CPU metric whose placebos spread twice the noise model's variance:
+  // the deployment's report pools them with its own (store.reports.placeboHistory).
+  const org = (await call('GET', '/v1/org')).json().id as string;
+  for (let i = 1; i <= 5; i++)
+    await p.store.reports.save({
+      org_id: org,
+      event_source: 'ci',
+      event_id: `earlier-${i}`,
+      event_time: T - i * 24 * HOUR - 3 * HOUR,
+      status: 'ready',
+      verdict: 'no_change',
+      worst_metric: null,
+      report: {
+        metrics: [
+          {
+            metric_id: metricIds.cpu,
+            baseline: { kind: 'reference_days', placebo: { se: 2, model_se: Math.SQRT2, df: 20, placebos: 23 } },
+          },
+        ],
+      },
+      charts: {},
+      retry_after_s: 0,
+    });
   const sent = await call(
     'POST',
     '/v1/events',
@@ -127,6 +150,11 @@ describe('GET /v1/events/{id}/impact', () => {
     expect(by('errors').verdict).toBe('regression');
     expect(by('latency').verdict).toBe('improvement');
     expect(by('cpu').verdict).toBe('no_change');
+    // The CPU metric's placebo inflation was pooled with its five earlier reports' (2 on 100 df).
+    const pooled = by('cpu').baseline!.placebo!.pooled!;
+    expect(pooled.events).toBe(5);
+    expect(pooled.df).toBeGreaterThan(100);
+    expect(pooled.inflation).toBeGreaterThan(1.5);
     expect(by('sparse').verdict).toBe('insufficient_data');
     expect(by('sparse').reason).toBeTruthy();
     expect(report.explanation).toContain('Checkout errors');

@@ -9,7 +9,7 @@ import {
   type MetricResult,
 } from '../../engine/index.js';
 import { zoneOffsetMs } from '../../domain/time-zone.js';
-import { counterfactualInterval } from '../../engine/counterfactual.js';
+import { counterfactualInterval, pooledInflation } from '../../engine/counterfactual.js';
 import { referenceShifts } from '../../engine/windows.js';
 
 const MIN = 60_000;
@@ -246,6 +246,57 @@ describe('reference-day counterfactual', () => {
     const calm = analyze(gauge({ level: rhythm, seed: 12, sd: 0.01 }));
     const c = calm.baseline.placebo!;
     expect(calm.test.df).toBe(calm.baseline.calibration === 'model' ? c.model_df : c.df);
+  });
+
+  it("pools the placebo inflation with the metric's earlier events, unless this event's placebos disagree", () => {
+    // Too little history, or none: nothing pooled. Otherwise weighted by df, the history's capped at 100.
+    expect(pooledInflation({ inflation: 1.5, df: 10 }, undefined)).toBeNull();
+    expect(pooledInflation({ inflation: 1.5, df: 10 }, { inflation: 1, df: 40, events: 4 })).toBeNull();
+    expect(pooledInflation({ inflation: 1.5, df: 10 }, { inflation: 1, df: 300, events: 30 })).toEqual({
+      inflation: (100 * 1 + 10 * 1.5) / 110,
+      df: 110,
+      events: 30,
+    });
+    // Placebos spreading five times wider than the history allows keep their own calibration.
+    expect(pooledInflation({ inflation: 5, df: 10 }, { inflation: 1, df: 300, events: 30 })).toBeNull();
+
+    const calm = gauge({ level: rhythm, seed: 13, sd: 0.01 });
+    const alone = analyze(calm);
+    // A history saying the noise model is right: the interval rests on the model and both estimates' df.
+    const trusted = analyze(calm, { placebo_history: { inflation: 1, df: 200, events: 30 } });
+    expect(trusted.baseline.placebo!.pooled!.events).toBe(30);
+    expect(trusted.baseline.calibration).not.toBe('placebo');
+    expect(trusted.test.df!).toBeGreaterThan(alone.baseline.placebo!.df);
+    // A history of placebos four times the model's variance: widened to it, and said so.
+    const wide = analyze(calm, { placebo_history: { inflation: 4, df: 200, events: 30 } });
+    expect(wide.baseline.calibration).toBe('pooled');
+    const p = wide.baseline.placebo!;
+    expect(wide.change.ci![1] - wide.change.ci![0]).toBeGreaterThan(
+      1.5 * (trusted.change.ci![1] - trusted.change.ci![0]),
+    );
+    const diff = wide.test.statistic! * p.model_se * Math.sqrt(p.pooled!.inflation);
+    const restated = counterfactualInterval(
+      'gauge',
+      diff,
+      p.model_se * Math.sqrt(p.pooled!.inflation),
+      wide.test.df!,
+      wide.counterfactual!.observed,
+      0.95,
+    );
+    expect(restated.ci![0]).toBeCloseTo(wide.change.ci![0], 9);
+    expect(wide.explanation).toMatch(/placebo spread of this and 30 earlier events/);
+    // Days that differ far more than any history said: this event's own placebos decide.
+    const z = noise(79);
+    const dayShift = Array.from({ length: 8 }, (_, d) => (d === 0 ? 1 : 1 + 0.06 * z()));
+    const wobbly = (t: number) => {
+      const d = Math.round((T - t) / DAY);
+      return rhythm(t) * (t >= windows.after.from - d * DAY ? dayShift[d] : 1);
+    };
+    const odd = analyze(gauge({ level: wobbly, seed: 13, sd: 0.01 }), {
+      placebo_history: { inflation: 1, df: 200, events: 30 },
+    });
+    expect(odd.baseline.calibration).toBe('placebo');
+    expect(odd.baseline.placebo!.pooled).toBeUndefined();
   });
 
   it('compares latency on the log scale, gaps in the stored buckets included', () => {
