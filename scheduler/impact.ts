@@ -29,6 +29,7 @@ import {
   isoDuration,
   isoWindow,
   pendingMetric,
+  placeboEstimates,
   storedOnlyNote,
   toMetricReport,
   worstMetric,
@@ -177,6 +178,7 @@ export class ImpactService {
       charts: computed.charts,
       retry_after_s: computed.retryAfterSeconds,
       computed_at: this.now(),
+      placebos: placeboEstimates(computed.report),
     });
     for (const listener of this.storedListeners) {
       try {
@@ -326,8 +328,8 @@ export class ImpactService {
     const others = [...earlier, ...around]
       .filter((e) => !(e.source === event.source && e.id === event.id))
       .map((e) => ({ id: e.id, type: e.type, time: e.time, subject: e.subject || null }));
-    // Each metric's placebo inflation over its earlier events' reports: pooled with this event's,
-    // it calibrates the interval on far more than one event's placebos.
+    // Each metric's placebo estimates saved with its earlier events' reports: pooled with this
+    // event's, they calibrate the interval on far more than one event's placebos.
     const histories = await store.reports.placeboHistory(
       orgId,
       inputs.map((i) => i.id),

@@ -1,7 +1,7 @@
 // The report's view of the engine's results: each metric's result (or its pending
 // state) as the report shows it, ISO instants and durations, the worst metric.
 import type { Metric } from '../domain/metric.js';
-import type { IsoWindow, MetricReport } from '../domain/report.js';
+import type { ImpactReport, IsoWindow, MetricReport } from '../domain/report.js';
 import type { EventWindows, MetricResult } from '../engine/index.js';
 import type { PairState } from '../store/jobs.js';
 
@@ -146,4 +146,18 @@ export function worstMetric(
     );
   const w = ranked[0];
   return w ? { metric_id: w.metric_id, name: w.name, verdict: w.verdict!, relative: w.change?.relative ?? null } : null;
+}
+
+/**
+ * Each metric's own placebo estimate in a report (its placebo variance over the noise model's, and
+ * the placebos' df), saved with it for later reports of the metric to pool (store.reports.placeboHistory).
+ */
+export function placeboEstimates(report: ImpactReport): Record<string, { inflation: number; df: number }> {
+  const out: Record<string, { inflation: number; df: number }> = {};
+  for (const m of report.metrics) {
+    const p = m.baseline?.placebo;
+    const inflation = p ? (p.se / p.model_se) ** 2 : NaN;
+    if (p && p.df > 0 && inflation > 0 && Number.isFinite(inflation)) out[m.metric_id] = { inflation, df: p.df };
+  }
+  return out;
 }

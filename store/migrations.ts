@@ -242,6 +242,15 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE {db}.orgs ADD COLUMN IF NOT EXISTS notify_secret String DEFAULT ''`,
     ],
   },
+  {
+    version: 8,
+    name: "reports: each metric's placebo estimate, which later reports pool",
+    statements: [
+      // {"<metric id>": {"inflation": …, "df": …}}: small, so pooling a metric's history reads
+      // this column of the latest reports, not their whole JSON.
+      `ALTER TABLE {db}.impact_reports ADD COLUMN IF NOT EXISTS placebos String DEFAULT ''`,
+    ],
+  },
 ];
 
 /** The database and the migrations record, created before any migration runs. */

@@ -8,7 +8,7 @@ import type { PlaceboHistory } from '../domain/report.js';
 
 /** Earlier events whose placebos a report pools per metric (a month of daily deploys), and the latest reports it looks through for them. */
 export const PLACEBO_HISTORY_EVENTS = 30;
-const PLACEBO_HISTORY_SCAN = 500;
+const PLACEBO_HISTORY_SCAN = 200;
 
 /** A stored report; `report` and `charts` are the JSON the API serves and the page draws. */
 export interface StoredReport<R = unknown, C = unknown> {
@@ -24,6 +24,8 @@ export interface StoredReport<R = unknown, C = unknown> {
   /** While pending: seconds until it is worth asking again. */
   retry_after_s: number;
   computed_at: number;
+  /** Each metric's own placebo estimate in this report (PlaceboHistory of one event), which later reports of the metric pool. */
+  placebos?: Record<string, { inflation: number; df: number }>;
 }
 
 interface Row {
@@ -100,6 +102,7 @@ export class ReportRepository {
         etag: '',
         retry_after_s: r.retry_after_s,
         computed_at: chTime(version),
+        placebos: r.placebos && Object.keys(r.placebos).length ? JSON.stringify(r.placebos) : '',
       },
     ]);
     return version;
@@ -161,10 +164,9 @@ export class ReportRepository {
   }
 
   /**
-   * Each metric's placebo history: its own placebo inflation (placebo se² over the noise model's)
-   * and df in the org's latest stored reports of events before `before` (not the event itself),
-   * at most `events` per metric among the latest `scan` reports, pooled by df. Metrics without
-   * such results are absent.
+   * Each metric's placebo history: the placebo estimates saved with the org's latest reports of
+   * events before `before` (not the event itself), at most `events` per metric among the latest
+   * `scan` reports that carry any, pooled by df. Metrics without such estimates are absent.
    */
   async placeboHistory(
     orgId: string,
@@ -178,21 +180,17 @@ export class ReportRepository {
     const rows = await this.backend.query<{ metric_id: string; inflation: number; df: number; events: string }>(
       `SELECT metric_id, sum(d * i) / sum(d) AS inflation, sum(d) AS df, count() AS events
        FROM (
-         SELECT t, JSONExtractString(m, 'metric_id') AS metric_id,
-                JSONExtractFloat(m, 'baseline', 'placebo', 'se') AS se,
-                JSONExtractFloat(m, 'baseline', 'placebo', 'model_se') AS model_se,
-                JSONExtractFloat(m, 'baseline', 'placebo', 'df') AS d,
-                pow(se / model_se, 2) AS i
+         SELECT t, kv.1 AS metric_id, JSONExtractFloat(kv.2, 'inflation') AS i, JSONExtractFloat(kv.2, 'df') AS d
          FROM (
-           SELECT event_time AS t, report FROM ${this.db}.impact_reports FINAL
-           WHERE org_id = {org:String} AND ${keptSince('impact_reports')}
+           SELECT event_time AS t, placebos FROM ${this.db}.impact_reports FINAL
+           WHERE org_id = {org:String} AND ${keptSince('impact_reports')} AND placebos != ''
              AND event_time < fromUnixTimestamp64Milli({before:Int64})
              AND NOT (event_source = {source:String} AND event_id = {id:String})
            ORDER BY event_time DESC
            LIMIT {scan:UInt32}
          )
-         ARRAY JOIN JSONExtractArrayRaw(report, 'metrics') AS m
-         WHERE metric_id IN {ids:Array(String)} AND model_se > 0 AND d > 0 AND isFinite(i)
+         ARRAY JOIN JSONExtractKeysAndValuesRaw(placebos) AS kv
+         WHERE metric_id IN {ids:Array(String)} AND d > 0 AND i > 0 AND isFinite(i)
          ORDER BY t DESC
          LIMIT {events:UInt32} BY metric_id
        )

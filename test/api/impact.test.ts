@@ -12,6 +12,7 @@ const T = Date.UTC(2026, 10, 10, 14, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 let p: Pipeline;
+let orgId: string;
 const metricIds: Record<string, string> = {};
 const call: Pipeline['call'] = (...args) => p.call(...args);
 const advanceTo = (ms: number) => p.advanceTo(ms);
@@ -69,28 +70,22 @@ beforeAll(async () => {
     expect(res.statusCode, res.body).toBe(201);
     metricIds[k] = res.json().id;
   }
-  // Five earlier reports of the CPU metric whose placebos spread twice the noise model's variance:
-  // the deployment's report pools them with its own (store.reports.placeboHistory).
-  const org = (await call('GET', '/v1/org')).json().id as string;
+  // Five earlier reports whose CPU placebos spread twice the noise model's variance: the
+  // deployment's report pools them with its own (store.reports.placeboHistory).
+  orgId = (await call('GET', '/v1/org')).json().id as string;
   for (let i = 1; i <= 5; i++)
     await p.store.reports.save({
-      org_id: org,
+      org_id: orgId,
       event_source: 'ci',
       event_id: `earlier-${i}`,
       event_time: T - i * 24 * HOUR - 3 * HOUR,
       status: 'ready',
       verdict: 'no_change',
       worst_metric: null,
-      report: {
-        metrics: [
-          {
-            metric_id: metricIds.cpu,
-            baseline: { kind: 'reference_days', placebo: { se: 2, model_se: Math.SQRT2, df: 20, placebos: 23 } },
-          },
-        ],
-      },
+      report: {},
       charts: {},
       retry_after_s: 0,
+      placebos: { [metricIds.cpu]: { inflation: 2, df: 20 } },
     });
   const sent = await call(
     'POST',
@@ -155,6 +150,13 @@ describe('GET /v1/events/{id}/impact', () => {
     expect(pooled.events).toBe(5);
     expect(pooled.df).toBeGreaterThan(100);
     expect(pooled.inflation).toBeGreaterThan(1.5);
+    // The report saved each metric's own estimate for the reports after it.
+    const later = await p.store.reports.placeboHistory(orgId, [metricIds.errors], {
+      time: T + 1,
+      source: 'ci',
+      id: 'none',
+    });
+    expect(later.get(metricIds.errors)).toMatchObject({ events: 1, df: by('errors').baseline!.placebo!.df });
     expect(by('sparse').verdict).toBe('insufficient_data');
     expect(by('sparse').reason).toBeTruthy();
     expect(report.explanation).toContain('Checkout errors');

@@ -211,13 +211,9 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
       expect(await store.keys.authenticate(created.key)).toBeUndefined();
     });
 
-    it("pools each metric's placebo inflation from the reports of earlier events, by df", async () => {
+    it("pools each metric's placebo estimates saved with the reports of earlier events, by df", async () => {
       const t0 = Date.now() - 3_600_000;
-      const metric = (id: string, placebo?: { se: number; model_se: number; df: number }) => ({
-        metric_id: id,
-        baseline: placebo ? { kind: 'reference_days', placebo: { ...placebo, placebos: 23, model_df: 25 } } : null,
-      });
-      const save = (org: string, id: string, at: number, metrics: unknown[]) =>
+      const save = (org: string, id: string, at: number, placebos: Record<string, { inflation: number; df: number }>) =>
         store.reports.save({
           org_id: org,
           event_source: 'ci/placebo',
@@ -226,16 +222,18 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
           status: 'ready',
           verdict: 'no_change',
           worst_metric: null,
-          report: { metrics },
+          report: {},
           charts: {},
           retry_after_s: 0,
+          placebos,
         });
-      await save(orgA, 'p1', t0, [metric('m1', { se: 2, model_se: 1, df: 10 }), metric('m2')]);
-      await save(orgA, 'p2', t0 + 60_000, [metric('m1', { se: 1, model_se: 1, df: 30 })]);
+      await save(orgA, 'p1', t0, { m1: { inflation: 4, df: 10 }, m2: { inflation: 0, df: 10 } });
+      await save(orgA, 'p2', t0 + 60_000, { m1: { inflation: 1, df: 30 } });
+      await save(orgA, 'p2b', t0 + 90_000, {});
       // The event asked about, a later one, and another org's: none of them count.
-      await save(orgA, 'p3', t0 + 120_000, [metric('m1', { se: 9, model_se: 1, df: 10 })]);
-      await save(orgA, 'p4', t0 + 180_000, [metric('m1', { se: 9, model_se: 1, df: 10 })]);
-      await save(orgB, 'p0', t0, [metric('m1', { se: 9, model_se: 1, df: 10 })]);
+      await save(orgA, 'p3', t0 + 120_000, { m1: { inflation: 81, df: 10 } });
+      await save(orgA, 'p4', t0 + 180_000, { m1: { inflation: 81, df: 10 } });
+      await save(orgB, 'p0', t0, { m1: { inflation: 81, df: 10 } });
       const at = { time: t0 + 120_000, source: 'ci/placebo', id: 'p3' };
       const pooled = await store.reports.placeboHistory(orgA, ['m1', 'm2', 'm3'], at);
       expect([...pooled.keys()]).toEqual(['m1']);
@@ -243,9 +241,13 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
       expect(m1.events).toBe(2);
       expect(m1.df).toBe(40);
       expect(m1.inflation).toBeCloseTo((10 * 4 + 30 * 1) / 40, 12);
-      // At most `events` per metric: the latest one.
-      const latest = (await store.reports.placeboHistory(orgA, ['m1'], at, 1)).get('m1')!;
-      expect(latest).toEqual({ inflation: 1, df: 30, events: 1 });
+      // At most `events` per metric: the latest one; and only the latest `scan` reports that carry any.
+      expect((await store.reports.placeboHistory(orgA, ['m1'], at, 1)).get('m1')).toEqual({
+        inflation: 1,
+        df: 30,
+        events: 1,
+      });
+      expect((await store.reports.placeboHistory(orgA, ['m1'], at, 30, 1)).get('m1')!.events).toBe(1);
       expect((await store.reports.placeboHistory(orgA, [], at)).size).toBe(0);
     });
   });
