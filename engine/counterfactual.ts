@@ -1,7 +1,8 @@
 // The seasonal counterfactual: what the after window would have been without the event,
 // predicted from the same clock windows on many reference days, with today's level set by the
 // seasonally adjusted hours before the event, and calibrated against placebo events.
-import { betaInc, tQuantile, tTwoSided } from './distributions.js';
+import { calibrate } from './calibration.js';
+import { tQuantile, tTwoSided } from './distributions.js';
 import type { MetricKind } from '../domain/metric.js';
 import type { Calibration, PlaceboHistory } from '../domain/report.js';
 import { statDifference, type WindowStat } from './robust-t.js';
@@ -63,43 +64,6 @@ const PLACEBO_OFFSETS = 2;
  * df, 5.3% with two offsets and half.
  */
 const PLACEBO_DF_SHARE = 0.5;
-
-/** Fewest earlier events whose placebos are pooled with this event's. */
-const MIN_HISTORY_EVENTS = 5;
-/**
- * Most df the history counts for: earlier events share reference days and data with each other,
- * so their df do not simply add up; capped, the pooled inflation still moves a tenth of the way
- * toward a new event's own.
- */
-const MAX_HISTORY_DF = 100;
-/**
- * This event's placebos disagree with the history when their spread is this improbable under it
- * (upper tail of F): an unusual day or hour keeps its own, wider, calibration.
- */
-const HISTORY_DISAGREES_P = 0.05;
-
-/**
- * The placebo inflation pooled with the metric's history, or null when there is too little
- * history or this event's placebos spread wider than the history allows. Weighted by df; the
- * pooled df is the sum (the history's capped).
- */
-export function pooledInflation(
-  own: { inflation: number; df: number },
-  history: PlaceboHistory | undefined,
-): PlaceboHistory | null {
-  if (!history || history.events < MIN_HISTORY_EVENTS || !(history.df > 0) || !(history.inflation > 0)) return null;
-  if (!(own.df > 0) || !Number.isFinite(own.inflation)) return null;
-  const hd = Math.min(history.df, MAX_HISTORY_DF);
-  // P(F(own df, history df) > own / history): small when this event's placebos spread wider.
-  const f = own.inflation / history.inflation;
-  const upper = betaInc(hd / (hd + own.df * f), hd / 2, own.df / 2);
-  if (upper < HISTORY_DISAGREES_P) return null;
-  return {
-    inflation: (hd * history.inflation + own.df * own.inflation) / (hd + own.df),
-    df: hd + own.df,
-    events: history.events,
-  };
-}
 
 /**
  * Today's two windows as statistics net of the reference profile. Gauges and latency (log)
@@ -361,24 +325,7 @@ export function compareCounterfactual(
     sumSq,
   );
   const placeboSe = wd.se * Math.sqrt(placebo.inflation);
-  // With the metric's history the inflation is pooled across its events, and the interval takes
-  // the model variance times it (never less than the model's) on the df of both estimates;
-  // without, this event's placebo variance where it is the wider one, on the placebos' df.
-  const pooled = placebo.df >= 2 ? pooledInflation(placebo, placeboHistory) : null;
-  let calibration: Calibration = 'model';
-  let se = wd.se;
-  let df = wd.df;
-  if (pooled) {
-    if (pooled.inflation > 1) {
-      calibration = 'pooled';
-      se = wd.se * Math.sqrt(pooled.inflation);
-      df = 1 / (1 / wd.df + 1 / pooled.df);
-    }
-  } else if (placebo.df >= 2 && placebo.inflation > 1) {
-    calibration = 'placebo';
-    se = placeboSe;
-    df = placebo.df;
-  }
+  const { calibration, se, df, pooled } = calibrate({ se: wd.se, df: wd.df }, placebo, placeboHistory);
   const diff = wd.diff;
   const interval = counterfactualInterval(kind, diff, se, df, afterLevel(kind, g), opts.confLevel);
   return {

@@ -9,7 +9,8 @@ import {
   type MetricResult,
 } from '../../engine/index.js';
 import { zoneOffsetMs } from '../../domain/time-zone.js';
-import { counterfactualInterval, pooledInflation } from '../../engine/counterfactual.js';
+import { pooledInflation } from '../../engine/calibration.js';
+import { counterfactualInterval } from '../../engine/counterfactual.js';
 import { referenceShifts } from '../../engine/windows.js';
 
 const MIN = 60_000;
