@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { impactReportSchema } from '../../api/report-schema.js';
 import type { ImpactReport, MetricReport } from '../../domain/report.js';
 import { pipeline, type Pipeline } from '../support/pipeline.js';
+import { readyReport } from '../support/reports.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -74,19 +75,11 @@ beforeAll(async () => {
   // deployment's report pools them with its own (store.reports.placeboHistory).
   orgId = (await call('GET', '/v1/org')).json().id as string;
   for (let i = 1; i <= 5; i++)
-    await p.store.reports.save({
-      org_id: orgId,
-      event_source: 'ci',
-      event_id: `earlier-${i}`,
-      event_time: T - i * 24 * HOUR - 3 * HOUR,
-      status: 'ready',
-      verdict: 'no_change',
-      worst_metric: null,
-      report: {},
-      charts: {},
-      retry_after_s: 0,
-      placebos: { [metricIds.cpu]: { inflation: 2, df: 20 } },
-    });
+    await p.store.reports.save(
+      readyReport(orgId, 'ci', `earlier-${i}`, T - i * 24 * HOUR - 3 * HOUR, {
+        placebos: { [metricIds.cpu]: { inflation: 2, df: 20 } },
+      }),
+    );
   const sent = await call(
     'POST',
     '/v1/events',

@@ -12,6 +12,7 @@ import type { Store } from '../../store/index.js';
 import { chTime } from '../../store/migrations.js';
 import { ORG_TABLES } from '../../store/org-tables.js';
 import { testStore } from '../support/store.js';
+import { readyReport } from '../support/reports.js';
 
 const DAY = 86_400_000;
 /** The store's clock: 200 days ahead of the real one (rows are written ahead of ClickHouse's now()). */
@@ -34,19 +35,7 @@ async function seed(orgId: string): Promise<void> {
     await store.events.ingest(orgId, [
       receive({ specversion: '1.0', id, source: 'ci', type: 'deployment', time: new Date(at).toISOString() }, at),
     ]);
-    await store.reports.save({
-      org_id: orgId,
-      event_source: 'ci',
-      event_id: id,
-      event_time: at,
-      status: 'ready',
-      verdict: 'no_change',
-      worst_metric: null,
-      report: {},
-      charts: {},
-      retry_after_s: 0,
-      computed_at: at,
-    });
+    await store.reports.save(readyReport(orgId, 'ci', id, at, { computed_at: at }));
     await store.jobs.save([
       store.jobs.draft({
         org_id: orgId,

@@ -5,6 +5,7 @@ import { eventTypeIs, receive, type CloudEvent } from '../../domain/event.js';
 import type { Store } from '../../store/index.js';
 import { migrate, MIGRATIONS } from '../../store/migrations.js';
 import { schedulerStateTests } from './scheduler-state.js';
+import { readyReport } from '../support/reports.js';
 
 const event = (id: string, extra: Partial<CloudEvent> = {}): CloudEvent => ({
   specversion: '1.0',
@@ -214,19 +215,7 @@ export function storeSuite(name: string, open: () => Promise<Store>, after?: () 
     it("pools each metric's placebo estimates saved with the reports of earlier events, by df", async () => {
       const t0 = Date.now() - 3_600_000;
       const save = (org: string, id: string, at: number, placebos: Record<string, { inflation: number; df: number }>) =>
-        store.reports.save({
-          org_id: org,
-          event_source: 'ci/placebo',
-          event_id: id,
-          event_time: at,
-          status: 'ready',
-          verdict: 'no_change',
-          worst_metric: null,
-          report: {},
-          charts: {},
-          retry_after_s: 0,
-          placebos,
-        });
+        store.reports.save(readyReport(org, 'ci/placebo', id, at, { placebos }));
       await save(orgA, 'p1', t0, { m1: { inflation: 4, df: 10 }, m2: { inflation: 0, df: 10 } });
       await save(orgA, 'p2', t0 + 60_000, { m1: { inflation: 1, df: 30 } });
       await save(orgA, 'p2b', t0 + 90_000, {});
